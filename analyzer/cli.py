@@ -13,6 +13,7 @@ from analyzer.errors import AnalyzerError
 # name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
     "parse": "analyzer.commands.parse:parse",
+    "train": "analyzer.commands.train:train",
 }
 
 

@@ -1,0 +1,23 @@
+# Reproduce the default models shipped in models/ (CPU: tens of minutes each).
+PY ?= python
+DATA ?= ../shared/data/labeled
+
+.PHONY: models data toxicity sentiment test bench
+
+data:
+	$(PY) scripts/prepare_training_data.py --data $(DATA) --out build/data
+
+toxicity: data
+	analyzer train --task toxicity --data build/data/toxicity_train.csv --val-data build/data/toxicity_val.csv \
+	  --out models/toxicity-minilm --epochs 1 --lr 5e-5 --batch-size 32 --max-length 96 --seed 13 \
+	  --eval-every 250 --patience 3 --checkpoint-dir checkpoints/toxicity-minilm
+
+sentiment: data
+	analyzer train --task sentiment --data build/data/sentiment_train.csv --val-data build/data/sentiment_val.csv \
+	  --out models/sentiment-minilm --epochs 1 --lr 5e-5 --batch-size 32 --max-length 96 --seed 13 \
+	  --eval-every 300 --patience 3 --checkpoint-dir checkpoints/sentiment-minilm
+
+models: toxicity sentiment
+
+bench:
+	$(PY) benchmarks/run_all.py

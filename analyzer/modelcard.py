@@ -1,0 +1,100 @@
+"""The model card (``README.md`` beside the weights), written from ``analyzer.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+LABEL_MEANINGS = {
+    "toxicity": "rude, disrespectful or offensive language (OLID 'OFF', Davidson hate or offensive, HatEval hate, Wikipedia talk 'toxic')",
+    "insult": "an insult or threat aimed at a person or group (OLID level B 'TIN')",
+    "identity_attack": "hate or an attack aimed at a group defined by identity (OLID level C 'GRP', HatEval hate, Davidson hate)",
+    "negative": "negative sentiment",
+    "neutral": "neither negative nor positive",
+    "positive": "positive sentiment",
+}
+
+LIMITS = {
+    "toxicity": [
+        "Trained on English tweets and Wikipedia talk comments; other languages and registers are out of scope.",
+        "Offensive vs. hateful is partly lexical in the Davidson set: swearing without a target can score high, "
+        "and coded or polite hate can score low.",
+        "Identity terms appear far more often in abusive training tweets than in benign ones; check the identity-term "
+        "bias report of `analyzer evaluate` before relying on `identity_attack`.",
+        "HatEval only covers hate against immigrants and women.",
+    ],
+    "sentiment": [
+        "Trained on English tweets (SemEval 2013-2016); long or formal text, sarcasm and irony are weak points.",
+        "Tweets about the topics of 2013-2016; drift on newer topics is likely.",
+    ],
+}
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def write_card(out: Path, config: dict[str, Any]) -> Path:
+    """Write the card; metrics and the training command come from ``config`` so they never drift."""
+    t = config["training"]
+    m = config["metrics"]
+    task = config["task"]
+    lines = [
+        f"# {config['name']}",
+        "",
+        f"A {task} classifier for comments, trained by Thread Analyzer (`analyzer train`).",
+        "",
+        f"- **Base model**: {config['base_model']}",
+        f"- **Method**: {t['method']} ({'full fine-tuning with a classification head' if t['method'] == 'finetune' else 'frozen encoder + logistic regression head'})",
+        f"- **Problem type**: {'multi-label (independent sigmoid per label)' if task == 'toxicity' else 'single-label (softmax)'}",
+        f"- **Max length**: {config['max_length']} tokens (longer comments are scored in overlapping windows by the engine)",
+        "",
+        "## Labels",
+        "",
+        "| label | meaning | threshold |",
+        "|---|---|---|",
+    ]
+    for lab in config["labels"]:
+        lines.append(f"| `{lab}` | {LABEL_MEANINGS.get(lab, '')} | {_fmt(config['thresholds'].get(lab))} |")
+    lines += ["", "Thresholds maximise F1 on the validation split (toxicity); sentiment uses the arg-max.", ""]
+    lines += ["## Data", "", f"Training rows: {t['train_rows']}, validation rows: {t['val_rows']} "
+              "(validation deduplicated against training by normalized text).", ""]
+    for f in t["data_files"]:
+        lines.append(f"- `{f}`")
+    lines += ["", "| label | train | validation |", "|---|---|---|"]
+    for lab in config["labels"]:
+        lines.append(f"| `{lab}` | {_counts(t['train_label_counts'].get(lab))} | {_counts(t['val_label_counts'].get(lab))} |")
+    lines += ["", "## Validation metrics", ""]
+    if task == "toxicity":
+        lines += ["| label | n | positives | ROC-AUC | macro-F1 | ECE |", "|---|---|---|---|---|---|"]
+        for lab, v in m["labels"].items():
+            lines.append(f"| `{lab}` | {v['n']} | {v['positives']} | {_fmt(v['roc_auc'])} | {_fmt(v['macro_f1'])} | {_fmt(v['ece'])} |")
+        lines += ["", f"Mean ROC-AUC {_fmt(m.get('mean_roc_auc'))}, mean macro-F1 {_fmt(m.get('mean_macro_f1'))}."]
+    else:
+        lines += [
+            f"Macro-averaged recall (TweetEval's metric) **{_fmt(m['macro_recall'])}**, macro-F1 {_fmt(m['macro_f1'])}, "
+            f"accuracy {_fmt(m['accuracy'])}, ECE {_fmt(m['ece'])}.",
+            "",
+            "| label | n | recall | F1 | ROC-AUC (one vs rest) |",
+            "|---|---|---|---|---|",
+        ]
+        for lab, v in m["labels"].items():
+            lines.append(f"| `{lab}` | {v['n']} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {_fmt(v['roc_auc'])} |")
+    lines += ["", "`analyzer evaluate --model DIR --data VALIDATION --task " + task + "` reproduces these numbers.", ""]
+    lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, [])]
+    lines += ["", "## How it was trained", "", "```", t["command"], "```", "",
+              f"Training took {m.get('train_seconds', '?')} s. Seed {t['arguments']['seed']}, "
+              f"{t['arguments']['epochs']} epoch(s), lr {t['arguments']['lr']}, batch {t['arguments']['batch_size']}.", ""]
+    path = out / "README.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _counts(c: dict[str, int] | None) -> str:
+    if not c:
+        return "–"
+    if "positive" in c:
+        return f"{c['positive']} / {c['labeled']}"
+    return str(c.get("rows", "–"))
