@@ -1,0 +1,135 @@
+"""Run several classifiers over any number of comments, fast and in bounded memory.
+
+The input is consumed in chunks (``chunk_size`` texts at a time), so a million-comment
+stream never sits in memory at once. Within a chunk each model tokenizes every new
+text once, and windows are batched by length with padding only to the longest in the
+batch. Texts already scored by a model (same fingerprint, same normalised text) come
+from the cache instead of the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+from analyzer.cache import Entry, ScoreCache, text_key
+
+if TYPE_CHECKING:
+    import torch
+
+    from analyzer.classifier import Classifier
+
+
+@dataclass
+class Scored:
+    """Scores of one text: canonical label -> probability, label -> "name@fingerprint"
+    of the model that gave it, and whether any model had to window the text."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
+    windowed: bool = False
+
+
+class Scorer:
+    """Scores texts or parse records with ``classifiers``.
+
+    When two models provide the same label the first one listed gives it. ``device``
+    moves every model there (default: where each was loaded, CUDA when present);
+    ``num_threads`` sets torch's CPU threads for the run. Without a ``cache``,
+    identical texts are still scored once per chunk.
+    """
+
+    def __init__(
+        self,
+        classifiers: Sequence["Classifier"],
+        *,
+        batch_size: int = 32,
+        device: "str | torch.device | None" = None,
+        cache: ScoreCache | None = None,
+        num_threads: int | None = None,
+        chunk_size: int = 4096,
+        sort_by_length: bool = True,
+    ) -> None:
+        self.classifiers = list(classifiers)
+        self.batch_size = batch_size
+        self.device = device
+        self.cache = cache
+        self.num_threads = num_threads
+        self.chunk_size = chunk_size
+        self.sort_by_length = sort_by_length
+        self.model_runs: dict[str, int] = {}  # version -> texts actually run through it
+        self._prepared = False
+
+    @property
+    def labels(self) -> list[str]:
+        """Every label this scorer reports, in model order."""
+        return list(dict.fromkeys(label for clf in self.classifiers for label in clf.labels))
+
+    # ------------------------------------------------------------------ public
+    def score_texts(self, texts: Iterable[str]) -> list[Scored]:
+        """One ``Scored`` per text, in input order."""
+        return list(self.iter_scores(texts))
+
+    def iter_scores(self, texts: Iterable[str]) -> Iterator[Scored]:
+        """Like ``score_texts`` but streaming: holds one chunk at a time."""
+        iterator = iter(texts)
+        while chunk := list(islice(iterator, self.chunk_size)):
+            yield from self._score_chunk(chunk)
+
+    def score_records(self, records: Iterable[dict[str, Any]], *, text_field: str = "text") -> Iterator[dict[str, Any]]:
+        """Each record (posts included) with ``scores``, ``models`` and ``windowed`` added;
+        the input records are not modified."""
+        iterator = iter(records)
+        while chunk := list(islice(iterator, self.chunk_size)):
+            scored = self._score_chunk([r.get(text_field) or "" for r in chunk])
+            for record, result in zip(chunk, scored):
+                out = dict(record)
+                out["scores"] = result.scores
+                out["models"] = result.models
+                out["windowed"] = result.windowed
+                yield out
+
+    # ------------------------------------------------------------------ internals
+    def _prepare(self) -> None:
+        if self._prepared:
+            return
+        import torch
+
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        for clf in self.classifiers:
+            if self.device is not None:
+                clf.to(self.device)
+            clf.model.eval()
+        self._prepared = True
+
+    def _score_chunk(self, texts: list[str]) -> list[Scored]:
+        self._prepare()
+        results = [Scored() for _ in texts]
+        keys = [text_key(t) if t.strip() else None for t in texts]  # empty text: no scores
+        for clf in self.classifiers:
+            fingerprint, version = clf.fingerprint, clf.version
+            wanted = {key for key in keys if key is not None}
+            known: dict[str, Entry] = self.cache.get_many(fingerprint, wanted) if self.cache is not None else {}
+            todo: dict[str, str] = {}
+            for key, text in zip(keys, texts):
+                if key is not None and key not in known and key not in todo:
+                    todo[key] = text
+            if todo:
+                fresh = clf.score(list(todo.values()), batch_size=self.batch_size, sort_by_length=self.sort_by_length)
+                new = dict(zip(todo, fresh))
+                self.model_runs[version] = self.model_runs.get(version, 0) + len(new)
+                if self.cache is not None:
+                    self.cache.put_many(fingerprint, new)
+                known.update(new)
+            for key, result in zip(keys, results):
+                if key is None:
+                    continue
+                scores, windowed = known[key]
+                for label, prob in scores.items():
+                    if label not in result.scores:
+                        result.scores[label] = prob
+                        result.models[label] = version
+                result.windowed = result.windowed or windowed
+        return results
