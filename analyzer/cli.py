@@ -14,6 +14,7 @@ from analyzer.errors import AnalyzerError
 COMMANDS: dict[str, str] = {
     "parse": "analyzer.commands.parse:parse",
     "train": "analyzer.commands.train:train",
+    "score": "analyzer.commands.score:score",
 }
 
 
