@@ -15,6 +15,10 @@ COMMANDS: dict[str, str] = {
     "parse": "analyzer.commands.parse:parse",
     "train": "analyzer.commands.train:train",
     "score": "analyzer.commands.score:score",
+    "ingest": "analyzer.commands.ingest:ingest",
+    "threads": "analyzer.commands.threads:threads",
+    "report": "analyzer.commands.report:report",
+    "export": "analyzer.commands.export:export",
 }
 
 

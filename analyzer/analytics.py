@@ -1,0 +1,564 @@
+"""Thread analytics: pure functions over a ``Thread`` and its scores.
+
+Scores come as ``{comment_id: {label: probability}}`` (canonical labels, see
+``analyzer.labels``); thresholds as ``{label: float}`` (0.5 where missing). Nothing here
+touches a database or a model, so the CLI, the store (per-thread statistics) and the
+dashboard all compute the same numbers, and tests check them on hand-built trees.
+
+Conventions used by every metric:
+- The post (when a thread has one) is context, not a comment: it is never counted.
+- A comment's *toxicity* is its highest probability over the toxicity labels present;
+  it is *toxic* when any toxicity label is at or above that label's threshold.
+- Rates count only comments that have toxicity scores ("scored").
+- Every walk over the tree is iterative: reply chains can be 100,000 deep.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from analyzer.labels import SENTIMENT_LABELS
+from analyzer.thread import Comment, Thread
+
+Scores = Mapping[str, Mapping[str, float]]
+Thresholds = Mapping[str, float]
+
+DEFAULT_THRESHOLD = 0.5
+PREVIEW_CHARS = 120
+# Bucket sizes for ``over_time``, finest first, with the longest span each suits.
+_BUCKETS: tuple[tuple[str, timedelta], ...] = (
+    ("hour", timedelta(days=2)),
+    ("day", timedelta(days=90)),
+    ("week", timedelta(days=3 * 365)),
+    ("month", timedelta(days=30 * 365)),
+    ("year", timedelta.max),
+)
+_PRECISION_BUCKET = {
+    "second": "hour", "minute": "hour", "hour": "hour", "day": "day",
+    "week": "week", "month": "month", "year": "year",
+}
+_MAX_BUCKETS = 1000
+STATS_VERSION = 1  # bump when ``summary`` or ``risk`` change, so stored statistics are recomputed
+
+
+# ---------------------------------------------------------------------------- per comment
+def is_toxicity_label(label: str) -> bool:
+    """Every label that is not a sentiment class counts as a toxicity label."""
+    return label not in SENTIMENT_LABELS
+
+
+def comment_toxicity(scores: Mapping[str, float] | None, thresholds: Thresholds | None = None) -> tuple[float | None, bool | None]:
+    """(toxicity, toxic) of one comment: max toxicity-label probability, and whether any
+    toxicity label reaches its threshold; (None, None) when it has no toxicity scores."""
+    if not scores:
+        return None, None
+    thresholds = thresholds or {}
+    top: float | None = None
+    toxic = False
+    for label, value in scores.items():
+        if not is_toxicity_label(label) or value is None:
+            continue
+        v = float(value)
+        top = v if top is None or v > top else top
+        if v >= thresholds.get(label, DEFAULT_THRESHOLD):
+            toxic = True
+    return (top, toxic) if top is not None else (None, None)
+
+
+@dataclass
+class _View:
+    """The comments in reading (pre-order) order with their toxicity, computed once and
+    shared by every metric of a report."""
+
+    thread: Thread
+    comments: list[Comment]
+    index: dict[str, int]
+    tox: list[float | None]
+    toxic: list[bool | None]
+    parent: list[int]  # index of the parent comment, -1 for top-level (the post is not a comment)
+    children: list[list[int]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, thread: Thread, scores: Scores, thresholds: Thresholds | None) -> "_View":
+        comments = list(thread.traverse("preorder", include_post=False))
+        index = {c.id: i for i, c in enumerate(comments)}
+        tox: list[float | None] = []
+        toxic: list[bool | None] = []
+        for c in comments:
+            t, is_toxic = comment_toxicity(scores.get(c.id), thresholds)
+            tox.append(t)
+            toxic.append(is_toxic)
+        parent = [index.get(c.parent_id, -1) if c.parent_id is not None else -1 for c in comments]
+        children: list[list[int]] = [[] for _ in comments]
+        for i, p in enumerate(parent):
+            if p >= 0:
+                children[p].append(i)
+        return cls(thread, comments, index, tox, toxic, parent, children)
+
+    def subtree_counts(self) -> tuple[list[int], list[int], list[int], list[float]]:
+        """Per comment, over its sub-thread (itself included): comments, scored, toxic,
+        sum of toxicity. Pre-order lists children after parents, so a reverse sweep works."""
+        n = len(self.comments)
+        size, scored, toxic = [1] * n, [0] * n, [0] * n
+        total = [0.0] * n
+        for i in range(n - 1, -1, -1):
+            if self.tox[i] is not None:
+                scored[i] += 1
+                total[i] += self.tox[i]  # type: ignore[operator]
+                toxic[i] += 1 if self.toxic[i] else 0
+            p = self.parent[i]
+            if p >= 0:
+                size[p] += size[i]
+                scored[p] += scored[i]
+                toxic[p] += toxic[i]
+                total[p] += total[i]
+        return size, scored, toxic, total
+
+    def subtree_end(self) -> list[int]:
+        """Pre-order index one past each comment's last descendant (sub-thread = [i, end))."""
+        size, _, _, _ = self.subtree_counts()
+        return [i + s for i, s in enumerate(size)]
+
+
+# ---------------------------------------------------------------------------- helpers
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th quantile (0..1) with linear interpolation between order statistics."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive UTC, so aware and naive times compare (naive ones are taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return _utc(value).isoformat() if value is not None else None
+
+
+# ---------------------------------------------------------------------------- metrics
+def sizes(thread: Thread) -> dict[str, Any]:
+    """Comments (post excluded), distinct known authors, and max/mean reply depth (top level = 1)."""
+    comments = [c for c in thread.comments]
+    depths = [c.depth for c in comments]
+    return {
+        "comments": len(comments),
+        "authors": len({c.author for c in comments if c.author}),
+        "max_depth": max(depths, default=0),
+        "mean_depth": (sum(depths) / len(depths)) if depths else 0.0,
+    }
+
+
+def label_stats(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, dict[str, Any]]:
+    """Per label over the scored comments: n, mean, max, 90th percentile and share at or above its threshold."""
+    thresholds = thresholds or {}
+    values: dict[str, list[float]] = {}
+    for c in thread.comments:
+        for label, v in (scores.get(c.id) or {}).items():
+            if v is not None:
+                values.setdefault(label, []).append(float(v))
+    out: dict[str, dict[str, Any]] = {}
+    for label in sorted(values):
+        vs = values[label]
+        t = float(thresholds.get(label, DEFAULT_THRESHOLD))
+        out[label] = {
+            "n": len(vs),
+            "mean": sum(vs) / len(vs),
+            "max": max(vs),
+            "p90": percentile(vs, 0.9),
+            "threshold": t,
+            "share_above": sum(1 for v in vs if v >= t) / len(vs),
+        }
+    return out
+
+
+def sentiment_mix(thread: Thread, scores: Scores) -> dict[str, Any]:
+    """Share of comments whose most likely sentiment is negative/neutral/positive, and mean probabilities."""
+    counts: Counter[str] = Counter()
+    sums = {label: 0.0 for label in SENTIMENT_LABELS}
+    n = 0
+    for c in thread.comments:
+        s = {k: float(v) for k, v in (scores.get(c.id) or {}).items() if k in SENTIMENT_LABELS and v is not None}
+        if not s:
+            continue
+        n += 1
+        counts[max(s, key=lambda k: (s[k], -SENTIMENT_LABELS.index(k)))] += 1
+        for k, v in s.items():
+            sums[k] += v
+    return {
+        "n": n,
+        "share": {label: (counts[label] / n if n else None) for label in SENTIMENT_LABELS},
+        "mean": {label: (sums[label] / n if n else None) for label in SENTIMENT_LABELS},
+    }
+
+
+def _toxicity_by_depth(view: _View) -> list[dict[str, Any]]:
+    rows: dict[int, list[Any]] = {}
+    for c, t, toxic in zip(view.comments, view.tox, view.toxic):
+        r = rows.setdefault(c.depth, [0, 0, 0, 0.0])
+        r[0] += 1
+        if t is not None:
+            r[1] += 1
+            r[2] += 1 if toxic else 0
+            r[3] += t
+    return [
+        {"depth": d, "comments": r[0], "scored": r[1], "toxic": r[2], "rate": _rate(r[2], r[1]),
+         "mean_toxicity": (r[3] / r[1]) if r[1] else None}
+        for d, r in sorted(rows.items())
+    ]
+
+
+def toxicity_by_depth(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
+    """Per reply depth: comments, scored, toxic, toxic rate and mean toxicity."""
+    return _toxicity_by_depth(_View.of(thread, scores, thresholds))
+
+
+def _escalation(view: _View) -> dict[str, Any]:
+    scored = sum(1 for t in view.tox if t is not None)
+    toxic = sum(1 for x in view.toxic if x)
+    base = _rate(toxic, scored)
+    pairs = after_toxic = toxic_after_toxic = toxic_after_clean = 0
+    for i, p in enumerate(view.parent):
+        if p < 0 or view.toxic[i] is None or view.toxic[p] is None:
+            continue
+        pairs += 1
+        if view.toxic[p]:
+            after_toxic += 1
+            toxic_after_toxic += 1 if view.toxic[i] else 0
+        else:
+            toxic_after_clean += 1 if view.toxic[i] else 0
+    p_tt = _rate(toxic_after_toxic, after_toxic)
+    p_tc = _rate(toxic_after_clean, pairs - after_toxic)
+    return {
+        "reply_pairs": pairs,
+        "base_rate": base,
+        "p_toxic_after_toxic": p_tt,
+        "p_toxic_after_clean": p_tc,
+        "ratio": (p_tt / base) if (p_tt is not None and base) else None,
+        "path_trend": _path_trend(view),
+    }
+
+
+def _path_trend(view: _View) -> dict[str, Any]:
+    """Least-squares slope of toxicity against depth on every root-to-leaf path, from running
+    sums carried down the tree (O(comments), however many and however long the paths)."""
+    n = len(view.comments)
+    # running (count, sum x, sum y, sum xy, sum xx) over the scored comments from the top to i
+    acc: list[tuple[int, float, float, float, float]] = [(0, 0.0, 0.0, 0.0, 0.0)] * n
+    slopes: list[float] = []
+    for i in range(n):  # pre-order: a parent's sums are ready before its replies
+        p = view.parent[i]
+        k, sx, sy, sxy, sxx = acc[p] if p >= 0 else (0, 0.0, 0.0, 0.0, 0.0)
+        t = view.tox[i]
+        if t is not None:
+            x = float(view.comments[i].depth)
+            k, sx, sy, sxy, sxx = k + 1, sx + x, sy + t, sxy + x * t, sxx + x * x
+        acc[i] = (k, sx, sy, sxy, sxx)
+        if not view.children[i] and k >= 2:
+            var = sxx - sx * sx / k
+            if var > 1e-12:
+                slopes.append((sxy - sx * sy / k) / var)
+    return {
+        "paths": len(slopes),
+        "mean_slope": (sum(slopes) / len(slopes)) if slopes else None,
+        "rising_share": (sum(1 for s in slopes if s > 0) / len(slopes)) if slopes else None,
+    }
+
+
+def escalation(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    """P(reply toxic | parent toxic) against the base rate (``ratio`` > 1: toxicity breeds toxicity),
+    and the mean per-depth slope of toxicity along root-to-leaf paths (> 0: chains heat up)."""
+    return _escalation(_View.of(thread, scores, thresholds))
+
+
+def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> dict[str, Any] | None:
+    size, scored, toxic, _ = view.subtree_counts()
+    all_scored = sum(1 for t in view.tox if t is not None)
+    all_toxic = sum(1 for x in view.toxic if x)
+    candidates: list[tuple[int, float, float, float]] = []
+    for i in range(len(view.comments)):
+        own_scored = 1 if view.tox[i] is not None else 0
+        own_toxic = 1 if view.toxic[i] else 0
+        after_n, after_t = scored[i] - own_scored, toxic[i] - own_toxic
+        rest_n, rest_t = all_scored - scored[i], all_toxic - toxic[i]
+        if after_n < min_subthread or rest_n < 1:
+            continue
+        after, before = after_t / after_n, rest_t / rest_n
+        if after - before >= min_jump:
+            candidates.append((i, before, after, after - before))
+    if not candidates:
+        return None
+    times = [view.comments[i].created_at for i, *_ in candidates]
+    if all(t is not None for t in times):
+        first = min(range(len(candidates)), key=lambda k: (_utc(times[k]), candidates[k][0]))  # type: ignore[arg-type]
+    else:
+        first = 0  # candidates are in reading (pre-order) order
+    i, before, after, jump = candidates[first]
+    c = view.comments[i]
+    return {
+        "comment_id": c.id,
+        "author": c.author,
+        "depth": c.depth,
+        "created_at": _iso(c.created_at),
+        "replies": size[i] - 1,
+        "before_rate": before,
+        "after_rate": after,
+        "jump": jump,
+        "candidates": len(candidates),
+        "preview": _preview(c.text),
+    }
+
+
+def turning_point(
+    thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, min_subthread: int = 3, min_jump: float = 0.25
+) -> dict[str, Any] | None:
+    """Earliest comment whose replies (>= min_subthread scored) are toxic at a rate at least
+    ``min_jump`` above the rest of the thread's; ``jump`` = that difference. None if no such comment."""
+    return _turning_point(_View.of(thread, scores, thresholds), min_subthread=min_subthread, min_jump=min_jump)
+
+
+def _hottest(view: _View, *, k: int, min_size: int) -> list[dict[str, Any]]:
+    size, scored, toxic, total = view.subtree_counts()
+    end = [i + s for i, s in enumerate(size)]
+    ranked = sorted(
+        (i for i in range(len(view.comments)) if scored[i] >= min_size and toxic[i] > 0),
+        key=lambda i: (-(toxic[i] ** 2) / scored[i], -toxic[i], i),
+    )
+    chosen: list[int] = []
+    for i in ranked:
+        if len(chosen) >= k:
+            break
+        if any(i < end[j] and j < end[i] for j in chosen):  # pre-order intervals overlap: nested
+            continue
+        chosen.append(i)
+    out = []
+    for i in chosen:
+        c = view.comments[i]
+        out.append({
+            "comment_id": c.id,
+            "author": c.author,
+            "depth": c.depth,
+            "comments": size[i],
+            "scored": scored[i],
+            "toxic": toxic[i],
+            "rate": toxic[i] / scored[i],
+            "mean_toxicity": total[i] / scored[i],
+            "heat": toxic[i] ** 2 / scored[i],
+            "preview": _preview(c.text),
+        })
+    return out
+
+
+def hottest_subthreads(
+    thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, k: int = 5, min_size: int = 3
+) -> list[dict[str, Any]]:
+    """Top ``k`` non-nested sub-threads (a comment and all its replies, >= min_size scored) by
+    heat = toxic comments x toxic rate (toxic^2 / scored): big and concentrated ranks first."""
+    return _hottest(_View.of(thread, scores, thresholds), k=k, min_size=min_size)
+
+
+def _authors(view: _View, *, k: int) -> dict[str, Any]:
+    per: dict[str, list[Any]] = {}
+    for c, t, toxic in zip(view.comments, view.tox, view.toxic):
+        if not c.author:
+            continue
+        r = per.setdefault(c.author, [0, 0, 0, 0.0, 0.0])  # comments, scored, toxic, sum, max
+        r[0] += 1
+        if t is not None:
+            r[1] += 1
+            r[2] += 1 if toxic else 0
+            r[3] += t
+            r[4] = max(r[4], t)
+    most = sorted((a for a, r in per.items() if r[2] > 0), key=lambda a: (-per[a][2], -per[a][2] / per[a][1], a))
+    pairs: dict[tuple[str, str], list[int]] = {}  # (a, b) sorted -> exchanges, hostile, a->b hostile, b->a hostile
+    for i, p in enumerate(view.parent):
+        if p < 0:
+            continue
+        me, them = view.comments[i].author, view.comments[p].author
+        if not me or not them or me == them:
+            continue
+        key = (me, them) if me < them else (them, me)
+        r = pairs.setdefault(key, [0, 0, 0, 0])
+        r[0] += 1
+        if view.toxic[i]:
+            r[1] += 1
+            r[2 if me == key[0] else 3] += 1
+    hostile = sorted((key for key, r in pairs.items() if r[1] > 0), key=lambda key: (-pairs[key][1], -pairs[key][0], key))
+    return {
+        "most_toxic": [
+            {"author": a, "comments": per[a][0], "scored": per[a][1], "toxic": per[a][2],
+             "rate": per[a][2] / per[a][1], "mean_toxicity": per[a][3] / per[a][1], "max_toxicity": per[a][4]}
+            for a in most[:k]
+        ],
+        "hostile_pairs": [
+            {"authors": list(key), "exchanges": pairs[key][0], "hostile": pairs[key][1],
+             "hostile_by": {key[0]: pairs[key][2], key[1]: pairs[key][3]}}
+            for key in hostile[:k]
+        ],
+    }
+
+
+def authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, k: int = 10) -> dict[str, Any]:
+    """Most toxic authors (by toxic comments, then rate), and author pairs ranked by toxic replies
+    between them in either direction (self-replies and unknown authors left out)."""
+    return _authors(_View.of(thread, scores, thresholds), k=k)
+
+
+def _bucket_start(t: datetime, bucket: str) -> datetime:
+    if bucket == "hour":
+        return t.replace(minute=0, second=0, microsecond=0)
+    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        return day
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def _next_bucket(t: datetime, bucket: str) -> datetime:
+    if bucket == "hour":
+        return t + timedelta(hours=1)
+    if bucket == "day":
+        return t + timedelta(days=1)
+    if bucket == "week":
+        return t + timedelta(days=7)
+    if bucket == "month":
+        return t.replace(year=t.year + t.month // 12, month=t.month % 12 + 1)
+    return t.replace(year=t.year + 1)
+
+
+def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
+    timed = [(i, _utc(c.created_at)) for i, c in enumerate(view.comments) if c.created_at is not None]
+    if not timed:
+        return None
+    names = [name for name, _ in _BUCKETS]
+    if bucket is None:
+        lo, hi = min(t for _, t in timed), max(t for _, t in timed)
+        bucket = next(name for name, span in _BUCKETS if hi - lo <= span)
+        precisions = Counter(_PRECISION_BUCKET.get(view.comments[i].created_precision or "second", "hour") for i, _ in timed)
+        common = precisions.most_common(1)[0][0]
+        bucket = names[max(names.index(bucket), names.index(common))]
+    elif bucket not in names:
+        raise ValueError(f"unknown bucket {bucket!r}; use one of {', '.join(names)}")
+    while True:  # never more than _MAX_BUCKETS points: coarsen if needed
+        rows: dict[datetime, list[Any]] = {}
+        for i, t in timed:
+            r = rows.setdefault(_bucket_start(t, bucket), [0, 0, 0, 0.0])
+            r[0] += 1
+            if view.tox[i] is not None:
+                r[1] += 1
+                r[2] += 1 if view.toxic[i] else 0
+                r[3] += view.tox[i]
+        first, last = min(rows), max(rows)
+        span_ok = bucket == names[-1] or _count_buckets(first, last, bucket) <= _MAX_BUCKETS
+        if span_ok:
+            break
+        bucket = names[names.index(bucket) + 1]
+    series = []
+    t = first
+    while t <= last:
+        r = rows.get(t, [0, 0, 0, 0.0])
+        series.append({"start": t.isoformat(), "comments": r[0], "scored": r[1], "toxic": r[2],
+                       "rate": _rate(r[2], r[1]), "mean_toxicity": (r[3] / r[1]) if r[1] else None})
+        t = _next_bucket(t, bucket)
+    return {"bucket": bucket, "timed": len(timed), "untimed": len(view.comments) - len(timed), "series": series}
+
+
+def _count_buckets(first: datetime, last: datetime, bucket: str) -> int:
+    span = last - first
+    if bucket == "hour":
+        return int(span / timedelta(hours=1)) + 1
+    if bucket == "day":
+        return span.days + 1
+    if bucket == "week":
+        return span.days // 7 + 1
+    if bucket == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return last.year - first.year + 1
+
+
+def over_time(thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, bucket: str | None = None) -> dict[str, Any] | None:
+    """Comments and toxic rate per hour/day/week/month/year bucket (chosen from the span and the
+    times' usual precision unless given; empty buckets kept); None when no comment has a time."""
+    return _over_time(_View.of(thread, scores, thresholds), bucket=bucket)
+
+
+def risk_score(*, scored: int, toxic: int, p90: float | None, max_toxicity: float | None) -> float:
+    """Thread risk in [0, 1] for ranking: 0.45 x toxic share shrunk toward 0 for small threads
+    (toxic / (scored + 5)) + 0.25 x p90 toxicity + 0.15 x max toxicity + 0.15 x volume of toxic
+    comments (log10(1 + toxic) / 3, capped at 1)."""
+    if not scored:
+        return 0.0
+    share = toxic / (scored + 5)
+    volume = min(1.0, math.log10(1 + toxic) / 3)
+    return 0.45 * share + 0.25 * (p90 or 0.0) + 0.15 * (max_toxicity or 0.0) + 0.15 * volume
+
+
+def _summary(view: _View, scores: Scores, thresholds: Thresholds | None) -> dict[str, Any]:
+    thread = view.thread
+    values = [t for t in view.tox if t is not None]
+    toxic = sum(1 for x in view.toxic if x)
+    labels = label_stats(thread, scores, thresholds)
+    tox_labels = {k: v for k, v in labels.items() if is_toxicity_label(k)}
+    times = [_utc(c.created_at) for c in view.comments if c.created_at is not None]
+    p90 = percentile(values, 0.9)
+    top = max(values) if values else None
+    return {
+        **sizes(thread),
+        "scored": len(values),
+        "toxic": toxic,
+        "toxic_share": _rate(toxic, len(values)),
+        "mean_toxicity": (sum(values) / len(values)) if values else None,
+        "p90_toxicity": p90,
+        "max_toxicity": top,
+        "top_label": max(tox_labels, key=lambda k: (tox_labels[k]["share_above"], tox_labels[k]["mean"], k)) if tox_labels else None,
+        "first_at": min(times).isoformat() if times else None,
+        "last_at": max(times).isoformat() if times else None,
+        "risk": risk_score(scored=len(values), toxic=toxic, p90=p90, max_toxicity=top),
+        "labels": labels,
+    }
+
+
+def summary(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    """The few numbers kept per thread in the store for listing: sizes, toxic share, p90/max
+    toxicity, the label most often above threshold, first/last time, per-label stats and risk."""
+    return _summary(_View.of(thread, scores, thresholds), scores, thresholds)
+
+
+def report(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    """Every metric of this module for one thread, as plain JSON-ready values."""
+    view = _View.of(thread, scores, thresholds)
+    return {
+        "thread_id": thread.id,
+        "summary": _summary(view, scores, thresholds),
+        "sentiment": sentiment_mix(thread, scores),
+        "toxicity_by_depth": _toxicity_by_depth(view),
+        "escalation": _escalation(view),
+        "turning_point": _turning_point(view, min_subthread=3, min_jump=0.25),
+        "hottest_subthreads": _hottest(view, k=5, min_size=3),
+        "authors": _authors(view, k=10),
+        "over_time": _over_time(view, bucket=None),
+        "repairs": [{"kind": r.kind, "ids": list(r.ids), "message": r.message} for r in thread.repairs],
+    }

@@ -1,0 +1,173 @@
+"""``analyzer report``: every metric of one stored thread, as JSON or Markdown.
+
+Comment text and names are hostile input: Markdown output escapes them (no injected links,
+HTML or tables) and terminal output drops control characters (no escape sequences).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+import click
+
+from analyzer.commands.ingest import DB_HELP
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def terminal_safe(text: str, width: int | None = None) -> str:
+    """One line without control characters (ANSI escapes, C1 codes, bidi overrides), cut to ``width``."""
+    out = "".join(ch if not unicodedata.category(ch).startswith("C") else " " for ch in text)
+    out = " ".join(out.split())
+    if width is not None and len(out) > width:
+        out = out[: width - 1] + "…"
+    return out
+
+
+def md(text: Any, width: int | None = None) -> str:
+    """Text made inert in Markdown: one line, special characters backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", terminal_safe(str(text), width))
+
+
+def build_report(loaded: Any) -> dict[str, Any]:
+    """The analytics report of a loaded thread plus where it came from and which models scored it."""
+    from analyzer import analytics
+
+    out = analytics.report(loaded.thread, loaded.scores, loaded.thresholds)
+    out["thread"] = {k: v for k, v in loaded.info.items() if k != "stats"}
+    out["models"] = loaded.models
+    out["thresholds"] = loaded.thresholds
+    return out
+
+
+@click.command()
+@click.argument("thread_id", metavar="THREAD")
+@click.option("--db", default=None, metavar="URL", help=DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+def report(thread_id: str, db: str | None, fmt: str) -> None:
+    """All metrics of THREAD (an id from `analyzer threads`): sizes, labels, sentiment,
+    toxicity by depth, escalation, turning point, hottest sub-threads, authors, time."""
+    from analyzer.store import Store
+
+    with Store.open(db, create=False) as store:
+        loaded = store.load_thread(thread_id)
+    data = build_report(loaded)
+    if fmt == "json":
+        click.echo(json.dumps(data, default=_jsonable, ensure_ascii=True, indent=1))
+    else:
+        click.echo(render_markdown(data))
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """The report as Markdown: one section per metric, tables where they help."""
+    s = data["summary"]
+    info = data.get("thread", {})
+    lines = [f"# Thread {md(data['thread_id'])}", ""]
+    if info.get("title"):
+        lines += [f"**{md(info['title'], 200)}**", ""]
+    lines += [f"Source: {md(info.get('source') or '–')} ({md(info.get('format') or 'unknown format')})"]
+    if data.get("models"):
+        lines += ["Models: " + ", ".join(f"{md(k)} ← {md(v)}" for k, v in sorted(data["models"].items()))]
+    lines += ["", "## Summary", ""]
+    lines += _table(["metric", "value"], [
+        ["risk (0–1)", _num(s["risk"])],
+        ["comments", str(s["comments"])],
+        ["authors", str(s["authors"])],
+        ["max / mean depth", f"{s['max_depth']} / {_num(s['mean_depth'], 1)}"],
+        ["scored", str(s["scored"])],
+        ["toxic", f"{s['toxic']} ({_pct(s['toxic_share'])})"],
+        ["toxicity mean / p90 / max", f"{_num(s['mean_toxicity'])} / {_num(s['p90_toxicity'])} / {_num(s['max_toxicity'])}"],
+        ["most frequent label", md(s["top_label"] or "–")],
+        ["first / last comment", f"{s['first_at'] or '–'} / {s['last_at'] or '–'}"],
+    ])
+    if s["labels"]:
+        lines += ["", "## Labels", ""]
+        lines += _table(["label", "n", "mean", "max", "p90", "threshold", "at/above"], [
+            [md(k), str(v["n"]), _num(v["mean"]), _num(v["max"]), _num(v["p90"]), _num(v["threshold"]), _pct(v["share_above"])]
+            for k, v in s["labels"].items()
+        ])
+    sent = data["sentiment"]
+    if sent["n"]:
+        lines += ["", "## Sentiment", ""]
+        lines += _table(["class", "share (most likely)", "mean probability"],
+                        [[k, _pct(sent["share"][k]), _num(sent["mean"][k])] for k in sent["share"]])
+    lines += ["", "## Toxicity by depth", ""]
+    lines += _table(["depth", "comments", "scored", "toxic", "rate", "mean toxicity"], [
+        [str(r["depth"]), str(r["comments"]), str(r["scored"]), str(r["toxic"]), _pct(r["rate"]), _num(r["mean_toxicity"])]
+        for r in data["toxicity_by_depth"]
+    ] or [["–"] * 6])
+    e = data["escalation"]
+    trend = e["path_trend"]
+    lines += ["", "## Escalation", "",
+              f"- reply pairs (both scored): {e['reply_pairs']}",
+              f"- base toxic rate: {_pct(e['base_rate'])}",
+              f"- P(reply toxic | parent toxic): {_pct(e['p_toxic_after_toxic'])}; "
+              f"| parent not toxic: {_pct(e['p_toxic_after_clean'])}",
+              f"- escalation ratio (vs base rate): {_num(e['ratio'])}",
+              f"- along {trend['paths']} root-to-leaf path(s): mean toxicity slope per level "
+              f"{_num(trend['mean_slope'], 3)}, rising on {_pct(trend['rising_share'])}"]
+    tp = data["turning_point"]
+    lines += ["", "## Turning point", ""]
+    if tp is None:
+        lines += ["No comment after which its replies turn markedly more toxic than the rest of the thread."]
+    else:
+        lines += [f"Comment **{md(tp['comment_id'])}** by {md(tp['author'] or 'unknown')} (depth {tp['depth']}"
+                  + (f", {tp['created_at']}" if tp["created_at"] else "") + f"): its {tp['replies']} replies are toxic at "
+                  f"{_pct(tp['after_rate'])} against {_pct(tp['before_rate'])} in the rest of the thread "
+                  f"(jump {_num(tp['jump'])}; {tp['candidates']} candidate(s)).", "",
+                  f"> {md(tp['preview'])}"]
+    hot = data["hottest_subthreads"]
+    lines += ["", "## Hottest sub-threads", ""]
+    lines += _table(["comment", "author", "depth", "comments", "toxic", "rate", "heat", "starts with"], [
+        [md(h["comment_id"], 30), md(h["author"] or "–", 30), str(h["depth"]), str(h["comments"]), str(h["toxic"]),
+         _pct(h["rate"]), _num(h["heat"]), md(h["preview"], 80)]
+        for h in hot
+    ]) if hot else ["None (no sub-thread of 3+ scored comments with a toxic one)."]
+    a = data["authors"]
+    lines += ["", "## Authors", ""]
+    lines += _table(["author", "comments", "toxic", "rate", "max toxicity"], [
+        [md(r["author"], 40), str(r["comments"]), str(r["toxic"]), _pct(r["rate"]), _num(r["max_toxicity"])]
+        for r in a["most_toxic"]
+    ]) if a["most_toxic"] else ["No toxic comment with a known author."]
+    if a["hostile_pairs"]:
+        lines += ["", "Hostile exchanges (toxic replies between two authors):", ""]
+        lines += _table(["authors", "replies", "toxic replies", "by each"], [
+            [" ↔ ".join(md(x, 30) for x in p["authors"]), str(p["exchanges"]), str(p["hostile"]),
+             ", ".join(f"{md(k, 30)}: {v}" for k, v in p["hostile_by"].items())]
+            for p in a["hostile_pairs"]
+        ])
+    ot = data["over_time"]
+    lines += ["", "## Over time", ""]
+    if ot is None:
+        lines += ["No comment has a known time."]
+    else:
+        busy = [r for r in ot["series"] if r["comments"]]
+        lines += [f"Per {ot['bucket']}; {ot['timed']} comment(s) with a time, {ot['untimed']} without."
+                  + (f" Showing the 60 busiest of {len(busy)} buckets." if len(busy) > 60 else ""), ""]
+        shown = sorted(sorted(busy, key=lambda r: -r["comments"])[:60], key=lambda r: r["start"])
+        lines += _table([ot["bucket"], "comments", "toxic", "rate"],
+                        [[r["start"], str(r["comments"]), str(r["toxic"]), _pct(r["rate"])] for r in shown])
+    if data["repairs"]:
+        lines += ["", "## Repairs made while reading", ""]
+        lines += [f"- {md(r['kind'])}: {md(r['message'], 300)}" for r in data["repairs"]]
+    return "\n".join(lines) + "\n"

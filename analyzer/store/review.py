@@ -1,0 +1,153 @@
+"""Human review: verdicts on comments, and the queue of comments worth a reviewer's time.
+
+A verdict is ``approve`` (the comment is fine: none of the toxicity labels), ``remove`` (it
+is toxic) or ``relabel`` (explicit labels). ``labels`` maps toxicity labels to 0/1 and may
+carry ``"sentiment": "negative"|"neutral"|"positive"``. Verdicts record the text revision
+they judged, so a verdict on text that later changed is recognisable as stale.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, and_, exists, func, insert, select
+
+from analyzer.analytics import DEFAULT_THRESHOLD
+from analyzer.errors import AnalyzerError
+from analyzer.labels import SENTIMENT_LABELS, TOXICITY_LABELS
+from analyzer.store import schema as t
+from analyzer.store.queries import comment_row
+
+MAX_REVIEWER = 200
+MAX_NOTE = 10_000
+
+
+def validate_verdict(decision: str, labels: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The verdict's labels, normalised (0/1 ints, a sentiment class), or AnalyzerError."""
+    if decision not in t.DECISIONS:
+        raise AnalyzerError(f"unknown decision {decision!r}; use one of {', '.join(t.DECISIONS)}")
+    out: dict[str, Any] = {}
+    for key, value in (labels or {}).items():
+        if key == "sentiment":
+            if value not in SENTIMENT_LABELS:
+                raise AnalyzerError(f"sentiment must be one of {', '.join(SENTIMENT_LABELS)}, not {value!r}")
+            out[key] = value
+        elif key in TOXICITY_LABELS:
+            if isinstance(value, (bool, int, float)) and value in (0, 1):
+                out[key] = int(value)
+            else:
+                raise AnalyzerError(f"label {key!r} must be 0 or 1, not {value!r}")
+        else:
+            raise AnalyzerError(
+                f"unknown label {key!r}; use {', '.join(TOXICITY_LABELS)} (0/1) or 'sentiment'"
+            )
+    if decision == "relabel" and not out:
+        raise AnalyzerError("a relabel verdict needs labels, e.g. {'insult': 1}")
+    return out
+
+
+def add_verdict(
+    conn: Connection,
+    thread_id: str,
+    comment_id: str,
+    *,
+    reviewer: str,
+    decision: str,
+    labels: Mapping[str, Any] | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Record a reviewer's verdict on a comment; returns its id."""
+    clean = validate_verdict(decision, labels)
+    reviewer = (reviewer or "").strip()
+    if not reviewer:
+        raise AnalyzerError("a verdict needs a reviewer name")
+    if len(reviewer) > MAX_REVIEWER or (note is not None and len(note) > MAX_NOTE):
+        raise AnalyzerError(f"reviewer name (max {MAX_REVIEWER}) or note (max {MAX_NOTE} characters) too long")
+    row = comment_row(conn, thread_id, comment_id)
+    if row is None:
+        raise AnalyzerError(f"no comment {comment_id!r} in thread {thread_id!r}")
+    result = conn.execute(insert(t.verdicts).values(
+        comment_pk=row.pk, revision=row.revision, reviewer=reviewer, decision=decision, labels=clean,
+        note=note, created_at=at or datetime.now(timezone.utc),
+    ))
+    return int(result.inserted_primary_key[0])
+
+
+def verdict_rows(
+    conn: Connection,
+    *,
+    comment_pk: int | None = None,
+    thread_id: str | None = None,
+    comment_id: str | None = None,
+    reviewer: str | None = None,
+    decision: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Verdicts, newest first, each with its comment's ids and whether it judged the current text."""
+    v, c = t.verdicts.c, t.comments.c
+    query = (
+        select(v.id, c.thread_id, c.comment_id, v.reviewer, v.decision, v.labels, v.note, v.created_at,
+               v.revision, (v.revision != c.revision).label("stale"))
+        .select_from(t.verdicts.join(t.comments, c.pk == v.comment_pk))
+        .order_by(v.created_at.desc(), v.id.desc())
+    )
+    for column, value in ((v.comment_pk, comment_pk), (c.thread_id, thread_id), (c.comment_id, comment_id),
+                          (v.reviewer, reviewer), (v.decision, decision)):
+        if value is not None:
+            query = query.where(column == value)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def latest_model_for(conn: Connection, label: str) -> Any | None:
+    """The most recently registered model that provides ``label``."""
+    for row in conn.execute(select(t.models).order_by(t.models.c.id.desc())):
+        if label in (row.labels or []) or label in (row.thresholds or {}):
+            return row
+    return None
+
+
+def review_queue(
+    conn: Connection,
+    label: str,
+    threshold: float | None = None,
+    band: float | None = None,
+    *,
+    limit: int = 50,
+    thread_id: str | None = None,
+    include_reviewed: bool = False,
+) -> list[dict[str, Any]]:
+    """Comments to review for ``label``, by the newest model giving it: without ``band``,
+    those at or above ``threshold`` (the model's own by default), highest first; with
+    ``band``, those within +-band of it, closest first (where the model is least sure).
+    Comments with a verdict are left out unless ``include_reviewed``."""
+    model = latest_model_for(conn, label)
+    if model is None:
+        return []
+    if threshold is None:
+        threshold = float((model.thresholds or {}).get(label, DEFAULT_THRESHOLD))
+    s, c = t.scores.c, t.comments.c
+    query = (
+        select(c.thread_id, c.comment_id, c.author, c.depth, c.created_at, c.text, s.value.label("score"))
+        .select_from(t.scores.join(t.comments, and_(c.pk == s.comment_pk, c.revision == s.revision)))
+        .where(s.model_id == model.id, s.label == label, c.kind == "comment")
+    )
+    if band is None:
+        query = query.where(s.value >= threshold).order_by(s.value.desc(), c.pk)
+    else:
+        if band < 0:
+            raise AnalyzerError("band must be >= 0")
+        query = query.where(s.value.between(threshold - band, threshold + band)).order_by(
+            func.abs(s.value - threshold), c.pk)
+    if thread_id is not None:
+        query = query.where(c.thread_id == thread_id)
+    if not include_reviewed:
+        query = query.where(~exists().where(t.verdicts.c.comment_pk == c.pk))
+    version = f"{model.name}@{model.fingerprint}"
+    return [
+        {**dict(r._mapping), "label": label, "threshold": threshold, "model": version}
+        for r in conn.execute(query.limit(limit))
+    ]

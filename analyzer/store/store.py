@@ -1,0 +1,310 @@
+"""``Store``: the one object the CLI and the dashboard hold. It owns the engine and the
+transactions; the work itself lives in ``importing``, ``queries``, ``review`` and
+``exporting`` (functions over a connection), so each stays small and testable."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy.engine import URL
+
+from analyzer.store import exporting, importing, queries, review
+from analyzer.store import migrate as versions
+from analyzer.store import schema as t
+from analyzer.store.database import (
+    IMPORT_LOCK,
+    MIGRATE_LOCK,
+    WRITE,
+    StoreError,
+    check_sqlite_path,
+    describe,
+    make_engine,
+    resolve_url,
+    translate_errors,
+)
+from analyzer.store.importing import ImportBatch, ImportSummary
+from analyzer.store.queries import LoadedThread
+from analyzer.thread import Thread
+
+
+class Store:
+    """A thread store over SQLite (default, one file) or PostgreSQL (by URL).
+
+    Build it with ``Store.open(db)``: that connects, migrates the schema to the newest
+    version and refreshes outdated per-thread statistics. Every method runs in its own
+    transaction; imports are all-or-nothing.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, db: str | os.PathLike[str] | URL | None = None, *, create: bool = True, migrate: bool = True) -> "Store":
+        """Open (and with ``create``, make) the store at ``db`` (a path, an SQLite or
+        PostgreSQL URL; default $THREAD_ANALYZER_DB or ./thread_analyzer.db)."""
+        url = resolve_url(db)
+        check_sqlite_path(url, create=create)
+        store = cls(make_engine(url))
+        try:
+            with translate_errors(url):
+                store._prepare(create=create, migrate=migrate)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _prepare(self, *, create: bool, migrate: bool) -> None:
+        with self.engine.connect() as conn:
+            revision = versions.current_revision(conn)
+            conn.rollback()
+        head = versions.head_revision()
+        if revision is None and not create:
+            raise StoreError("no thread-analyzer store here; run `analyzer ingest` first", source=self.url)
+        if revision is None and _has_tables(self.engine):
+            raise StoreError("this database has tables but no thread-analyzer schema version; "
+                             "use an empty database or a store file", source=self.url)
+        if revision != head:
+            if not migrate:
+                raise StoreError(f"the store's schema is version {revision}, this analyzer needs {head}",
+                                 source=self.url)
+            with self._write(lock=MIGRATE_LOCK) as conn:
+                if versions.current_revision(conn) != head:  # another process may have just done it
+                    versions.upgrade(conn)
+        if migrate:
+            with self._read() as conn:
+                stale = importing.stale_stats(conn)
+            if stale:
+                with self._write(lock=IMPORT_LOCK) as conn:
+                    importing.refresh_stats(conn, importing.stale_stats(conn))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        """Where the store is, password hidden."""
+        return describe(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def schema_version(self) -> str | None:
+        with self._read() as conn:
+            return versions.current_revision(conn)
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A consistent snapshot for reading (WAL snapshot on SQLite, REPEATABLE READ on PostgreSQL)."""
+        with translate_errors(self.engine.url), self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _write(self, *, lock: int | None = None) -> Iterator[Connection]:
+        """One write transaction: SQLite takes its write lock at BEGIN; on PostgreSQL,
+        ``lock`` names an advisory lock that serializes writers of that kind."""
+        with translate_errors(self.engine.url), self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                if lock is not None and self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+                yield conn
+
+    # ------------------------------------------------------------------ writing
+    def import_threads(
+        self,
+        threads: Sequence[Thread],
+        scored_records: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        source: str,
+        format: str | None = None,
+        models: Sequence[Any] = (),
+        sha256: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportSummary:
+        """Store one source's threads and (optionally) their scored parse records, in one
+        transaction. ``models`` are Classifiers or ``ModelInfo``; a record's ``models`` entry
+        ("name@fingerprint") says which model gave each score."""
+        batch = ImportBatch(list(threads), scored_records, source=source, format=format, sha256=sha256)
+        return self.import_batches([batch], models=models, progress=progress)
+
+    def import_batches(
+        self,
+        batches: Sequence[ImportBatch],
+        *,
+        models: Sequence[Any] = (),
+        now: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportSummary:
+        """Store several sources in one transaction: all of them or nothing."""
+        with self._write(lock=IMPORT_LOCK) as conn:
+            summary = importing.Importer(conn, models, now=now, progress=progress).run(batches)
+        if self.dialect == "sqlite" and summary.changed:
+            self._checkpoint()
+        return summary
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL back into the database file after a big write (best effort)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception:
+            pass
+
+    def add_verdict(
+        self,
+        thread_id: str,
+        comment_id: str,
+        *,
+        reviewer: str,
+        decision: str,
+        labels: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Record a reviewer's verdict (approve / remove / relabel) on a comment; returns its id."""
+        review.validate_verdict(decision, labels)  # before taking the write lock
+        with self._write() as conn:
+            return review.add_verdict(conn, thread_id, comment_id, reviewer=reviewer, decision=decision,
+                                      labels=labels, note=note, at=at)
+
+    def refresh_stats(self, thread_ids: Iterable[str] | None = None) -> int:
+        """Recompute per-thread statistics (all threads by default); returns how many."""
+        with self._write(lock=IMPORT_LOCK) as conn:
+            ids = list(thread_ids) if thread_ids is not None else list(conn.execute(select(t.threads.c.id)).scalars())
+            return importing.refresh_stats(conn, ids)
+
+    # ------------------------------------------------------------------ reading
+    def list_threads(
+        self,
+        *,
+        search: str | None = None,
+        min_risk: float | None = None,
+        min_comments: int | None = None,
+        label: str | None = None,
+        source: str | None = None,
+        format: str | None = None,
+        order: str = "risk",
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Threads with their statistics, riskiest first (see ``queries.list_threads``)."""
+        with self._read() as conn:
+            return queries.list_threads(conn, search=search, min_risk=min_risk, min_comments=min_comments,
+                                        label=label, source=source, format=format, order=order,
+                                        limit=limit, offset=offset)
+
+    def count_threads(self, **filters: Any) -> int:
+        with self._read() as conn:
+            return queries.count_threads(conn, **filters)
+
+    def load_thread(self, thread_id: str) -> LoadedThread:
+        """The thread as a ``Thread`` with current scores, models and thresholds; AnalyzerError if unknown."""
+        with self._read() as conn:
+            loaded = queries.load_thread_data(conn, thread_id)
+        if loaded is None:
+            raise StoreError(f"no thread {thread_id!r} in the store", source=self.url)
+        return loaded
+
+    def comment(self, thread_id: str, comment_id: str) -> dict[str, Any] | None:
+        """One comment with current scores, score history and verdicts (None if unknown)."""
+        with self._read() as conn:
+            return queries.comment_detail(conn, thread_id, comment_id)
+
+    def verdicts(
+        self,
+        *,
+        thread_id: str | None = None,
+        comment_id: str | None = None,
+        reviewer: str | None = None,
+        decision: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Verdicts, newest first, filtered by any of the arguments."""
+        with self._read() as conn:
+            return review.verdict_rows(conn, thread_id=thread_id, comment_id=comment_id, reviewer=reviewer,
+                                       decision=decision, limit=limit)
+
+    def review_queue(
+        self,
+        label: str,
+        threshold: float | None = None,
+        band: float | None = None,
+        *,
+        limit: int = 50,
+        thread_id: str | None = None,
+        include_reviewed: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Comments to review for ``label`` (see ``review.review_queue``)."""
+        with self._read() as conn:
+            return review.review_queue(conn, label, threshold, band, limit=limit, thread_id=thread_id,
+                                       include_reviewed=include_reviewed)
+
+    def models(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return queries.model_list(conn)
+
+    def imports(self, *, limit: int | None = 100) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return queries.import_list(conn, limit=limit)
+
+    def scored_text_hashes(self, thread_ids: Iterable[str], fingerprints: Iterable[str]) -> dict[tuple[str, str], str]:
+        """{(thread id, comment id): text hash} of stored comments whose current text already
+        has scores from every one of ``fingerprints``: the CLI skips re-scoring those."""
+        wanted = set(fingerprints)
+        ids = list(dict.fromkeys(thread_ids))
+        out: dict[tuple[str, str], str] = {}
+        if not wanted or not ids:
+            return out
+        with self._read() as conn:
+            model_ids = {r.id for r in conn.execute(select(t.models.c.id).where(t.models.c.fingerprint.in_(wanted)))}
+            if len(model_ids) < len(wanted):
+                return out
+            c, s = t.comments.c, t.scores.c
+            for i in range(0, len(ids), 500):
+                have: dict[tuple[str, str], set[int]] = {}
+                hashes: dict[tuple[str, str], str] = {}
+                query = (
+                    select(c.thread_id, c.comment_id, c.text_hash, s.model_id)
+                    .join(t.scores, (s.comment_pk == c.pk) & (s.revision == c.revision))
+                    .where(c.thread_id.in_(ids[i:i + 500]), s.model_id.in_(model_ids))
+                    .distinct()
+                )
+                for tid, cid, h, mid in conn.execute(query):
+                    have.setdefault((tid, cid), set()).add(mid)
+                    hashes[(tid, cid)] = h
+                out.update({k: hashes[k] for k, m in have.items() if m == model_ids})
+        return out
+
+    # ------------------------------------------------------------------ export
+    def export(self, out: str | Path, *, thread_id: str | None = None) -> int:
+        """Comments with current scores and latest verdicts to CSV/Parquet; returns rows written."""
+        exporting.export_format(out)
+        with self._read() as conn:
+            return exporting.export(conn, out, thread_id=thread_id)
+
+    def export_training(self, out: str | Path, *, task: str = "toxicity") -> int:
+        """Verdicts as a training CSV (text + label columns) for ``analyzer train``."""
+        with self._read() as conn:
+            return exporting.export_training(conn, out, task=task)
+
+
+def _has_tables(engine: Engine) -> bool:
+    names = set(inspect(engine).get_table_names())
+    return bool(names & {tbl.name for tbl in t.metadata.sorted_tables})
