@@ -50,6 +50,7 @@ class TrainResult:
     out_dir: Path
     metrics: dict[str, Any]
     thresholds: dict[str, float]
+    val_probs: np.ndarray
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -182,12 +183,18 @@ class Trainer:
             history = self._fit_head(model, tokenizer, device)
         else:
             history = self._fit_finetune(model, tokenizer, device)
-        val_ids = self._encode(tokenizer, self.val_data.texts)
-        probs = self._predict(model, val_ids, tokenizer.pad_token_id or 0, device)
+        self._save_weights(model.cpu(), tokenizer, out, base)
+        # Measure the saved folder through the scoring engine (fp16 weights, long texts
+        # windowed), so the card's numbers are exactly what `analyzer evaluate` reproduces.
+        from analyzer.classifier import Classifier
+
+        clf = Classifier.from_pretrained(out, device="cpu")
+        preds = clf.predict(self.val_data.texts, batch_size=64)
+        probs = np.array([[p[lab] for lab in self.val_data.labels] for p in preds], dtype=np.float32)
         metrics, thresholds = self._evaluate(probs)
         metrics["train_seconds"] = round(time.time() - started, 1)
-        self._save(model.cpu(), tokenizer, out, base, metrics, thresholds, history)
-        return TrainResult(out, metrics, thresholds, history)
+        self._save_config(out, base, metrics, thresholds, history)
+        return TrainResult(out, metrics, thresholds, probs, history)
 
     # ----------------------------------------------------------------- finetune
     def _fit_finetune(self, model, tokenizer, device) -> list[dict[str, Any]]:
@@ -353,9 +360,7 @@ class Trainer:
         return out
 
     # ----------------------------------------------------------------- output
-    def _save(self, model, tokenizer, out: Path, base: Path, metrics, thresholds, history) -> None:
-        from analyzer.modelcard import write_card
-
+    def _save_weights(self, model, tokenizer, out: Path, base: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         if self.args.save_fp16:
             model = model.half()
@@ -365,14 +370,27 @@ class Trainer:
         model.save_pretrained(str(out), safe_serialization=True)
         tokenizer.model_max_length = max(self.args.max_length, 128)
         tokenizer.save_pretrained(str(out))
+        meta = {"name": self.name or out.name, "task": self.args.task, "max_length": self.args.max_length,
+                "labels": self.train_data.labels, "label_aliases": {}}
+        existing = out / "analyzer.json"
+        if existing.exists():  # keep hand-kept fields (default flag, aliases) across retraining
+            old = json.loads(existing.read_text())
+            meta["default"] = bool(old.get("default", False))
+            meta["label_aliases"] = old.get("label_aliases", {})
+        existing.write_text(json.dumps(meta, indent=2) + "\n")
+
+    def _save_config(self, out: Path, base: Path, metrics, thresholds, history) -> None:
+        from analyzer.modelcard import write_card
+
+        meta = json.loads((out / "analyzer.json").read_text())
         config = {
-            "name": self.name or out.name,
+            "name": meta["name"],
             "task": self.args.task,
-            "default": False,
+            "default": bool(meta.get("default", False)),
             "base_model": _describe_base(base),
             "max_length": self.args.max_length,
             "labels": self.train_data.labels,
-            "label_aliases": {},
+            "label_aliases": meta.get("label_aliases", {}),
             "thresholds": {k: round(float(v), 4) for k, v in thresholds.items()},
             "metrics": _rounded(metrics),
             "training": {
@@ -387,11 +405,6 @@ class Trainer:
                 "history": history,
             },
         }
-        existing = out / "analyzer.json"
-        if existing.exists():  # keep hand-kept fields (default flag, aliases) across retraining
-            old = json.loads(existing.read_text())
-            config["default"] = bool(old.get("default", False))
-            config["label_aliases"] = old.get("label_aliases", {})
         (out / "analyzer.json").write_text(json.dumps(config, indent=2) + "\n")
         write_card(out, config)
 

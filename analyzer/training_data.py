@@ -30,8 +30,8 @@ _SPACE = re.compile(r"\s+")
 def dedup_key(text: str) -> str:
     """Key under which two tweets count as the same text (several sets share tweets with
     different mention/URL placeholders and case)."""
-    t = unicodedata.normalize("NFKC", text).lower()
-    t = _URL.sub(" ", _MENTION.sub(" ", t))
+    t = unicodedata.normalize("NFKC", text)
+    t = _URL.sub(" ", _MENTION.sub(" ", t)).lower()
     t = _SPACE.sub(" ", t).strip()
     return hashlib.sha1(t.encode("utf-8")).hexdigest()
 

@@ -1,0 +1,167 @@
+"""``analyzer evaluate``: measure a model on labeled data, with calibration and an
+identity-term bias check; writes JSON, a Markdown report and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from analyzer.errors import InputError
+from analyzer.metrics import expected_calibration_error, multiclass_metrics, multilabel_metrics
+from analyzer.training_data import LabeledData
+
+Predict = Callable[[Sequence[str]], list[dict[str, float]]]
+
+
+def _matrix(preds: list[dict[str, float]], labels: list[str]) -> np.ndarray:
+    return np.array([[p.get(lab, np.nan) for lab in labels] for p in preds], dtype=float)
+
+
+def evaluate_predictions(data: LabeledData, preds: list[dict[str, float]], thresholds: dict[str, float]) -> dict[str, Any]:
+    """Metrics for labels the model provides; labels the data has but the model lacks are listed, not invented."""
+    model_labels = [lab for lab in data.labels if preds and lab in preds[0]]
+    missing = [lab for lab in data.labels if lab not in model_labels]
+    if not model_labels:
+        raise InputError(f"the model predicts none of the data's labels ({', '.join(data.labels)})")
+    if data.multi_label:
+        y = data.align(model_labels).y
+        report = multilabel_metrics(y, _matrix(preds, model_labels), model_labels, thresholds)
+    else:
+        report = multiclass_metrics(data.y, _matrix(preds, data.labels), data.labels)
+    report["n"] = len(data)
+    report["labels_not_predicted"] = missing
+    return report
+
+
+def reliability(data: LabeledData, preds: list[dict[str, float]]) -> dict[str, list[dict[str, float]]]:
+    """Reliability-diagram bins per label (multi-label) or for the top class (single-label)."""
+    out = {}
+    if data.multi_label:
+        for j, lab in enumerate(data.labels):
+            if not preds or lab not in preds[0]:
+                continue
+            mask = ~np.isnan(data.y[:, j])
+            p = np.array([preds[i][lab] for i in np.flatnonzero(mask)])
+            out[lab] = expected_calibration_error(data.y[mask, j].astype(int), p)[1]
+    else:
+        probs = _matrix(preds, data.labels)
+        out["top class"] = expected_calibration_error((probs.argmax(1) == data.y).astype(int), probs.max(1))[1]
+    return out
+
+
+def bias_templates() -> tuple[list[str], list[int], list[str]]:
+    """Texts, toxic (1) or benign (0), and the identity each mentions, from the shipped template set."""
+    spec = json.loads(resources.files("analyzer").joinpath("data/bias_templates.json").read_text())
+    texts, ys, ids = [], [], []
+    for identity in spec["identities"]:
+        article = "an" if identity[0] in "aeiou" else "a"
+        for y, group in ((0, spec["benign"]), (1, spec["toxic"])):
+            for tpl in group:
+                texts.append(tpl.format(identity=identity, Identity=identity.capitalize(), a=article))
+                ys.append(y)
+                ids.append(identity)
+    return texts, ys, ids
+
+
+def bias_check(predict: Predict, label: str, threshold: float) -> dict[str, Any]:
+    """Subgroup ROC-AUC and false-positive rate on benign sentences, per identity term."""
+    texts, ys, ids = bias_templates()
+    scores = np.array([p.get(label, np.nan) for p in predict(texts)])
+    y, ids_arr = np.array(ys), np.array(ids)
+    benign = y == 0
+    overall_fpr = float((scores[benign] >= threshold).mean())
+    rows = []
+    for identity in dict.fromkeys(ids):
+        m = ids_arr == identity
+        rows.append({
+            "identity": identity,
+            "subgroup_auc": float(roc_auc_score(y[m], scores[m])),
+            "benign_fpr": float((scores[m & benign] >= threshold).mean()),
+            "benign_mean_score": float(scores[m & benign].mean()),
+        })
+    rows.sort(key=lambda r: -r["benign_fpr"])
+    return {
+        "label": label,
+        "threshold": threshold,
+        "overall_auc": float(roc_auc_score(y, scores)),
+        "overall_benign_fpr": overall_fpr,
+        "identities": rows,
+        "flagged": [r["identity"] for r in rows if r["benign_fpr"] > overall_fpr + 0.1 or r["subgroup_auc"] < 0.8],
+    }
+
+
+def plot_reliability(bins: dict[str, list[dict[str, float]]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    for lab, table in bins.items():
+        ax.plot([b["confidence"] for b in table], [b["accuracy"] for b in table], marker="o", label=lab)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_title("Reliability")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = np.array(matrix)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30)
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, str(m[i, j]), ha="center", va="center", color="black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plots: list[Path]) -> str:
+    """A human-readable summary of ``report`` with links to the plots."""
+    lines = [f"# Evaluation of `{model_name}` on `{data_name}`", "", f"{report['n']} rows.", ""]
+    if "macro_recall" in report:
+        lines += [f"- macro recall: **{report['macro_recall']:.4f}**", f"- macro-F1: {report['macro_f1']:.4f}",
+                  f"- accuracy: {report['accuracy']:.4f}", f"- expected calibration error: {report['ece']:.4f}", "",
+                  "| label | n | recall | F1 | ROC-AUC |", "|---|---|---|---|---|"]
+        for lab, v in report["labels"].items():
+            auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
+            lines.append(f"| {lab} | {v['n']} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
+    else:
+        lines += ["| label | n | positives | ROC-AUC | macro-F1 @ threshold | threshold | ECE |", "|---|---|---|---|---|---|---|"]
+        for lab, v in report["labels"].items():
+            auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
+            lines.append(f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |")
+    if report.get("labels_not_predicted"):
+        lines += ["", f"Not predicted by this model: {', '.join(report['labels_not_predicted'])}."]
+    bias = report.get("bias")
+    if bias:
+        lines += ["", f"## Identity-term bias ({bias['label']}, threshold {bias['threshold']:.2f})", "",
+                  f"Overall template AUC {bias['overall_auc']:.3f}; false-positive rate on benign sentences "
+                  f"{bias['overall_benign_fpr']:.3f}. Flagged: {', '.join(bias['flagged']) or 'none'}.", "",
+                  "| identity | subgroup AUC | benign FPR | mean benign score |", "|---|---|---|---|"]
+        for r in bias["identities"]:
+            lines.append(f"| {r['identity']} | {r['subgroup_auc']:.3f} | {r['benign_fpr']:.3f} | {r['benign_mean_score']:.3f} |")
+    lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
+    return "\n".join(lines) + "\n"
