@@ -1,0 +1,393 @@
+"""Every comment source a community manager can get hold of, read into ``Thread`` objects.
+
+``parse_path`` reads a file or a folder of files, ``parse_bytes`` an upload or a paste. The
+format is detected from the content (``detect_format``) unless named (one of ``FORMATS``).
+Whatever the bytes, the only exception that leaves is ``InputError``, naming the file and,
+where known, the line or element: random bytes must not crash the tool that reads them.
+
+The format modules are imported only when used, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import gc
+import importlib
+import itertools
+import json
+import os
+import re
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from analyzer.errors import InputError
+from analyzer.limits import Limits, describe_bytes, env_var
+from analyzer.parsers.base import FLAG_TRUNCATED, UTC, Context, Source, aware
+from analyzer.thread import Thread
+
+# name -> what it reads (the names ``--format`` accepts)
+FORMATS: dict[str, str] = {
+    "pasted": "a comment section copied from a web page as plain text (layouts: wpdiscuz)",
+    "reddit": "Reddit /comments/<id>/.json; <name>_morechildren.json beside it is merged in",
+    "hackernews": "Hacker News: HNPWA-style nested JSON, or a JSON list of official API items",
+    "youtube": "YouTube Data API v3 comment threads, comments, or single resources",
+    "disqus": "a Disqus XML export",
+    "csv": "CSV or TSV with a header row (id, parent, thread, author, time, text columns)",
+    "jsonl": "JSON Lines, or a JSON array of objects, with the same columns as csv",
+    "pheme": "a PHEME/RumourEval Twitter conversation folder, or its structure-only JSON Lines",
+}
+
+_PARSERS: dict[str, str] = {
+    "pasted": "analyzer.parsers.pasted:parse",
+    "reddit": "analyzer.parsers.reddit:parse",
+    "hackernews": "analyzer.parsers.hackernews:parse",
+    "youtube": "analyzer.parsers.youtube:parse",
+    "disqus": "analyzer.parsers.disqus:parse",
+    "csv": "analyzer.parsers.tabular:parse_csv",
+    "jsonl": "analyzer.parsers.tabular:parse_jsonl",
+    "pheme": "analyzer.parsers.pheme:parse_structure",
+}
+
+_DATA_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".txt"}
+_NOT_DATA = re.compile(r"licen[cs]e|readme|copying|notice|changelog|authors", re.IGNORECASE)
+_MORE_SUFFIX = "_morechildren"
+
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "input_units",
+    "iter_records",
+    "parse_bytes",
+    "parse_path",
+]
+
+
+# ---------------------------------------------------------------------- public API
+def parse_path(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> list[Thread]:
+    """Threads in a file, or in every data file under a folder (see ``input_units``).
+    ``now`` resolves relative times ('4 months ago'; default: the current time);
+    ``columns`` names tabular columns by role (``{"text": "message"}``)."""
+    ctx = _context(now, limits, columns)
+    p = Path(path)
+    if p.is_dir() and not _is_conversation_folder(p):
+        units = input_units([p])
+        return [t for unit in units for t in _parse_unit(unit, format, ctx)]
+    return _parse_unit(p, format, ctx)
+
+
+def parse_bytes(
+    data: bytes,
+    *,
+    name: str,
+    format: str | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> list[Thread]:
+    """Threads in an upload or paste; ``name`` is used in errors and as a default thread id."""
+    ctx = _context(now, limits, columns)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return _parse_source(Source(bytes(data), name), format, ctx)
+
+
+def iter_records(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    format: str | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Parse records (see ``Thread.records``) of every thread in ``paths``, file by file."""
+    for unit in input_units(paths):
+        for thread in parse_path(unit, format=format, now=now, limits=limits, columns=columns):
+            yield from thread.records()
+
+
+def detect_format(data: bytes, *, name: str = "<input>") -> str:
+    """The format name for these bytes (``name`` helps: '.csv', '.jsonl'); ``InputError``
+    when no format fits."""
+    return _detect(Source(bytes(data), name))
+
+
+def input_units(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """What to parse, one by one: files as given; folders walked (sorted, hidden entries,
+    licences and READMEs skipped); a PHEME conversation folder as one unit; a Reddit
+    ``*_morechildren.json`` dropped when its thread file is also there (it is merged in)."""
+    units: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir() and not _is_conversation_folder(p):
+            units.extend(_walk(p))
+        else:
+            units.append(p)
+    present = {u.absolute() for u in units}
+    return [u for u in units if not (_is_morechildren_name(u) and _thread_file_of(u).absolute() in present)]
+
+
+# ---------------------------------------------------------------------- internals
+def _context(now: datetime | None, limits: Limits | None, columns: Mapping[str, str] | None) -> Context:
+    return Context(
+        now=aware(now) if now is not None else datetime.now(UTC),
+        limits=limits if limits is not None else Limits.from_env(),
+        columns=dict(columns or {}),
+    )
+
+
+def _is_conversation_folder(p: Path) -> bool:
+    from analyzer.parsers import pheme
+
+    return pheme.is_conversation_folder(p)
+
+
+def _is_morechildren_name(p: Path) -> bool:
+    return p.stem.endswith(_MORE_SUFFIX)
+
+
+def _thread_file_of(p: Path) -> Path:
+    return p.with_name(p.stem[: -len(_MORE_SUFFIX)] + p.suffix)
+
+
+def _walk(root: Path) -> list[Path]:
+    """Data files and conversation folders under ``root``, iteratively, in sorted order."""
+    out: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise InputError(f"cannot list the folder: {exc.strerror}", source=str(folder)) from None
+        subdirs = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            path = Path(e.path)
+            if e.is_dir():
+                if _is_conversation_folder(path):
+                    out.append(path)
+                else:
+                    subdirs.append(path)
+            elif path.suffix.lower() in _DATA_SUFFIXES and not _NOT_DATA.search(path.stem):
+                out.append(path)
+        stack.extend(reversed(subdirs))
+    return out
+
+
+def _read(path: Path, ctx: Context) -> Source:
+    """A file's bytes, refusing what is missing, not a regular file, or over the size limit."""
+    name = str(path)
+    limit = ctx.limits.max_file_bytes
+    try:
+        if not path.exists():
+            raise InputError("no such file or folder", source=name)
+        if not path.is_file():
+            raise InputError("not a regular file", source=name)
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(_too_big(size, limit), source=name)
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=name) from None
+    if len(data) > limit:
+        raise InputError(_too_big(len(data), limit), source=name)
+    return Source(data, name, path)
+
+
+def _too_big(size: int, limit: int) -> str:
+    return (
+        f"the file is {describe_bytes(size)}, over the {describe_bytes(limit)} limit "
+        f"(raise it with {env_var('max_file_bytes')})"
+    )
+
+
+def _parse_unit(path: Path, fmt: str | None, ctx: Context) -> list[Thread]:
+    if path.is_dir() and _is_conversation_folder(path):
+        if fmt not in (None, "pheme"):
+            raise InputError(f"a PHEME conversation folder cannot be read as {fmt}", source=str(path))
+        return _guard(Source(b"", str(path), path), "pheme", lambda: _parse_folder(path, ctx))
+    src = _read(path, ctx)
+    companion = path.with_name(path.stem + _MORE_SUFFIX + path.suffix)
+    if not _is_morechildren_name(path) and companion.is_file():
+        ctx = dataclasses.replace(ctx, companions=[_read(companion, ctx)])
+    return _parse_source(src, fmt, ctx)
+
+
+def _parse_folder(path: Path, ctx: Context) -> list[Thread]:
+    from analyzer.parsers import pheme
+
+    threads = pheme.parse_folder(path, ctx, lambda p: _read(p, ctx))
+    _apply_limits(threads, Source(b"", str(path), path), ctx)
+    return threads
+
+
+def _parse_source(src: Source, fmt: str | None, ctx: Context) -> list[Thread]:
+    def run() -> list[Thread]:
+        if len(src.data) > ctx.limits.max_file_bytes:
+            raise src.fail(_too_big(len(src.data), ctx.limits.max_file_bytes))
+        name = fmt or _detect(src)
+        if name not in _PARSERS:
+            raise src.fail(f"unknown format {name!r}; formats are: {', '.join(FORMATS)}")
+        module, attr = _PARSERS[name].split(":")
+        threads = getattr(importlib.import_module(module), attr)(src, ctx)
+        _apply_limits(threads, src, ctx)
+        return threads
+
+    return _guard(src, fmt, run)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing allocates millions of objects that all stay alive; Python's cycle collector
+    would rescan them again and again (40% of the time for big files). Parsers make no
+    reference cycles that outlive a comment, so collecting is left for afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _guard(src: Source, fmt: str | None, run: Any) -> list[Thread]:
+    """Run a parse; anything but an ``InputError`` becomes one (chained, so tests can tell
+    a deliberate refusal from a parser bug)."""
+    try:
+        with _gc_paused():
+            return run()
+    except InputError:
+        raise
+    except RecursionError as exc:
+        raise src.fail("nested too deeply to read") from exc
+    except MemoryError as exc:
+        raise src.fail("too large to parse in the memory available") from exc
+    except Exception as exc:  # noqa: BLE001 - user bytes must never crash the caller
+        what = f"as {fmt}" if fmt else "in any known format"
+        raise src.fail(f"could not be read {what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _apply_limits(threads: list[Thread], src: Source, ctx: Context) -> None:
+    """Refuse oversized threads; cut overlong texts, flagging them with their length."""
+    max_comments = ctx.limits.max_comments_per_thread
+    max_chars = ctx.limits.max_comment_chars
+    for t in threads:
+        if len(t.comments) > max_comments:
+            raise src.fail(
+                f"thread {t.id} has {len(t.comments):,} comments, over the limit of {max_comments:,} "
+                f"(raise it with {env_var('max_comments_per_thread')})"
+            )
+        nodes = itertools.chain((t.post,), t.comments) if t.post is not None else t.comments
+        for c in nodes:
+            if len(c.text) > max_chars:
+                c.extra["original_length"] = len(c.text)
+                c.text = c.text[:max_chars]
+                c.flags.append(FLAG_TRUNCATED)
+
+
+def _detect(src: Source) -> str:
+    """Content first (XML, JSON shapes, copied-page layouts), the file name for ties."""
+    src.check_text()
+    lower = src.name.lower()
+    head = src.data[:65536].decode(src.encoding, errors="ignore").lstrip("\ufeff \t\r\n")
+    if not head:
+        raise src.fail("the file is empty")
+    first = head[0]
+
+    if first == "<":
+        from analyzer.parsers import disqus
+
+        if disqus.looks_like(head[:4096]):
+            return "disqus"
+        if head[:200].lower().lstrip().startswith(("<!doctype html", "<html")):
+            raise src.fail("this is an HTML page; copy the page's text from the browser and paste that instead")
+        raise src.fail("XML that is not a Disqus export (no <disqus> root)")
+
+    if first in "[{":
+        if lower.endswith((".jsonl", ".ndjson")) or _first_line_is_a_record(src, head):
+            return _jsonl_kind(head, src)
+        return _json_kind(src)
+
+    from analyzer.parsers import pasted
+
+    if lower.endswith((".csv", ".tsv", ".tab")):
+        return "csv"
+    if pasted.detect_profile(src.text) is not None:
+        return "pasted"
+    if _looks_like_csv_header(head, src):
+        return "csv"
+    raise src.fail(
+        "unknown format: not JSON, XML, CSV with a text column, or a copied comment page in a known "
+        f"layout ({', '.join(pasted.PROFILES)}); name the format with --format"
+    )
+
+
+def _first_line_is_a_record(src: Source, head: str) -> bool:
+    """JSON Lines: the first line alone is a JSON object and more follows."""
+    newline = head.find("\n")
+    if newline < 0:
+        return False
+    try:
+        return isinstance(json.loads(head[:newline]), dict) and bool(head[newline:].strip())
+    except (ValueError, RecursionError):
+        return False
+
+
+def _jsonl_kind(head: str, src: Source) -> str:
+    from analyzer.parsers import pheme
+
+    line = head.split("\n", 1)[0]
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return "jsonl"  # the parser reports the bad line
+    return "pheme" if pheme.looks_like_structure_row(row) else "jsonl"
+
+
+def _json_kind(src: Source) -> str:
+    from analyzer.parsers import hackernews, reddit, youtube
+
+    doc = src.json
+    if reddit.looks_like(doc) or reddit.is_morechildren(doc):
+        return "reddit"
+    if hackernews.looks_like_nested(doc):
+        return "hackernews"
+    if youtube.looks_like(doc):
+        return "youtube"
+    if hackernews.looks_like_items(doc):
+        return "hackernews"
+    rows = doc if isinstance(doc, list) else [doc]
+    if rows and isinstance(rows[0], dict):
+        from analyzer.parsers.tabular import resolve_columns
+
+        if "text" in resolve_columns(rows[0].keys(), {}, src):
+            return "jsonl"
+    raise src.fail(
+        "JSON of an unknown shape: not Reddit, Hacker News, YouTube, or records with a text field; "
+        "name the format with --format"
+    )
+
+
+def _looks_like_csv_header(head: str, src: Source) -> bool:
+    from analyzer.parsers.tabular import guess_delimiter, resolve_columns
+
+    line = head.split("\n", 1)[0].rstrip("\r")
+    if not line or len(line) > 2000:
+        return False
+    try:
+        header = next(csv.reader([line], delimiter=guess_delimiter(line, src.name)))
+    except (csv.Error, StopIteration):
+        return False
+    return "text" in resolve_columns(header, {}, src)
