@@ -14,6 +14,7 @@ from analyzer.errors import AnalyzerError
 COMMANDS: dict[str, str] = {
     "parse": "analyzer.commands.parse:parse",
     "train": "analyzer.commands.train:train",
+    "evaluate": "analyzer.commands.evaluate:evaluate",
     "score": "analyzer.commands.score:score",
     "ingest": "analyzer.commands.ingest:ingest",
     "threads": "analyzer.commands.threads:threads",
@@ -44,7 +45,9 @@ def cli() -> None:
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
     try:
-        cli.main(standalone_mode=False)
+        rc = cli.main(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except AnalyzerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
