@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+NETBLOCK = Path(__file__).resolve().parent / "netblock"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test may reach the network: block it here and in every Python subprocess
+    (``tests/netblock/sitecustomize.py``), and tell Hugging Face libraries to stay offline."""
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETBLOCK), os.environ.get("PYTHONPATH")]))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    sys.path.insert(0, str(NETBLOCK))
+    import sitecustomize  # noqa: F401  (ours, from tests/netblock: blocks outbound sockets)
+
+    sys.path.remove(str(NETBLOCK))
 
 
 @pytest.fixture(scope="session")
