@@ -118,11 +118,6 @@ class _View:
                 total[p] += total[i]
         return size, scored, toxic, total
 
-    def subtree_end(self) -> list[int]:
-        """Pre-order index one past each comment's last descendant (sub-thread = [i, end))."""
-        size, _, _, _ = self.subtree_counts()
-        return [i + s for i, s in enumerate(size)]
-
 
 # ---------------------------------------------------------------------------- helpers
 def percentile(values: list[float], q: float) -> float | None:

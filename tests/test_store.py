@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,9 @@ from analyzer.store import schema as t
 from analyzer.store.database import WRITE, make_engine, resolve_url
 from analyzer.thread import Comment, Thread
 
-pytest_plugins = ["conftest_store"]
 from store_helpers import model_info, scored, synthetic
+
+pytest_plugins = ["conftest_store"]
 
 HERE = Path(__file__).resolve().parent
 TABLES = ("imports", "threads", "comments", "models", "scores", "verdicts", "thread_stats")
@@ -60,7 +61,7 @@ def test_open_creates_the_newest_schema_matching_the_tables(store: Store) -> Non
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    assert store.schema_version() == versions.head_revision()
+    assert store.schema_version() == versions.head_revision() == versions.script_head()
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), t.metadata) == []
     if store.dialect == "sqlite":
@@ -110,6 +111,17 @@ def test_same_source_twice_adds_nothing(store: Store) -> None:
     assert after["scores"] == before["scores"]
 
 
+def test_relative_times_read_again_later_are_not_a_change(store: Store) -> None:
+    def page(now: datetime) -> Thread:  # as a pasted page says '4 months ago', read at ``now``
+        return Thread.build("page", [Comment("a", "hi", created_at=now - timedelta(days=120), created_precision="month"),
+                                     Comment("b", "exact", created_at=WHEN, created_precision="second")])
+
+    store.import_threads([page(WHEN)], None, source="page.txt", sha256="1" * 64)
+    summary = store.import_threads([page(WHEN + timedelta(days=3))], None, source="page.txt", sha256="1" * 64)
+    assert (summary.comments_updated, summary.comments_unchanged) == (0, 2)
+    assert store.load_thread("page").thread.get("a").created_at == WHEN - timedelta(days=120)
+
+
 def test_changed_comment_is_updated_and_old_scores_kept(store: Store) -> None:
     thread = sample_thread()
     store.import_threads([thread], scored(thread, SCORES), source="s", models=[model_info()])
@@ -148,10 +160,11 @@ def test_newer_model_scores_sit_beside_older_ones(store: Store) -> None:
 
 def test_list_threads_ranks_by_risk_and_filters(store: Store) -> None:
     threads = []
-    for n, level in enumerate([0.1, 0.9, 0.5]):
+    for n in range(3):
         comments = [Comment(f"c{i}", f"c{i}", parent_id=None if i == 0 else "c0", author=f"u{i}") for i in range(6)]
         threads.append(Thread.build(f"t{n}_x%", comments, extra={"title": f"Thread {n}"}))
-    records = [r for th, level in zip(threads, [0.1, 0.9, 0.5]) for r in scored(th, {f"c{i}": {"toxicity": level} for i in range(6)})]
+    records = [r for th, level in zip(threads, [0.1, 0.9, 0.5])
+               for r in scored(th, {f"c{i}": {"toxicity": level} for i in range(6)})]
     store.import_threads(threads, records, source="many", models=[model_info()])
     assert [r["thread_id"] for r in store.list_threads()] == ["t1_x%", "t2_x%", "t0_x%"]
     assert [r["thread_id"] for r in store.list_threads(limit=1, offset=1)] == ["t2_x%"]
@@ -177,18 +190,18 @@ HOSTILE = [
 
 
 def test_hostile_text_is_stored_as_data(store: Store) -> None:
-    comments = [Comment(f"h{i}", text, author=text[:50]) for i, text in enumerate(HOSTILE)]
+    comments = [Comment(f"h{i}", body, author=body[:50]) for i, body in enumerate(HOSTILE)]
     comments.append(Comment("id'; DROP TABLE threads;--", "id is hostile too"))
     thread = Thread.build("'; DELETE FROM threads; --", comments)
     store.import_threads([thread], None, source="hostile\x00'")
     loaded = store.load_thread("'; DELETE FROM threads; --").thread
-    for i, text in enumerate(HOSTILE):
-        expected = text.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")
+    for i, original in enumerate(HOSTILE):
+        expected = original.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")
         assert loaded.get(f"h{i}").text == expected
     assert loaded.get("id'; DROP TABLE threads;--").text == "id is hostile too"
     assert counts(store)["comments"] == len(HOSTILE) + 1
     # the same import again is recognised as unchanged (hashes are of the original text)
-    again = Thread.build("'; DELETE FROM threads; --", [Comment(f"h{i}", text, author=text[:50]) for i, text in enumerate(HOSTILE)]
+    again = Thread.build("'; DELETE FROM threads; --", [Comment(f"h{i}", body, author=body[:50]) for i, body in enumerate(HOSTILE)]
                          + [Comment("id'; DROP TABLE threads;--", "id is hostile too")])
     assert store.import_threads([again], None, source="hostile\x00'").comments_updated == 0
 
@@ -330,7 +343,9 @@ def test_sigkill_mid_import_leaves_store_consistent_and_rerun_completes(store_ur
 
 
 @pytest.mark.slow
-def test_reader_keeps_reading_while_another_process_writes(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reader_keeps_reading_while_another_process_writes(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     threads, records = synthetic(3, 2, 10)
     with Store.open(store_url) as store:
         store.import_threads(threads, records, source="base", models=[model_info()])
@@ -391,7 +406,8 @@ def _create_v1(url: str) -> None:
                                   " VALUES (:pk, 1, 1, 'toxicity', :v, :f)"), {"pk": pk, "v": value, "f": False})
             if conn.dialect.name == "postgresql":  # explicit ids above: move the sequences on
                 for table, col in (("imports", "id"), ("comments", "pk"), ("models", "id")):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'), (SELECT max({col}) FROM {table}))"))
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'),"
+                                      f" (SELECT max({col}) FROM {table}))"))
     engine.dispose()
 
 

@@ -13,7 +13,7 @@ from analyzer.cli import main
 from analyzer.store import Store
 from analyzer.thread import Comment, Thread
 
-pytest_plugins = ["conftest_store"]
+pytest_plugins = ["conftest_store", "conftest_models"]
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "threads"
 PASTED = DATA / "pasted" / "000_f069c0dac730660c.txt"
@@ -118,3 +118,37 @@ def test_report_markdown_and_table_neutralise_hostile_text(tmp_path: Path, capsy
     assert code == 0 and "\x1b" not in out
     code, out, _ = run(["threads", "--db", db, "--format", "json"], capsys, monkeypatch)
     assert "\x1b" not in out and json.loads(out)[0]["title"].startswith("\x1b]0;pwned")
+
+
+@needs_data
+def test_ingest_scores_with_models_and_skips_what_is_scored(store_url: str, toxicity_model_dir: Path,
+                                                           sentiment_model_dir: Path, capsys, monkeypatch) -> None:
+    from analyzer.scorer import Scorer
+
+    seen: list[int] = []
+    real = Scorer.score_records
+
+    def counting(self, records, **kwargs):
+        records = list(records)
+        seen.append(len(records))
+        return real(self, records, **kwargs)
+
+    monkeypatch.setattr(Scorer, "score_records", counting)
+    args = ["ingest", str(PASTED), "--db", store_url, "--now", NOW,
+            "--model", str(toxicity_model_dir), "--model", str(sentiment_model_dir)]
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code == 0, err
+    assert "comments 22 added" in out and "scores 154 added" in out  # 22 records x (4 toxicity + 3 sentiment)
+    code, out, err = run(args, capsys, monkeypatch)
+    assert code == 0 and "scores 0 added" in out
+    assert seen == [22, 0]  # the second run sent nothing to the models
+    with Store.open(store_url) as store:
+        assert {m["name"] for m in store.models()} == {"tiny-toxicity", "tiny-sentiment"}
+        loaded = store.load_thread("000_f069c0dac730660c")
+        assert set(loaded.models) == {"toxicity", "severe_toxicity", "insult", "identity_attack",
+                                      "negative", "neutral", "positive"}
+        assert loaded.thresholds["negative"] == 0.6
+    code, out, _ = run(["report", "000_f069c0dac730660c", "--db", store_url, "--format", "json"], capsys, monkeypatch)
+    report = json.loads(out)
+    assert report["summary"]["scored"] == 21 and report["sentiment"]["n"] == 21
+    assert set(report["summary"]["labels"]) == set(loaded.models)

@@ -28,8 +28,8 @@ def export(db: str | None, out: str | None, thread_id: str | None, training_out:
     if out is not None:
         export_format(out)  # fail on a bad name before opening anything
     with Store.open(db, create=False) as store:
-        if thread_id is not None:
-            store.load_thread(thread_id)  # unknown thread: a clear error, not an empty file
+        if thread_id is not None and not store.has_thread(thread_id):
+            raise AnalyzerError(f"no thread {thread_id!r} in the store", source=store.url)
         if out is not None:
             n = store.export(out, thread_id=thread_id)
             click.echo(f"wrote {n} comment(s) to {out}")

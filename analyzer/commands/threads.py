@@ -35,7 +35,7 @@ def threads(db: str | None, fmt: str, limit: int, offset: int, search: str | Non
         return
     header = ("risk", "thread", "comments", "authors", "depth", "toxic", "max", "top label", "title")
     body = [
-        (f"{r['risk']:.2f}", terminal_safe(r["thread_id"], 40), str(r["comments"]), str(r["authors"]),
+        (f"{r['risk']:.2f}", terminal_safe(r["thread_id"]), str(r["comments"]), str(r["authors"]),
          str(r["max_depth"]), _pct(r["toxic_share"]), _num(r["max_toxicity"]), r["top_label"] or "-",
          terminal_safe(r["title"] or "", 50))
         for r in rows

@@ -49,6 +49,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, dest)
+    except OSError as exc:  # a full disk or a vanished directory: name the file, not the store
+        Path(tmp).unlink(missing_ok=True)
+        raise AnalyzerError(f"cannot write: {exc.strerror or exc}", source=str(dest)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -29,6 +29,7 @@ from analyzer.thread import Comment, Thread
 ENV_PAUSE_FILE = "THREAD_ANALYZER_TEST_PAUSE_FILE"
 ENV_PAUSE_SECONDS = "THREAD_ANALYZER_TEST_PAUSE_SECONDS"
 MAX_REPAIR_IDS = 100  # ids kept per repair in the imports log
+APPROXIMATE = frozenset({"hour", "day", "week", "month", "year"})  # created_precision of relative times
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ class Importer:
                 threads=0, comments=0, added=0, updated=0, unchanged=0, repaired=0, scores=0,
             )
         )
-        return int(result.inserted_primary_key[0]), False
+        return int(result.inserted_primary_key[0]), False  # type: ignore[index]  # set by every INSERT
 
     # ------------------------------------------------------------------ one thread
     def _thread(
@@ -313,6 +314,10 @@ class Importer:
                 new_rows.append(values)
                 revision[cid] = 1
                 continue
+            if values["created_precision"] in APPROXIMATE and old.created_at is not None:
+                # '4 months ago' resolves differently on every run: the first reading stays
+                values["created_at"] = _naive_utc(old.created_at)
+                values["created_precision"] = old.created_precision
             rev = old.revision + (1 if old.text_hash != values["text_hash"] else 0)
             revision[cid] = rev
             if _differs(old, values):
@@ -400,8 +405,21 @@ class Importer:
             ))
             rows = [r for r in rows if (r["comment_pk"], r["revision"], r["model_id"], r["label"]) not in have]
         if rows:
-            self.conn.execute(insert(t.scores), rows)
+            _insert_scores(self.conn, rows)
         return len(rows), label_models
+
+
+_SCORE_COLUMNS = ("comment_pk", "revision", "model_id", "label", "value", "windowed")
+
+
+def _insert_scores(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert of score rows straight through the driver's executemany (bound
+    parameters, plain values): scores are most of an import's rows, and SQLAlchemy's
+    per-row parameter processing would cost more than the database does."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {t.scores.name} ({', '.join(_SCORE_COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(_SCORE_COLUMNS))})")
+    conn.exec_driver_sql(sql, [tuple(r[k] for k in _SCORE_COLUMNS) for r in rows])
 
 
 def _index_records(records: Iterable[Mapping[str, Any]] | None) -> dict[str, dict[str, Mapping[str, Any]]]:

@@ -8,6 +8,7 @@ a label, the most recently registered model's score is shown.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
@@ -91,9 +92,13 @@ def _escape_like(text: str) -> str:
 
 def _thread_filters(
     *, search: str | None, min_risk: float | None, min_comments: int | None, label: str | None,
-    source: str | None, format: str | None,
+    source: str | None, format: str | None, since: datetime | None = None, until: datetime | None = None,
 ) -> list[Any]:
     where: list[Any] = []
+    if since is not None:  # threads with a comment at or after ``since``
+        where.append(t.thread_stats.c.last_at >= since)
+    if until is not None:  # ... and one before ``until``
+        where.append(t.thread_stats.c.first_at < until)
     if search:
         pattern = f"%{_escape_like(search)}%"
         where.append(t.threads.c.id.ilike(pattern, escape="\\") | t.threads.c.title.ilike(pattern, escape="\\"))
@@ -110,6 +115,18 @@ def _thread_filters(
     return where
 
 
+FILTERS = ("search", "min_risk", "min_comments", "label", "source", "format", "since", "until")
+
+
+def thread_filters(**filters: Any) -> list[Any]:
+    """WHERE clauses over ``threads`` joined to ``thread_stats`` for the ``FILTERS`` given
+    (None = no filter), shared by every query that lists or sums threads."""
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"unknown thread filter(s) {', '.join(sorted(unknown))}; use {', '.join(FILTERS)}")
+    return _thread_filters(**{k: filters.get(k) for k in FILTERS})
+
+
 def list_threads(
     conn: Connection,
     *,
@@ -122,9 +139,12 @@ def list_threads(
     order: str = "risk",
     limit: int | None = 50,
     offset: int = 0,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Threads with their statistics, riskiest first (or by ``order``), read from
-    ``thread_stats`` through its risk index: no aggregation over comments."""
+    ``thread_stats`` through its risk index: no aggregation over comments. ``since`` /
+    ``until`` keep threads with comments in that time range."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
     s, th = t.thread_stats.c, t.threads.c
@@ -136,7 +156,7 @@ def list_threads(
                s.mean_toxicity, s.p90_toxicity, s.max_toxicity, s.top_label, s.first_at, s.last_at, s.risk)
         .select_from(t.thread_stats.join(t.threads, th.id == s.thread_id))
         .where(*_thread_filters(search=search, min_risk=min_risk, min_comments=min_comments, label=label,
-                                source=source, format=format))
+                                source=source, format=format, since=since, until=until))
         .order_by(key, th.id)
         .offset(offset)
     )
@@ -150,7 +170,7 @@ def count_threads(conn: Connection, **filters: Any) -> int:
     query = (
         select(func.count())
         .select_from(t.thread_stats.join(t.threads, t.threads.c.id == t.thread_stats.c.thread_id))
-        .where(*_thread_filters(**{k: filters.get(k) for k in ("search", "min_risk", "min_comments", "label", "source", "format")}))
+        .where(*thread_filters(**{k: v for k, v in filters.items() if k in FILTERS}))
     )
     return int(conn.execute(query).scalar() or 0)
 

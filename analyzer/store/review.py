@@ -72,7 +72,7 @@ def add_verdict(
         comment_pk=row.pk, revision=row.revision, reviewer=reviewer, decision=decision, labels=clean,
         note=note, created_at=at or datetime.now(timezone.utc),
     ))
-    return int(result.inserted_primary_key[0])
+    return int(result.inserted_primary_key[0])  # type: ignore[index]  # set by every INSERT
 
 
 def verdict_rows(
@@ -151,3 +151,42 @@ def review_queue(
         {**dict(r._mapping), "label": label, "threshold": threshold, "model": version}
         for r in conn.execute(query.limit(limit))
     ]
+
+
+def verdict_truth(decision: str, labels: Mapping[str, Any] | None, label: str) -> int | None:
+    """What a verdict says about ``label`` (1, 0, or None when it says nothing), read the
+    way ``exporting.training_rows`` reads it: approve = no toxicity label, remove =
+    toxicity (other labels as given), relabel = the labels given; sentiment by name."""
+    given = dict(labels or {})
+    if label in SENTIMENT_LABELS:
+        sentiment = given.get("sentiment")
+        return None if sentiment is None else int(sentiment == label)
+    if label in given:
+        return int(given[label])
+    if decision == "approve":
+        return 0
+    if decision == "remove" and label == "toxicity":
+        return 1
+    return None
+
+
+def verdict_scores(conn: Connection, label: str, *, limit: int = 100_000) -> list[tuple[float, int]]:
+    """(current score, reviewer's answer) for ``label`` on every comment whose latest
+    verdict judged its current text and says something about the label: the community's
+    own validation set, for precision and recall at a chosen threshold."""
+    model = latest_model_for(conn, label)
+    if model is None:
+        return []
+    c, v, s = t.comments.c, t.verdicts.c, t.scores.c
+    query = (
+        select(v.comment_pk, v.decision, v.labels, s.value)
+        .select_from(t.verdicts.join(t.comments, and_(c.pk == v.comment_pk, c.revision == v.revision))
+                     .join(t.scores, and_(s.comment_pk == c.pk, s.revision == c.revision)))
+        .where(s.model_id == model.id, s.label == label)
+        .order_by(v.created_at, v.id)
+        .limit(limit)
+    )
+    latest: dict[int, tuple[float, int | None]] = {}
+    for r in conn.execute(query):
+        latest[r.comment_pk] = (float(r.value), verdict_truth(r.decision, r.labels, label))
+    return [(score, truth) for score, truth in latest.values() if truth is not None]

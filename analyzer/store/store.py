@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.engine import URL
 
-from analyzer.store import exporting, importing, queries, review
+from analyzer.store import exporting, importing, overview, queries, review
 from analyzer.store import migrate as versions
 from analyzer.store import schema as t
 from analyzer.store.database import (
@@ -160,10 +160,16 @@ class Store:
         return summary
 
     def _checkpoint(self) -> None:
-        """Fold the WAL back into the database file after a big write (best effort)."""
+        """Fold the WAL back into the database file after a big write: best effort, waiting
+        at most a second for readers (they keep working; the next import tries again)."""
         try:
             with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                previous = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                conn.exec_driver_sql("PRAGMA busy_timeout = 1000")
+                try:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(previous or 0)}")
         except Exception:
             pass
 
@@ -203,16 +209,39 @@ class Store:
         order: str = "risk",
         limit: int | None = 50,
         offset: int = 0,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Threads with their statistics, riskiest first (see ``queries.list_threads``)."""
         with self._read() as conn:
             return queries.list_threads(conn, search=search, min_risk=min_risk, min_comments=min_comments,
                                         label=label, source=source, format=format, order=order,
-                                        limit=limit, offset=offset)
+                                        limit=limit, offset=offset, since=since, until=until)
 
     def count_threads(self, **filters: Any) -> int:
         with self._read() as conn:
             return queries.count_threads(conn, **filters)
+
+    def totals(self, **filters: Any) -> dict[str, Any]:
+        """Threads, comments, toxic share and time span over the matching threads, summed
+        from the per-thread statistics (see ``overview.totals``)."""
+        with self._read() as conn:
+            return overview.totals(conn, **filters)
+
+    def daily(self, **filters: Any) -> list[dict[str, Any]]:
+        """Comments and toxic comments per day threads started (see ``overview.daily``)."""
+        with self._read() as conn:
+            return overview.daily(conn, **filters)
+
+    def facets(self) -> dict[str, list[str]]:
+        """Distinct formats, sources and top labels, for filter choices."""
+        with self._read() as conn:
+            return overview.facets(conn)
+
+    def thread_updated_at(self, thread_id: str) -> datetime | None:
+        """When the thread last changed (None if unknown)."""
+        with self._read() as conn:
+            return overview.thread_updated_at(conn, thread_id)
 
     def load_thread(self, thread_id: str) -> LoadedThread:
         """The thread as a ``Thread`` with current scores, models and thresholds; AnalyzerError if unknown."""
@@ -221,6 +250,10 @@ class Store:
         if loaded is None:
             raise StoreError(f"no thread {thread_id!r} in the store", source=self.url)
         return loaded
+
+    def has_thread(self, thread_id: str) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(t.threads.c.id).where(t.threads.c.id == thread_id)).first() is not None
 
     def comment(self, thread_id: str, comment_id: str) -> dict[str, Any] | None:
         """One comment with current scores, score history and verdicts (None if unknown)."""
@@ -255,6 +288,11 @@ class Store:
         with self._read() as conn:
             return review.review_queue(conn, label, threshold, band, limit=limit, thread_id=thread_id,
                                        include_reviewed=include_reviewed)
+
+    def verdict_scores(self, label: str) -> list[tuple[float, int]]:
+        """(score, reviewer's 0/1 answer) pairs for ``label`` (see ``review.verdict_scores``)."""
+        with self._read() as conn:
+            return review.verdict_scores(conn, label)
 
     def models(self) -> list[dict[str, Any]]:
         with self._read() as conn:
