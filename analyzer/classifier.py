@@ -114,6 +114,17 @@ class Classifier:
         return self.config.fingerprint
 
     @property
+    def precision(self) -> str:
+        """"float32" or "bfloat16": the dtype the weights run in."""
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
+
+    @property
+    def cache_key(self) -> str:
+        """What cached scores are keyed by: the fingerprint, plus the precision when it is
+        not float32 (bfloat16 scores differ in the third decimal)."""
+        return self.fingerprint if self.precision == "float32" else f"{self.fingerprint}:{self.precision}"
+
+    @property
     def version(self) -> str:
         """``name@fingerprint``: what every score records as its source."""
         return f"{self.name}@{self.fingerprint}"
@@ -132,10 +143,19 @@ class Classifier:
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_pretrained(
-        cls, path: str | Path, *, allow_network: bool = False, device: "str | torch.device | None" = None
+        cls,
+        path: str | Path,
+        *,
+        allow_network: bool = False,
+        device: "str | torch.device | None" = None,
+        precision: str = "float32",
     ) -> "Classifier":
         """Load a Hugging Face-format classifier folder, offline unless ``allow_network``
-        (which also lets ``path`` be a hub id). Any problem is a ModelError that says why."""
+        (which also lets ``path`` be a hub id). Any problem is a ModelError that says why.
+
+        ``precision``: "float32" (exact, the default), "bfloat16" (about twice as fast on
+        CPUs with native bfloat16 and on GPUs; scores move by ~1e-3) or "auto" (bfloat16
+        where the hardware has it natively, else float32)."""
         folder = _resolve_folder(path, allow_network)
         meta = _read_meta(folder)
 
@@ -145,7 +165,8 @@ class Classifier:
         try:
             hf_config = AutoConfig.from_pretrained(folder, local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+            # float32 whatever the stored dtype: fp16 on a CPU is slow and imprecise
+            model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
 
@@ -184,7 +205,7 @@ class Classifier:
             source=str(folder),
         )
         target = torch.device(device) if device is not None else _auto_device()
-        model.to(target)
+        model.to(target, dtype=_resolve_precision(precision, target))
         model.eval()
         return cls(model, tokenizer, labels, config)
 
@@ -384,6 +405,23 @@ def _auto_device() -> "torch.device":
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _resolve_precision(precision: str, device: "torch.device") -> "torch.dtype":
+    """The weights' dtype: bfloat16 only where it is asked for (or "auto" and native)."""
+    import torch
+
+    if precision == "float32":
+        return torch.float32
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto":
+        if device.type == "cuda":
+            native = torch.cuda.is_bf16_supported()
+        else:
+            native = torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return torch.bfloat16 if native else torch.float32
+    raise ModelError(f"unknown precision {precision!r}; use float32, bfloat16 or auto")
 
 
 def _resolve_folder(path: str | Path, allow_network: bool) -> Path:

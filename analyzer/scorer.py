@@ -109,9 +109,9 @@ class Scorer:
         results = [Scored() for _ in texts]
         keys = [text_key(t) if t.strip() else None for t in texts]  # empty text: no scores
         for clf in self.classifiers:
-            fingerprint, version = clf.fingerprint, clf.version
+            cache_key, version = clf.cache_key, clf.version
             wanted = {key for key in keys if key is not None}
-            known: dict[str, Entry] = self.cache.get_many(fingerprint, wanted) if self.cache is not None else {}
+            known: dict[str, Entry] = self.cache.get_many(cache_key, wanted) if self.cache is not None else {}
             todo: dict[str, str] = {}
             for key, text in zip(keys, texts):
                 if key is not None and key not in known and key not in todo:
@@ -121,7 +121,7 @@ class Scorer:
                 new = dict(zip(todo, fresh))
                 self.model_runs[version] = self.model_runs.get(version, 0) + len(new)
                 if self.cache is not None:
-                    self.cache.put_many(fingerprint, new)
+                    self.cache.put_many(cache_key, new)
                 known.update(new)
             for key, result in zip(keys, results):
                 if key is None:

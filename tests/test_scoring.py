@@ -395,3 +395,18 @@ def test_default_model_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(ModelError, match="pass --model DIR") as info:
         default_model_dirs(tmp_path / "nothing-here")
     assert str(info.value) == NO_DEFAULTS
+
+
+# ---------------------------------------------------------------------- precision
+def test_bfloat16_is_close_and_cached_apart(toxicity_model_dir: Path, toxicity: Classifier) -> None:
+    fast = Classifier.from_pretrained(toxicity_model_dir, device="cpu", precision="bfloat16")
+    assert fast.precision == "bfloat16" and toxicity.precision == "float32"
+    assert fast.fingerprint == toxicity.fingerprint and fast.cache_key != toxicity.cache_key
+    for a, b in zip(fast.predict(TEXTS), toxicity.predict(TEXTS)):
+        assert _close(a, b, tol=0.05)
+    cache = ScoreCache()
+    Scorer([toxicity], cache=cache).score_texts(TEXTS[:2])
+    Scorer([fast], cache=cache).score_texts(TEXTS[:2])
+    assert cache.hits == 0
+    with pytest.raises(ModelError, match="precision"):
+        Classifier.from_pretrained(toxicity_model_dir, precision="float8")
