@@ -102,8 +102,9 @@ class Source:
 
     @cached_property
     def json(self) -> Any:
-        """The file as one JSON document."""
-        return load_json(self.text, self)
+        """The file as one JSON document, at any depth of nesting (reply trees nest deep;
+        the platform parsers walk them with a stack and keep only scalar fields)."""
+        return load_json(self.text, self, deep=True)
 
 
 def one_line(message: str, limit: int = 300) -> str:
@@ -112,10 +113,22 @@ def one_line(message: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def load_json(text: str | bytes, src: Source, where: str | None = None) -> Any:
-    """``json.loads`` whose every failure is an ``InputError`` with line and column."""
+def load_json(text: str | bytes, src: Source, where: str | None = None, *, deep: bool = False) -> Any:
+    """``json.loads`` whose every failure is an ``InputError`` with line and column.
+
+    Nesting deeper than Python's recursion limit is refused, unless ``deep``: then it is
+    read without recursion (``deepjson``). Only callers that walk the result iteratively and
+    copy no nested values into comments may ask for that, since anything that later
+    serialises a deep value with ``json.dumps`` would hit the same limit."""
     try:
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except RecursionError:
+            if not deep:
+                raise
+        from analyzer.parsers import deepjson
+
+        return deepjson.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
     except RecursionError:
         raise src.fail("JSON nested too deeply to read", where=where) from None
     except json.JSONDecodeError as exc:
