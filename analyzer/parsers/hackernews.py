@@ -128,11 +128,15 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
     links upward (iteratively); children keep the order of their parent's ``kids``."""
     by_id: dict[str, dict[str, Any]] = {}
     order: list[str] = []
+    repeats: list[tuple[str, dict[str, Any]]] = []  # handed to Thread.build, which drops and reports them
     for item in items:
         if not isinstance(item, dict):
             continue
         iid = as_str(item.get("id"))
-        if iid is None or iid in by_id:
+        if iid is None:
+            continue
+        if iid in by_id:
+            repeats.append((iid, item))
             continue
         by_id[iid] = item
         order.append(iid)
@@ -179,16 +183,20 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
             story_item.get("type") in _STORY_TYPES or as_str(story_item.get("parent")) is None
         )
         post = _story(story_item, "text", "by") if is_story and story_item is not None else None
+        # A root that is an item but no story closes a parent cycle: its replies keep their
+        # parent, so that Thread.build breaks the cycle and reports it.
+        missing_root = post is None and root not in by_id
+        ordered = sorted(members, key=lambda m: (rank.get(m, 1 << 30), position[m]))
+        entries = [(iid, by_id[iid]) for iid in ordered] + [(iid, it) for iid, it in repeats if root_of[iid] == root]
         comments = []
-        for iid in sorted(members, key=lambda m: (rank.get(m, 1 << 30), position[m])):
-            if post is not None and iid == post.id:
+        for iid, item in entries:
+            if post is not None and iid == post.id and item is story_item:
                 continue
-            item = by_id[iid]
             parent = as_str(item.get("parent"))
             comment = Comment(
                 id=iid,
                 text=_text(item, "text"),
-                parent_id=None if parent == root and post is None else parent,
+                parent_id=None if parent == root and missing_root else parent,
                 author=as_str(item.get("by")),
                 created_at=_time(item),
                 flags=_flags(item),
