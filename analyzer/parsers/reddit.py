@@ -84,7 +84,7 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
         req, more_things = _morechildren(companion)
         requested |= req
         before = len(comments)
-        _walk(more_things, comments, stubs, seen, links)
+        _walk(more_things, comments, stubs, seen, links, page=False)
         loaded += len(comments) - before
 
     post_id = post.id if post is not None else None
@@ -134,9 +134,13 @@ def _strip_prefix(fullname: str | None) -> str | None:
     return fullname
 
 
-def _walk(things: list[Any], out: list[Comment], stubs: list[_Stub], seen: set[str], links: list[str]) -> None:
+def _walk(
+    things: list[Any], out: list[Comment], stubs: list[_Stub], seen: set[str], links: list[str], *, page: bool = True
+) -> None:
     """Comments and 'more' stubs, nested replies included, in page order, without recursion.
-    ``links`` receives the submission id the comments name (for files without the submission)."""
+    ``links`` receives the submission id the comments name (for files without the submission).
+    A comment id seen before is skipped when a 'load more' response repeats it (``page``
+    False); on the page itself it is kept, so that Thread.build drops and reports it."""
     stack: list[tuple[Any, str | None]] = [(t, None) for t in reversed(things)]
     while stack:
         thing, nest_parent = stack.pop()
@@ -157,7 +161,7 @@ def _walk(things: list[Any], out: list[Comment], stubs: list[_Stub], seen: set[s
             if link:
                 links.append(link)
         replies = mapping(mapping(data.get("replies")).get("data")).get("children")
-        if comment.id in seen:  # a 'load more' response repeating a comment already on the page
+        if comment.id in seen and not page:  # a 'load more' response repeating a comment already on the page
             continue
         seen.add(comment.id)
         out.append(comment)
