@@ -204,8 +204,11 @@ class Classifier:
             default=bool(meta.get("default", False)),
             source=str(folder),
         )
-        target = torch.device(device) if device is not None else _auto_device()
-        model.to(target, dtype=_resolve_precision(precision, target))
+        try:
+            target = torch.device(device) if device is not None else _auto_device()
+            model.to(target, dtype=_resolve_precision(precision, target))
+        except (RuntimeError, AssertionError) as exc:  # "gpu", or CUDA asked for on a CPU-only build
+            raise ModelError(f"cannot use device {device!r}: {exc}") from exc
         model.eval()
         return cls(model, tokenizer, labels, config)
 
@@ -273,7 +276,9 @@ class Classifier:
             return []
         input_ids, attention = self._pad(batch)
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=attention).logits.float()
+            # Without padding the mask is all ones: leaving it out skips building it.
+            mask = None if len({len(w) for w in batch}) == 1 else attention
+            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
             probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return probs.cpu().tolist()
 

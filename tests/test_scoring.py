@@ -410,3 +410,8 @@ def test_bfloat16_is_close_and_cached_apart(toxicity_model_dir: Path, toxicity: 
     assert cache.hits == 0
     with pytest.raises(ModelError, match="precision"):
         Classifier.from_pretrained(toxicity_model_dir, precision="float8")
+
+
+def test_unusable_device_is_a_model_error(toxicity_model_dir: Path) -> None:
+    with pytest.raises(ModelError, match="device"):
+        Classifier.from_pretrained(toxicity_model_dir, device="no-such-device")
