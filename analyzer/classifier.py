@@ -45,6 +45,8 @@ _TOKENIZER_FILES = (
 _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "xmod"}
 _HUB_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors", "README.md"]
 DEFAULT_THRESHOLD = 0.5
+# What ``precision=`` accepts (see ``Classifier.from_pretrained``).
+PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 
 
 @dataclass
@@ -115,7 +117,9 @@ class Classifier:
 
     @property
     def precision(self) -> str:
-        """"float32" or "bfloat16": the dtype the weights run in."""
+        """"float32", "bfloat16" or "int8": how the weights run."""
+        if getattr(self.model, "analyzer_precision", None) == "int8":
+            return "int8"
         return str(next(self.model.parameters()).dtype).removeprefix("torch.")
 
     @property
@@ -155,7 +159,8 @@ class Classifier:
 
         ``precision``: "float32" (exact, the default), "bfloat16" (about twice as fast on
         CPUs with native bfloat16 and on GPUs; scores move by ~1e-3) or "auto" (bfloat16
-        where the hardware has it natively, else float32)."""
+        where the hardware has it natively, else float32) or "int8" (CPU only: the encoder's
+        linear layers quantized to int8, activations quantized on the fly)."""
         folder = _resolve_folder(path, allow_network)
         meta = _read_meta(folder)
 
@@ -206,7 +211,10 @@ class Classifier:
         )
         try:
             target = torch.device(device) if device is not None else _auto_device()
-            model.to(target, dtype=_resolve_precision(precision, target))
+            if precision == "int8":
+                model = quantize_int8(model, target)
+            else:
+                model.to(target, dtype=_resolve_precision(precision, target))
         except (RuntimeError, AssertionError) as exc:  # "gpu", or CUDA asked for on a CPU-only build
             raise ModelError(f"cannot use device {device!r}: {exc}") from exc
         model.eval()
@@ -426,7 +434,31 @@ def _resolve_precision(precision: str, device: "torch.device") -> "torch.dtype":
         else:
             native = torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
         return torch.bfloat16 if native else torch.float32
-    raise ModelError(f"unknown precision {precision!r}; use float32, bfloat16 or auto")
+    raise ModelError(f"unknown precision {precision!r}; use float32, bfloat16, int8 or auto")
+
+
+def quantize_int8(model: Any, device: "torch.device | None" = None) -> Any:
+    """Dynamic int8 quantization of the encoder's linear layers (int8 weights, activations
+    quantized per batch), where CPU inference spends most of its time; embeddings, layer
+    norms, attention, pooler and the classification head stay float32 so the outputs move
+    little. CPU only (fbgemm on x86, with VNNI where the CPU has it)."""
+    import warnings
+
+    import torch
+
+    if device is not None and torch.device(device).type != "cpu":
+        raise ModelError(f"int8 precision runs on the CPU only, not on {device}; use bfloat16 on a GPU")
+    base = model.base_model
+    prefix = f"{model.base_model_prefix}." if base is not model else ""
+    names = {prefix + name for name, module in base.named_modules()
+             if isinstance(module, torch.nn.Linear) and "pooler" not in name}
+    with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        model = quantize_dynamic(model.to("cpu", torch.float32), names, dtype=torch.qint8)
+    model.analyzer_precision = "int8"
+    return model
 
 
 def _resolve_folder(path: str | Path, allow_network: bool) -> Path:
