@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.cache import ScoreCache, normalize_text, text_key
 from analyzer.classifier import Classifier
@@ -415,3 +417,21 @@ def test_bfloat16_is_close_and_cached_apart(toxicity_model_dir: Path, toxicity: 
 def test_unusable_device_is_a_model_error(toxicity_model_dir: Path) -> None:
     with pytest.raises(ModelError, match="device"):
         Classifier.from_pretrained(toxicity_model_dir, device="no-such-device")
+
+
+@settings(max_examples=200, deadline=None)
+@given(n_tokens=st.integers(0, 3000), max_length=st.integers(3, 600))
+def test_window_spans_cover_every_token_once_in_order(n_tokens: int, max_length: int) -> None:
+    from analyzer.classifier import ClassifierConfig
+
+    clf = Classifier(None, None, [], ClassifierConfig(name="x", task="toxicity", multi_label=True,
+                                                      max_length=max_length))
+    clf._specials = ([101], [102])  # as a BERT tokenizer would: [CLS] ... [SEP]
+    spans = clf.window_spans(n_tokens)
+    room = max_length - 2
+    assert spans[0][0] == 0 and spans[-1][1] == n_tokens
+    assert all(0 < end - start <= room or n_tokens == 0 for start, end in spans)
+    assert all(a[0] < b[0] <= a[1] for a, b in zip(spans, spans[1:]))  # advancing, no gaps
+    if room >= 4:  # room for a quarter-window overlap
+        assert all(b[0] < a[1] for a, b in zip(spans, spans[1:]))
+    assert (len(spans) > 1) == (n_tokens > room)
