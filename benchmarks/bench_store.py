@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[tuple[str, str]] = []
     try:
         store = Store.open(db)
-        gen_s = import_s = 0.0
+        gen_s = import_s = import_cpu = 0.0
         total_scores = 0
         first_batch: tuple[Any, Any] | None = None
         print(f"{len(sizes):,} threads, {args.comments:,} comments in {args.batches} imports -> {store.url}", file=sys.stderr)
@@ -138,9 +138,10 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             threads, records = make_threads(sizes[b:b + per_batch], rng, b)
             gen_s += time.perf_counter() - start
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             summary = store.import_threads(threads, records, source=f"bench-{b}.jsonl", format="jsonl", models=model_infos())
             import_s += time.perf_counter() - start
+            import_cpu += time.process_time() - cpu
             total_scores += summary.scores_added
             if first_batch is None:
                 first_batch = (threads, records)
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             ("largest thread", f"{max(sizes):,} comments"),
             ("synthetic data generation (not counted)", f"{gen_s:.1f} s"),
             ("ingest (import transactions, stats included)", f"{import_s:.1f} s  ({n_comments / import_s:,.0f} comments/s)"),
+            ("  of which this process's CPU time", f"{import_cpu:.1f} s  ({n_comments / import_cpu:,.0f} comments/CPU-s)"),
             ("store size", f"{store_size(store) / 1024**2:,.0f} MiB"),
         ]
         assert first_batch is not None
@@ -174,9 +176,12 @@ def main(argv: list[str] | None = None) -> None:
             largest = max(everything, key=lambda r: r["comments"])["thread_id"]
             load_s, loaded = timed(lambda: fresh.load_thread(largest))
             report_s, _ = timed(lambda: analytics.report(loaded.thread, loaded.scores, loaded.thresholds))
+        before = os.times()
         start = time.perf_counter()
         cli = subprocess.run([sys.executable, "-m", "analyzer", "threads", "--db", db], capture_output=True, text=True)
         cli_s = time.perf_counter() - start
+        after = os.times()
+        cli_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
         if cli.returncode != 0:
             raise SystemExit(cli.stderr)
         ok = "OK" if max(cold, warm) < TARGET_LIST_SECONDS else "MISSED"
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
             ("threads list, search by id/title", f"{search_s * 1000:.1f} ms"),
             ("threads list, risk >= 0.3", f"{risky_s * 1000:.1f} ms"),
             (f"threads list, all {len(everything):,}", f"{all_s * 1000:.0f} ms"),
-            ("`analyzer threads` CLI (whole process)", f"{cli_s:.2f} s"),
+            ("`analyzer threads` CLI (whole process): wall / CPU", f"{cli_s:.2f} s / {cli_cpu:.2f} s"),
             (f"load largest thread ({len(loaded.thread):,} comments) / full report", f"{load_s:.2f} s / {report_s:.2f} s"),
             ("top thread", f"{page[0]['thread_id']} risk {page[0]['risk']:.3f}, {page[0]['comments']:,} comments"),
         ]
@@ -201,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'-' * width}  {'-' * 40}")
     for key, value in rows:
         print(f"{key.ljust(width)}  {value}")
-    print(f"\n(host: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]})")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n(host: {os.cpu_count()} CPU(s), load average {load:.1f} at the end, Python {sys.version.split()[0]};"
+          " wall times grow with other work on the machine, CPU times much less)")
 
 
 if __name__ == "__main__":

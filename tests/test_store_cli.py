@@ -113,7 +113,7 @@ def test_report_markdown_and_table_neutralise_hostile_text(tmp_path: Path, capsy
     code, out, _ = run(["report", "evil", "--db", db], capsys, monkeypatch)
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out
-    assert "<script>" not in out and "](http" not in out and "\\[click\\]" in out
+    assert "<script>" not in out and "[click](" not in out and "\\[click\\](http" in out  # no live link
     code, out, _ = run(["threads", "--db", db], capsys, monkeypatch)
     assert code == 0 and "\x1b" not in out
     code, out, _ = run(["threads", "--db", db, "--format", "json"], capsys, monkeypatch)

@@ -16,7 +16,8 @@ import click
 
 from analyzer.commands.ingest import DB_HELP
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+# Enough to stop emphasis, code, links, images, HTML, tables and headings (text is never at a line start).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def terminal_safe(text: str, width: int | None = None) -> str:
