@@ -24,7 +24,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_THREAD = REPO.parent / "shared" / "data" / "threads" / "hackernews" / "hn_25015967_biden_wins.json"
-VARIANTS = ("scorer", "scorer-bf16", "naive")
+VARIANTS = ("scorer", "scorer-bf16", "scorer-int8", "naive")
 
 
 def load_texts(path: Path, limit: int | None) -> list[str]:
@@ -79,7 +79,7 @@ def run_variant(variant: str, models: list[str], texts: list[str], batch_size: i
         from analyzer.classifier import Classifier
         from analyzer.scorer import Scorer
 
-        precision = "bfloat16" if variant == "scorer-bf16" else "float32"
+        precision = {"scorer-bf16": "bfloat16", "scorer-int8": "int8"}.get(variant, "float32")
         classifiers = [Classifier.from_pretrained(m, device="cpu", precision=precision) for m in models]
         scorer = Scorer(classifiers, batch_size=batch_size)
         loaded, cpu_start = time.perf_counter(), cpu_seconds()
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="score only the first N comments")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (both variants)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated: scorer,naive")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, from: " + ",".join(VARIANTS))
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--_child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--_scores", type=Path, default=None, help=argparse.SUPPRESS)
@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stderr.write(proc.stderr)
                 return proc.returncode
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        bf16_drift = _max_difference(Path(tmp) / "scorer.json", Path(tmp) / "scorer-bf16.json")
+        drift = {v: _max_difference(Path(tmp) / "scorer.json", Path(tmp) / f"{v}.json")
+                 for v in ("scorer-bf16", "scorer-int8")}
 
     print(f"thread: {args.thread.name} ({len(texts)} comments); models: {', '.join(Path(m).name for m in args.model)}")
     header = (f"{'variant':<12} {'comments/s':>11} {'score s':>8} {'per CPU-s':>10} {'load s':>7} {'peak MB':>8} "
@@ -175,14 +176,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['load_s']:>7.2f} "
               f"{r['peak_rss_mb']:>8.1f} {r['windowed']:>9} {r['threads']:>8}")
     by = {r["variant"]: r for r in rows}
-    for variant in ("scorer", "scorer-bf16"):
+    for variant in ("scorer", "scorer-bf16", "scorer-int8"):
         if variant in by and "naive" in by:
             ratio = by[variant]["comments_per_s"] / max(by["naive"]["comments_per_s"], 1e-9)
             cpu_ratio = by[variant]["comments_per_cpu_s"] / max(by["naive"]["comments_per_cpu_s"], 1e-9)
             print(f"speed-up ({variant}): {ratio:.1f}x the naive pipeline loop in wall time, "
                   f"{cpu_ratio:.1f}x per CPU-second (target: >= 5x)")
-    if bf16_drift is not None:
-        print(f"largest score difference bfloat16 vs float32: {bf16_drift:.2e}")
+    for variant, diff in drift.items():
+        if diff is not None:
+            print(f"largest score difference {variant} vs scorer (float32): {diff:.2e}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -400,9 +400,11 @@ def test_default_model_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 # ---------------------------------------------------------------------- precision
-def test_bfloat16_is_close_and_cached_apart(toxicity_model_dir: Path, toxicity: Classifier) -> None:
-    fast = Classifier.from_pretrained(toxicity_model_dir, device="cpu", precision="bfloat16")
-    assert fast.precision == "bfloat16" and toxicity.precision == "float32"
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_lower_precision_is_close_and_cached_apart(toxicity_model_dir: Path, toxicity: Classifier,
+                                                  precision: str) -> None:
+    fast = Classifier.from_pretrained(toxicity_model_dir, device="cpu", precision=precision)
+    assert fast.precision == precision and toxicity.precision == "float32"
     assert fast.fingerprint == toxicity.fingerprint and fast.cache_key != toxicity.cache_key
     for a, b in zip(fast.predict(TEXTS), toxicity.predict(TEXTS)):
         assert _close(a, b, tol=0.05)

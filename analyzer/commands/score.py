@@ -14,6 +14,7 @@ from datetime import datetime
 
 import click
 
+from analyzer.classifier import PRECISIONS
 from analyzer.commands.parse import _parse_columns, _parse_now
 from analyzer.errors import AnalyzerError
 from analyzer.parsers import FORMATS
@@ -32,8 +33,8 @@ from analyzer.parsers import FORMATS
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch.")
-@click.option("--precision", type=click.Choice(["float32", "bfloat16", "auto"]), default="float32", show_default=True,
-              help="bfloat16 is about twice as fast on CPUs with native bfloat16 and on GPUs; scores move by ~1e-3.")
+@click.option("--precision", type=click.Choice(list(PRECISIONS)), default="float32", show_default=True,
+              help="bfloat16 (CPUs with native bfloat16, GPUs) and int8 (CPU) are faster; scores move by ~1e-3.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None,
               help="SQLite score cache, so re-runs skip texts already scored (default: $THREAD_ANALYZER_CACHE).")
 @click.option("--allow-network", is_flag=True, help="Allow --model to name a Hugging Face hub id (downloads it).")
