@@ -1,0 +1,180 @@
+"""Parse → score → store, as functions that ``analyzer ingest``, ``analyzer demo`` and the
+dashboard's Import page share, so the three can never import the same file differently.
+
+Everything is parsed (and scored) before the store is written, and the write is one
+transaction: a bad input or a failure leaves the store as it was. Progress is reported
+through plain callbacks (``progress(n)`` = n more records done), so the CLI can drive a
+tqdm bar and the dashboard a Streamlit progress bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from analyzer.errors import AnalyzerError, InputError
+
+if TYPE_CHECKING:
+    from analyzer.classifier import Classifier
+    from analyzer.store import ImportBatch, ImportSummary, Store
+
+Progress = Callable[[int], None]
+
+
+def _noop(_: int) -> None:
+    pass
+
+
+def check_format(fmt: str | None) -> None:
+    """AnalyzerError naming the accepted formats when ``fmt`` is not one of them."""
+    from analyzer.parsers import FORMATS
+
+    if fmt is not None and fmt not in FORMATS:
+        raise AnalyzerError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def batches_from_paths(
+    inputs: Sequence[str | os.PathLike[str]], *, format: str | None = None, now: datetime | None = None
+) -> list["ImportBatch"]:
+    """Parse files and folders into one ``ImportBatch`` per source file (keyed by its
+    absolute path and sha256, which is what makes re-importing a file a no-op)."""
+    from analyzer.parsers import parse_path
+    from analyzer.store import ImportBatch
+    from analyzer.store.importing import file_sha256
+
+    check_format(format)
+    for name in inputs:
+        if not Path(name).exists():
+            raise InputError("no such file or folder", source=str(name))
+    batches: dict[str, ImportBatch] = {}
+    for name in inputs:  # parse everything first: a bad file stops us before any write
+        for thread in parse_path(name, format=format, now=now):
+            src = Path(thread.source) if thread.source else Path(name)
+            source = str(src.resolve()) if src.exists() else (thread.source or str(name))
+            batch = batches.get(source)
+            if batch is None:
+                sha = file_sha256(src) if src.is_file() else None
+                batch = batches[source] = ImportBatch([], None, source=source, format=thread.format or format, sha256=sha)
+            batch.threads.append(thread)  # type: ignore[attr-defined]
+    return list(batches.values())
+
+
+def paste_name(text: str) -> str:
+    """A file name for pasted text, unique to its content: the thread id comes from the
+    name, so two different pastes never land in the same thread."""
+    return "paste-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12] + ".txt"
+
+
+def batches_from_bytes(
+    items: Iterable[tuple[str, bytes]], *, format: str | None = None, now: datetime | None = None
+) -> list["ImportBatch"]:
+    """Parse in-memory files (name, bytes), e.g. dashboard uploads, one batch each; the
+    source is ``upload:<name>`` and the sha256 that of the bytes."""
+    from analyzer.parsers import parse_bytes
+    from analyzer.store import ImportBatch
+
+    check_format(format)
+    out: list[ImportBatch] = []
+    for name, data in items:
+        threads = parse_bytes(data, name=name, format=format, now=now)
+        if threads:
+            out.append(ImportBatch(threads, None, source=f"upload:{name}", format=threads[0].format or format,
+                                   sha256=hashlib.sha256(data).hexdigest()))
+    return out
+
+
+def count_records(batches: Sequence["ImportBatch"]) -> int:
+    """Posts and comments in ``batches``: the total for progress bars."""
+    return sum(len(t.comments) + (t.post is not None) for b in batches for t in b.threads)
+
+
+def count_threads(batches: Sequence["ImportBatch"]) -> int:
+    return sum(len(b.threads) for b in batches)
+
+
+def load_models(model_dirs: Sequence[str] = (), device: str | None = None) -> list["Classifier"]:
+    """The classifiers in ``model_dirs``, or the default models; ModelError says what to do."""
+    from analyzer.classifier import Classifier
+    from analyzer.errors import ModelError
+    from analyzer.models import default_model_dirs
+
+    try:
+        folders = list(model_dirs) or [str(d) for d in default_model_dirs()]
+    except ModelError as exc:
+        raise ModelError(f"{exc}, or store the threads unscored with --no-score") from None
+    return [Classifier.from_pretrained(f, device=device) for f in folders]
+
+
+def score_batches(
+    store: "Store",
+    batches: Sequence["ImportBatch"],
+    classifiers: Sequence["Classifier"],
+    *,
+    batch_size: int = 32,
+    device: str | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Score every record whose current text the store has not already scored with these
+    models (a re-import costs no model time), attaching the records to their batches."""
+    from analyzer.scorer import Scorer
+    from analyzer.store.importing import text_hash
+
+    step = progress or _noop
+    thread_ids = [t.id for b in batches for t in b.threads]
+    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in classifiers])
+    scorer = Scorer(list(classifiers), batch_size=batch_size, device=device)
+    for batch in batches:
+        todo = [r for t in batch.threads for r in t.records()
+                if done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
+        skipped = sum(len(t.comments) + (t.post is not None) for t in batch.threads) - len(todo)
+        if skipped:
+            step(skipped)
+        scored = []
+        for record in scorer.score_records(todo):
+            scored.append(record)
+            step(1)
+        batch.records = scored
+
+
+def store_batches(
+    store: "Store",
+    batches: Sequence["ImportBatch"],
+    classifiers: Sequence[Any] = (),
+    *,
+    progress: Progress | None = None,
+) -> "ImportSummary":
+    """Write the (scored) batches in one transaction, registering the models that scored them."""
+    from analyzer.store import ModelInfo
+
+    return store.import_batches(list(batches), models=[ModelInfo.of(m) for m in classifiers], progress=progress)
+
+
+def import_batches(
+    store: "Store",
+    batches: Sequence["ImportBatch"],
+    classifiers: Sequence["Classifier"] = (),
+    *,
+    batch_size: int = 32,
+    device: str | None = None,
+    on_score: Progress | None = None,
+    on_store: Progress | None = None,
+) -> "ImportSummary":
+    """Score (when ``classifiers`` are given) and store ``batches``: the whole pipeline after parsing."""
+    if classifiers:
+        score_batches(store, batches, classifiers, batch_size=batch_size, device=device, progress=on_score)
+    return store_batches(store, batches, classifiers, progress=on_store)
+
+
+def summary_line(summary: "ImportSummary", n_threads: int, where: str) -> str:
+    """The one line ``analyzer ingest`` prints (and the dashboard shows) after an import."""
+    s = summary
+    seen = f" ({s.sources_seen_before} already imported)" if s.sources_seen_before else ""
+    return (
+        f"{s.sources} source(s){seen}, {n_threads} thread(s) into {where}: "
+        f"threads {s.threads_added} added, {s.threads_updated} updated, {s.threads_unchanged} unchanged; "
+        f"comments {s.comments_added} added, {s.comments_updated} updated, {s.comments_unchanged} unchanged, "
+        f"{s.repaired} repaired; scores {s.scores_added} added"
+    )
