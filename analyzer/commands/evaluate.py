@@ -20,7 +20,10 @@ import click
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--device", default=None)
 @click.option("--no-bias", is_flag=True, help="Skip the identity-term bias check.")
-def evaluate(model_dir, data_files, task, out_dir, text_column, label_columns, batch_size, device, no_bias) -> None:
+@click.option("--precision", type=click.Choice(["float32", "bfloat16", "int8", "auto"]), default="float32",
+              show_default=True, help="Run the model as `analyzer score --precision` would (to check a fast option).")
+def evaluate(model_dir, data_files, task, out_dir, text_column, label_columns, batch_size, device, no_bias,
+             precision="float32") -> None:
     """Score labeled data with a model; print and save per-label ROC-AUC, macro-F1 at the
     model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias."""
     from analyzer.classifier import Classifier
@@ -31,7 +34,7 @@ def evaluate(model_dir, data_files, task, out_dir, text_column, label_columns, b
 
     cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
     data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols)
-    clf = Classifier.from_pretrained(model_dir, device=device)
+    clf = Classifier.from_pretrained(model_dir, device=device, precision=precision)
     scorer = Scorer([clf], batch_size=batch_size, device=device)
 
     def predict(texts):
@@ -40,6 +43,7 @@ def evaluate(model_dir, data_files, task, out_dir, text_column, label_columns, b
     preds = predict(data.texts)
     report = evaluate_predictions(data, preds, clf.thresholds)
     report["model"] = f"{clf.name}@{clf.fingerprint}"
+    report["precision"] = clf.precision
     report["data"] = list(data_files)
     if task == "toxicity" and not no_bias:
         label = "identity_attack" if "identity_attack" in clf.labels else "toxicity"
