@@ -14,6 +14,26 @@ LABEL_MEANINGS = {
     "positive": "positive sentiment",
 }
 
+# How the default models' files are made (scripts/prepare_training_data.py, `make data`).
+DATA_SOURCES = {
+    "toxicity": [
+        "OLID / OffensEval 2019 training tweets: `toxicity` = level A OFF, `insult` = level B TIN "
+        "(targeted insult or threat), `identity_attack` = level C GRP; TweetEval's offensive val split "
+        "decides which OLID tweets validate.",
+        "TweetEval hate (SemEval-2019 HatEval): hate → `toxicity` 1 and `identity_attack` 1; non-hate → "
+        "`identity_attack` 0, `toxicity` unknown (it may still be offensive). Its own val split validates.",
+        "Davidson et al. 2017: hate or offensive → `toxicity`; hate → `identity_attack`; all hate and "
+        "neither tweets plus 5,000 of the 19,190 offensive ones; 10% held out for validation.",
+        "Wikipedia talk comments (Pavlopoulos et al. 2020): all toxic and 3,000 non-toxic with-parent "
+        "comments train; all toxic and 1,500 non-toxic no-parent comments validate.",
+        "A row leaves a label empty when its set says nothing about it; the loss ignores empty labels.",
+    ],
+    "sentiment": [
+        "SemEval 2017 Task 4A training tweets 2013-2016 (negative/neutral/positive) train; TweetEval's "
+        "sentiment val split (2,000 tweets) validates; tweets in both were removed from training.",
+    ],
+}
+
 LIMITS = {
     "toxicity": [
         "Trained on English tweets and Wikipedia talk comments; other languages and registers are out of scope.",
@@ -63,6 +83,10 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
               "(validation deduplicated against training by normalized text).", ""]
     for f in t["data_files"]:
         lines.append(f"- `{f}`")
+    if DATA_SOURCES.get(task) and any("build/data" in f for f in t["data_files"]):
+        lines += ["", "These files are built from `../shared/data/labeled` by `make data` "
+                  "(`scripts/prepare_training_data.py`), seeded:", ""]
+        lines += [f"- {x}" for x in DATA_SOURCES[task]]
     lines += ["", "| label | train | validation |", "|---|---|---|"]
     for lab in config["labels"]:
         lines.append(f"| `{lab}` | {_counts(t['train_label_counts'].get(lab))} | {_counts(t['val_label_counts'].get(lab))} |")
@@ -84,7 +108,7 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
             lines.append(f"| `{lab}` | {v['n']} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {_fmt(v['roc_auc'])} |")
     lines += ["", "`analyzer evaluate --model DIR --data VALIDATION --task " + task + "` reproduces these numbers.", ""]
     lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, [])]
-    lines += ["", "## How it was trained", "", "```", t["command"], "```", "",
+    lines += ["", "## How it was trained", "", "`make " + task + "` runs exactly:", "", "```", t["command"], "```", "",
               f"Training took {m.get('train_seconds', '?')} s. Seed {t['arguments']['seed']}, "
               f"{t['arguments']['epochs']} epoch(s), lr {t['arguments']['lr']}, batch {t['arguments']['batch_size']}.", ""]
     path = out / "README.md"
