@@ -122,8 +122,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += ["", "## Escalation", "",
               f"- reply pairs (both scored): {e['reply_pairs']}",
               f"- base toxic rate: {_pct(e['base_rate'])}",
-              f"- P(reply toxic | parent toxic): {_pct(e['p_toxic_after_toxic'])}; "
-              f"| parent not toxic: {_pct(e['p_toxic_after_clean'])}",
+              f"- P(reply toxic | parent toxic): {_pct(e['p_toxic_after_toxic'])}, "
+              f"against P(reply toxic | parent not toxic): {_pct(e['p_toxic_after_clean'])}",
               f"- escalation ratio (vs base rate): {_num(e['ratio'])}",
               f"- along {trend['paths']} root-to-leaf path(s): mean toxicity slope per level "
               f"{_num(trend['mean_slope'], 3)}, rising on {_pct(trend['rising_share'])}"]
