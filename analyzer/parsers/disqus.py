@@ -102,6 +102,8 @@ class _Reader:
             raise self.src.fail(
                 f"invalid XML: {expat.ErrorString(exc.code)}", where=f"line {exc.lineno} column {exc.offset + 1}"
             ) from None
+        except (LookupError, ValueError) as exc:  # an XML declaration naming an unknown encoding
+            raise self.src.fail(f"invalid XML: {exc}", where=self.where()) from None
 
 
 def _true(value: Any) -> bool:
