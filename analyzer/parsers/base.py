@@ -279,11 +279,15 @@ def resolve_relative(text: str, now: datetime) -> tuple[datetime, str] | None:
 class TimeParser:
     """Times of one source as aware datetimes with their precision. Fast for what exports
     use (ISO 8601, epoch numbers, Twitter's format); dateutil and dateparser handle the
-    rest, but only for the first misses, so a column of junk cannot take hours."""
+    rest, but only for the first misses, so a column of junk cannot take hours.
+
+    dateparser reads English only and is set up once per source: left to guess among all
+    its languages, it takes a second or more per unreadable value (found by fuzzing)."""
 
     def __init__(self, now: datetime, slow_budget: int = 2000) -> None:
         self.now = now
         self._slow_left = slow_budget
+        self._dateparser: Any = None
 
     def __call__(self, value: Any) -> tuple[datetime | None, str | None]:
         if value is None or value == "" or isinstance(value, bool):
@@ -326,14 +330,17 @@ class TimeParser:
         except (ValueError, OverflowError, TypeError, LookupError):
             pass
         try:
-            import dateparser
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                data = dateparser.DateDataParser(
-                    settings={"RELATIVE_BASE": self.now.replace(tzinfo=None), "TIMEZONE": "UTC",
-                              "RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC"}
-                ).get_date_data(v)
+                if self._dateparser is None:
+                    import dateparser
+
+                    self._dateparser = dateparser.DateDataParser(
+                        languages=["en"],
+                        settings={"RELATIVE_BASE": self.now.replace(tzinfo=None), "TIMEZONE": "UTC",
+                                  "RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC"},
+                    )
+                data = self._dateparser.get_date_data(v)
         except Exception:  # dateparser raises assorted errors on odd input; a miss is a miss
             return None, None
         if data is None or data.date_obj is None:
