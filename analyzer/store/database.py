@@ -174,6 +174,26 @@ def _explain(error: exc.DBAPIError) -> str | None:
     return None
 
 
+def read_only_reason(url: URL) -> str | None:
+    """Why an existing SQLite store file cannot be written (its filesystem, the file, or its
+    folder, where SQLite must create the -wal and -shm files of WAL mode), or None."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.database.startswith("file:"):
+        return None
+    path = Path(url.database)
+    if not path.is_file():
+        return None
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "its filesystem is mounted read-only"
+    except (OSError, AttributeError):  # no statvfs on this platform
+        pass
+    if not os.access(path, os.W_OK):
+        return "no write permission on the store file"
+    if not os.access(path.parent, os.W_OK):
+        return "no write permission on the store's folder (SQLite keeps its -wal and -shm files there)"
+    return None
+
+
 @contextmanager
 def translate_errors(url: URL) -> Iterator[None]:
     """Re-raise the database's environment failures as StoreError naming the store; other
@@ -182,6 +202,10 @@ def translate_errors(url: URL) -> Iterator[None]:
         yield
     except (exc.OperationalError, exc.DatabaseError, exc.InterfaceError) as e:
         message = _explain(e)
+        if message is not None and ("cannot open" in message or "read-only" in message):
+            reason = read_only_reason(url)
+            if reason is not None:
+                message = f"the store is read-only: {reason}"
         if message is None and isinstance(e, exc.OperationalError):
             message = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
         if message is None:
