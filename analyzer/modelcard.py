@@ -107,7 +107,7 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
         for lab, v in m["labels"].items():
             lines.append(f"| `{lab}` | {v['n']} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {_fmt(v['roc_auc'])} |")
     lines += ["", "`analyzer evaluate --model DIR --data VALIDATION --task " + task + "` reproduces these numbers.", ""]
-    lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, [])]
+    lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, []) + config.get("notes", [])]
     lines += ["", "## How it was trained", "", "`make " + task + "` runs exactly:", "", "```", t["command"], "```", "",
               f"Training took {m.get('train_seconds', '?')} s. Seed {t['arguments']['seed']}, "
               f"{t['arguments']['epochs']} epoch(s), lr {t['arguments']['lr']}, batch {t['arguments']['batch_size']}.", ""]
