@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "threads": "analyzer.commands.threads:threads",
     "report": "analyzer.commands.report:report",
     "export": "analyzer.commands.export:export",
+    "demo": "analyzer.commands.demo:demo",
 }
 
 

@@ -1,0 +1,124 @@
+"""What the dashboard keeps between reruns: the store connection and the models
+(``st.cache_resource``: one per process, shared by sessions) and per-thread data and
+explanations (``st.cache_data``: pure transforms keyed by what they depend on).
+
+The store is ``$THREAD_ANALYZER_DB`` (default ./thread_analyzer.db); the models are the
+default models (``$THREAD_ANALYZER_MODELS``, then ``models/``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from analyzer import analytics
+from analyzer.dashboard import params
+from analyzer.dashboard.thresholds import effective
+from analyzer.errors import AnalyzerError
+from analyzer.models import ENV_MODELS
+from analyzer.store import ENV_DB, LoadedThread, Store, resolve_url
+
+TUNED = "tuned_thresholds"  # session key: {label: threshold} chosen on the Models page
+
+
+def db_target() -> str:
+    """The store's URL as text (password included: it is the cache key, never shown)."""
+    return resolve_url(os.environ.get(ENV_DB) or None).render_as_string(hide_password=False)
+
+
+@st.cache_resource(show_spinner="Opening the store…")
+def _store(db: str) -> Store:
+    return Store.open(db)
+
+
+def store() -> Store:
+    """The store, opened (and created or migrated) once per process."""
+    return _store(db_target())
+
+
+@dataclass
+class Models:
+    """The scoring models, or why there are none."""
+
+    classifiers: list[Any] = field(default_factory=list)
+    error: str | None = None
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> analyzer.json
+
+    def for_label(self, label: str) -> Any | None:
+        """The first model providing ``label`` (the one whose score the scorer keeps)."""
+        return next((c for c in self.classifiers if label in c.labels), None)
+
+    def labels(self) -> list[str]:
+        return list(dict.fromkeys(label for c in self.classifiers for label in c.labels))
+
+
+def read_meta(folder: str | None) -> dict[str, Any]:
+    """A model folder's analyzer.json ({} when missing or unreadable)."""
+    if not folder:
+        return {}
+    try:
+        value = json.loads((Path(folder) / "analyzer.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@st.cache_resource(show_spinner="Loading the models…")
+def _models(roots: str) -> Models:
+    from analyzer.classifier import Classifier
+    from analyzer.models import default_model_dirs
+
+    try:
+        classifiers = [Classifier.from_pretrained(d) for d in default_model_dirs()]
+    except AnalyzerError as exc:
+        return Models([], str(exc))
+    return Models(classifiers, None, {c.fingerprint: read_meta(c.config.source) for c in classifiers})
+
+
+def models() -> Models:
+    """The default models, loaded once per process (keyed by $THREAD_ANALYZER_MODELS)."""
+    return _models(os.environ.get(ENV_MODELS, ""))
+
+
+@st.cache_data(show_spinner="Loading the thread…", max_entries=32)
+def thread_data(db: str, thread_id: str, version: str) -> LoadedThread:
+    """The thread with its current scores; ``version`` (its last change) keys the cache."""
+    return _store(db).load_thread(thread_id)
+
+
+@st.cache_data(show_spinner="Analysing the thread…", max_entries=64)
+def thread_report(db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """Every analytics metric of the thread at these thresholds."""
+    loaded = thread_data(db, thread_id, version)
+    return analytics.report(loaded.thread, loaded.scores, dict(thresholds))
+
+
+@st.cache_data(show_spinner="Explaining the score…", max_entries=256)
+def explanation(fingerprint: str, label: str, text: str) -> list[tuple[str, float]]:
+    """Per-word contributions to ``label`` from the loaded model with this fingerprint."""
+    clf = next(c for c in models().classifiers if c.fingerprint == fingerprint)
+    return [(w, float(v)) for w, v in clf.explain(text, label)]
+
+
+def tuned_thresholds(labels: list[str] | None = None) -> dict[str, float]:
+    """Thresholds tuned on the Models page this session, or carried by the link (``t_<label>``)."""
+    tuned: dict[str, float] = st.session_state.setdefault(TUNED, {})
+    from_link = params.thresholds_from(st.query_params, labels or list(analytics_labels()))
+    tuned.update(from_link)
+    return dict(tuned)
+
+
+def analytics_labels() -> tuple[str, ...]:
+    from analyzer.labels import CANONICAL_LABELS
+
+    return CANONICAL_LABELS
+
+
+def thresholds_for(model_thresholds: dict[str, float]) -> dict[str, float]:
+    """The thresholds in force for a thread: tuned over the models' own."""
+    return effective(model_thresholds, tuned_thresholds())

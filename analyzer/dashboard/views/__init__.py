@@ -1,0 +1,1 @@
+"""Page scripts of the dashboard (each runs its ``render()`` when Streamlit executes it)."""

@@ -1,0 +1,132 @@
+"""Comment page: the text, every score, the words that drove a score (the engine's
+explanation, each word escaped), the parent and the replies, past verdicts and the
+reviewer's verdict controls."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analyzer.dashboard import nav, params, resources, tree, widgets
+from analyzer.dashboard.safe import highlight_html, md_escape, top_words
+from analyzer.dashboard.verdicts import describe
+from analyzer.labels import CANONICAL_LABELS, TOXICITY_LABELS
+
+MAX_REPLIES = 30
+MAX_EXPLAIN_CHARS = 5000  # longer texts are explained on request only (integrated gradients costs per token)
+
+
+def _link(thread_id: str, comment_id: str, label: str, text: str) -> None:
+    st.page_link(nav.page("comment"), label=md_escape(text),
+                 query_params={"thread": thread_id, "comment": comment_id, "label": label})
+
+
+def render() -> None:
+    store = resources.store()
+    qp = st.query_params
+    thread_id, comment_id = params.get_str(qp, "thread"), params.get_str(qp, "comment")
+    st.title("Comment")
+    if not thread_id or not comment_id:
+        st.info("Open a comment from a thread or from the review queue.")
+        st.page_link(nav.page("review"), label="Review queue")
+        return
+    detail = store.comment(thread_id, comment_id)
+    if detail is None:
+        widgets.error(f"No comment {comment_id!r} in thread {thread_id!r}")
+        return
+    version = store.thread_updated_at(thread_id)
+    loaded = resources.thread_data(resources.db_target(), thread_id, str(version))
+    thread = loaded.thread
+
+    author = detail["author"] or "anonymous"
+    inferred = " (inferred from the page layout)" if detail["author"] and detail["author_inferred"] else ""
+    when = detail["created_at"].strftime("%Y-%m-%d %H:%M UTC") if detail["created_at"] else "no time"
+    st.caption(md_escape(f"{comment_id} in {thread_id} · by {author}{inferred} · {when} · depth {detail['depth']}"
+                         + (f" · flags: {', '.join(detail['flags'])}" if detail["flags"] else "")))
+    st.page_link(nav.page("thread"), label="Back to the thread",
+                 query_params={"thread": thread_id})
+    st.text(detail["text"])
+
+    scores = detail["scores"]
+    labels = [lab for lab in CANONICAL_LABELS if lab in scores] + sorted(set(scores) - set(CANONICAL_LABELS))
+    thresholds = resources.thresholds_for({k: v["threshold"] for k, v in scores.items()})
+    left, right = st.columns([1, 1.4])
+    with left:
+        st.subheader("Scores")
+        if scores:
+            st.dataframe(pd.DataFrame([{
+                "label": lab, "score": scores[lab]["value"], "threshold": thresholds.get(lab, 0.5),
+                "above": scores[lab]["value"] >= thresholds.get(lab, 0.5), "model": scores[lab]["model"],
+            } for lab in labels]), hide_index=True, width="stretch", column_config={
+                "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f")})
+        else:
+            st.caption("Not scored.")
+    with right:
+        st.subheader("Why this score")
+        models = resources.models()
+        explainable = [lab for lab in labels if models.for_label(lab) is not None]
+        if not explainable:
+            st.caption("No loaded model provides these labels, so the score cannot be explained here.")
+        else:
+            default = params.get_choice(qp, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0])
+            widgets.init_state("cm_label", default)
+            if st.session_state["cm_label"] not in explainable:
+                st.session_state["cm_label"] = default
+            label = st.selectbox("Label", explainable, key="cm_label")
+            clf = models.for_label(label)
+            if clf.version != scores.get(label, {}).get("model"):
+                st.caption(md_escape(f"Explained by {clf.version}, which is not the model behind the stored score."))
+            run = len(detail["text"]) <= MAX_EXPLAIN_CHARS or st.button("Explain this long comment")
+            if run and detail["text"].strip():
+                words = resources.explanation(clf.fingerprint, label, detail["text"])
+                st.html(highlight_html(words))
+                top = top_words(words, 8)
+                if top:
+                    st.caption("Words that pushed the score up most")
+                    st.dataframe(pd.DataFrame([{"word": w, "contribution": v} for w, v in top]),
+                                 hide_index=True, width="stretch")
+            elif run:
+                st.caption("Empty text.")
+
+    label_for_links = params.get_str(qp, "label", "toxicity") or "toxicity"
+    ctx, replies_col = st.columns(2)
+    with ctx:
+        st.subheader("In reply to")
+        parent = thread.parent(comment_id) if comment_id in thread else None
+        if parent is None:
+            st.caption("The thread itself (top-level comment).")
+        else:
+            st.caption(md_escape(f"{parent.author or 'anonymous'} · {parent.kind}"))
+            st.text(parent.text[:2000])
+            if parent.kind == "comment":
+                _link(thread_id, parent.id, label_for_links, "Open the parent")
+    with replies_col:
+        children = thread.children(comment_id) if comment_id in thread else []
+        st.subheader(f"Replies ({len(children)})")
+        for child in children[:MAX_REPLIES]:
+            value = (loaded.scores.get(child.id) or {}).get(label_for_links)
+            with st.container(border=True):
+                st.caption(md_escape(f"{child.author or 'anonymous'} · {label_for_links} "
+                                     f"{'—' if value is None else f'{value:.2f}'}"))
+                st.markdown(f'<div style="height:4px;background:{tree.score_colour(value)}"></div>',
+                            unsafe_allow_html=True)  # a colour bar only: no text from the comment
+                st.text(child.text[:600])
+                _link(thread_id, child.id, label_for_links, f"Open reply {child.id}"[:60])
+        if len(children) > MAX_REPLIES:
+            st.caption(f"… and {len(children) - MAX_REPLIES} more (see the thread page).")
+
+    st.subheader("Verdicts")
+    for v in detail["verdicts"]:
+        st.text(f"{v['created_at']:%Y-%m-%d %H:%M} · {describe(v)}")
+    if not detail["verdicts"]:
+        st.caption("No verdict yet.")
+    offered = [lab for lab in TOXICITY_LABELS if lab in scores] or ["toxicity"]
+    widgets.verdict_form(store, thread_id, comment_id, labels=offered, key="comment")
+
+    if detail["history"]:
+        with st.expander("Score history (every revision and model)"):
+            st.dataframe(pd.DataFrame(detail["history"]), hide_index=True, width="stretch")
+
+
+if __name__ == "__main__":
+    render()

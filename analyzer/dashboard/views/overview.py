@@ -1,0 +1,114 @@
+"""Overview page: key figures, threads ranked by risk with filters, toxicity over time.
+Everything here is read from the per-thread statistics (never from the comments)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import pandas as pd
+import streamlit as st
+
+from analyzer.dashboard import charts, nav, params, resources, timeline, widgets
+from analyzer.labels import TOXICITY_LABELS
+
+ALL = "(all)"
+PER_PAGE = 25
+
+
+def _since(d: object) -> datetime | None:
+    return datetime.combine(d, time.min, tzinfo=timezone.utc) if d else None  # type: ignore[arg-type]
+
+
+def _until(d: object) -> datetime | None:
+    return datetime.combine(d, time.min, tzinfo=timezone.utc) + timedelta(days=1) if d else None  # type: ignore[arg-type]
+
+
+def render() -> None:
+    store = resources.store()
+    qp = st.query_params
+    facets = store.facets()
+    formats = [ALL, *facets["format"]]
+    labels = [ALL, *[lab for lab in TOXICITY_LABELS if lab in facets["top_label"]]]
+
+    widgets.init_state("ov_format", params.get_choice(qp, "source", formats, ALL))
+    widgets.init_state("ov_label", params.get_choice(qp, "label", labels, ALL))
+    widgets.init_state("ov_risk", params.get_float(qp, "min_risk", 0.0))
+    widgets.init_state("ov_since", params.get_date(qp, "since"))
+    widgets.init_state("ov_until", params.get_date(qp, "until"))
+    widgets.init_state("ov_search", params.get_str(qp, "q", "") or "")
+    widgets.init_state("ov_page", params.get_int(qp, "p", 1, 1))
+
+    st.title("Overview")
+    cols = st.columns([1, 1, 1.3, 1, 1, 1.5])
+    fmt = cols[0].selectbox("Source", formats, key="ov_format", help="The platform or file format threads came from.")
+    label = cols[1].selectbox("Top label", labels, key="ov_label", help="The label most often above threshold in the thread.")
+    min_risk = cols[2].slider("Minimum risk", 0.0, 1.0, step=0.05, key="ov_risk")
+    since = cols[3].date_input("Active from", key="ov_since")
+    until = cols[4].date_input("Active until", key="ov_until")
+    search = cols[5].text_input("Search title or id", key="ov_search", max_chars=200)
+
+    filters = {
+        "format": None if fmt == ALL else fmt,
+        "label": None if label == ALL else label,
+        "min_risk": min_risk or None,
+        "since": _since(since),
+        "until": _until(until),
+        "search": search.strip() or None,
+    }
+    totals = store.totals(**filters)
+    bucket, series = timeline.bucketed(store.daily(**filters))
+    change = timeline.trend(series)
+
+    m = st.columns(4)
+    m[0].metric("Threads", f"{totals['threads']:,}")
+    m[1].metric("Comments", f"{totals['comments']:,}")
+    share = totals["toxic_share"]
+    m[2].metric("Share toxic", "—" if share is None else f"{share:.1%}",
+                help=f"{totals['toxic']:,} of {totals['scored']:,} scored comments at or above their label's threshold.")
+    m[3].metric("Trend", "—" if change is None else f"{change * 100:+.1f} pts", delta_color="inverse",
+                delta=None if change is None else f"{change * 100:+.1f} pts vs previous {bucket}",
+                help="Toxic share of the latest period against the one before (threads by the day they started).")
+
+    if series:
+        st.subheader(f"Toxicity over time (per {bucket}, by the day a thread started)")
+        frame = pd.DataFrame([{"start": pd.Timestamp(r["start"]), "comments": r["comments"],
+                               "toxic share": r["toxic_share"]} for r in series])
+        st.altair_chart(charts.time_chart(frame), width="stretch")
+
+    total = store.count_threads(**filters)
+    pages = max(1, -(-total // PER_PAGE))
+    if st.session_state["ov_page"] > pages:
+        st.session_state["ov_page"] = pages
+    st.subheader(f"Threads by risk ({total:,})")
+    page_no = st.number_input("Page", 1, pages, key="ov_page") if pages > 1 else 1
+    rows = store.list_threads(**filters, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    if not rows:
+        st.info("No threads match. Import some on the Import page.")
+        st.page_link(nav.page("import"), label="Import threads")
+    else:
+        table = pd.DataFrame([{
+            "risk": r["risk"], "thread": r["title"] or r["thread_id"], "id": r["thread_id"], "source": r["format"],
+            "comments": r["comments"], "toxic share": r["toxic_share"], "max toxicity": r["max_toxicity"],
+            "top label": r["top_label"], "first": r["first_at"], "last": r["last_at"],
+        } for r in rows])
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "risk": st.column_config.ProgressColumn("risk", min_value=0.0, max_value=1.0, format="%.2f"),
+            "toxic share": st.column_config.NumberColumn(format="percent"),
+            "max toxicity": st.column_config.NumberColumn(format="%.2f"),
+        })
+        titles = {r["thread_id"]: (r["title"] or r["thread_id"]) for r in rows}
+        c1, c2 = st.columns([3, 1])
+        chosen = c1.selectbox("Open a thread", list(titles), format_func=lambda t: f"{titles[t][:90]} ({t})",
+                              key="ov_open")
+        with c2:
+            st.write("")
+            st.page_link(nav.page("thread"), label="Open thread",
+                         query_params={"thread": chosen})
+
+    widgets.set_params({"source": None if fmt == ALL else fmt, "label": None if label == ALL else label,
+                        "min_risk": min_risk or None, "since": since, "until": until,
+                        "q": search.strip() or None, "p": page_no if page_no > 1 else None})
+
+
+if __name__ == "__main__":
+    render()

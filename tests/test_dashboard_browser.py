@@ -1,0 +1,282 @@
+"""The dashboard end to end in a real browser: Debian's Chromium (/usr/bin/chromium, never a
+downloaded one) driven by Playwright, against ``streamlit run app.py`` on a free loopback
+port with an empty store and tiny default models.
+
+It imports the copied news page through the Import page, checks that every comment shows
+in the right nesting, records verdicts on the Comment page and in the review queue and
+finds them in the store, and saves a screenshot of each page under
+test-artifacts/screenshots/. A second test imports hostile comments (script tags, event
+handlers, javascript: and Markdown links, a Markdown image) and checks that nothing runs,
+nothing is fetched, and the text shows literally.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from dashboard_data import EXAMPLE_PAGE, HOSTILE_AUTHORS, HOSTILE_PARENTS, HOSTILE_TEXTS, REPO, hostile_jsonl
+
+pytest_plugins = ["conftest_models", "conftest_dashboard"]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SHOTS = REPO / "test-artifacts" / "screenshots"
+SLOW = 240_000  # ms: the first import loads torch and the models in the server, on a busy machine
+REVIEWER = "Playwright Reviewer"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium "
+                                                     "(apt-get install chromium; scripts/test.sh does it)"),
+    pytest.mark.skipif(not EXAMPLE_PAGE.exists(), reason=f"bundled example missing: {EXAMPLE_PAGE}"),
+]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) -> Iterator[dict[str, Any]]:
+    """``streamlit run app.py`` on 127.0.0.1 with an empty store; stopped (its process group) afterwards."""
+    tmp = tmp_path_factory.mktemp("browser")
+    db = tmp / "store.db"
+    port = free_port()
+    env = {**os.environ, "THREAD_ANALYZER_DB": str(db), "THREAD_ANALYZER_MODELS": str(dashboard_models),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    log = (tmp / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                log.flush()
+                pytest.fail(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield {"url": url, "db": db, "log": tmp / "streamlit.log"}
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    """A fresh page that refuses every request off this machine and records dialogs."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server["url"]) else route.abort())
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.dialogs = []  # type: ignore[attr-defined]
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    pg.foreign = []  # type: ignore[attr-defined]
+    pg.on("request", lambda r: None if r.url.startswith(server["url"]) else pg.foreign.append(r.url))  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def goto(page: Any, server: dict[str, Any], path: str, heading: str) -> None:
+    page.goto(server["url"] + path)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
+    settle(page)
+
+
+def settle(page: Any) -> None:
+    """Wait until Streamlit has finished the current run (its status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=SLOW)
+    page.wait_for_timeout(300)
+
+
+def set_reviewer(page: Any, name: str = REVIEWER) -> None:
+    box = page.get_by_label("Your name (for verdicts)", exact=True)
+    box.fill(name)
+    box.press("Enter")
+    settle(page)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """The whole page (Streamlit scrolls inside its main block, so grow the viewport to fit)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 800)")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 60, 8000)})
+    page.wait_for_timeout(800)
+    out = SHOTS / f"{name}.png"
+    page.screenshot(path=str(out))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    return out
+
+
+TREE_JS = """() => [...document.querySelectorAll('details.ta-c')].map(d => ({
+    id: d.dataset.commentId,
+    parent: d.dataset.parentId || null,
+    depth: Number(d.dataset.depth),
+    domParent: d.parentElement.closest('details.ta-c')?.dataset.commentId ?? null,
+    text: d.querySelector(':scope > .ta-text').textContent,
+    author: d.querySelector(':scope > summary .ta-author').textContent,
+}))"""
+
+
+def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: dict[str, Any]) -> None:
+    from analyzer.parsers import parse_path
+    from analyzer.store import Store
+
+    goto(page, server, "/import", "Import")
+    set_reviewer(page)
+    page.locator("input[type=file]").set_input_files(str(EXAMPLE_PAGE))
+    page.get_by_text("article_page.txt").first.wait_for()
+    screenshot(page, "import")
+    page.get_by_role("button", name="Import", exact=True).click()
+
+    # parse, score, store, then the thread opens by itself
+    page.wait_for_url("**/thread?thread=article_page*", timeout=SLOW)
+    page.locator("details.ta-c").first.wait_for(timeout=SLOW)
+    settle(page)
+    assert page.get_by_text("1 source(s), 1 thread(s)").count() == 1  # the import summary came along
+
+    (thread,) = parse_path(EXAMPLE_PAGE)
+    expected = [c for c in thread.traverse("preorder", include_post=False)]
+    shown = page.evaluate(TREE_JS)
+    assert [s["id"] for s in shown] == [c.id for c in expected]  # all 21, in reading order
+    for s, c in zip(shown, expected):
+        parent = c.parent_id if c.parent_id != thread.post.id else None
+        assert (s["parent"], s["domParent"], s["depth"]) == (parent, parent, c.depth), c.id  # nested under its parent
+        assert s["text"] == c.text  # verbatim
+    assert any("(inferred)" in s["author"] for s in shown)
+    screenshot(page, "thread")
+
+    # open a reply's page from the tree, and judge it there
+    page.locator('details[data-comment-id="c4"] > summary a.ta-open').click()
+    page.wait_for_url("**/comment?*comment=c4*", timeout=SLOW)
+    page.get_by_text("Your verdict").wait_for(timeout=SLOW)
+    settle(page)
+    assert page.get_by_test_id("stText").first.text_content() == thread.get("c4").text
+    set_reviewer(page)
+    page.get_by_text("remove — toxic: should come down").click()
+    page.get_by_label("Note (optional)", exact=True).fill("recorded from the browser test")
+    page.get_by_role("button", name="Record verdict").click()
+    page.get_by_text("recorded: remove by Playwright Reviewer").wait_for(timeout=SLOW)
+    settle(page)
+    screenshot(page, "comment")
+    with Store.open(server["db"]) as store:
+        (verdict,) = store.verdicts(thread_id="article_page", comment_id="c4")
+    assert (verdict["reviewer"], verdict["decision"], verdict["note"]) == (
+        REVIEWER, "remove", "recorded from the browser test")
+
+    # the review queue: approve the most urgent comment in one click
+    goto(page, server, "/review?threshold=0&thread=article_page", "Review queue")
+    set_reviewer(page)
+    screenshot(page, "review-queue")
+    page.get_by_role("button", name="Approve").first.click()
+    page.get_by_text("approve recorded for comment").wait_for(timeout=SLOW)
+    with Store.open(server["db"]) as store:
+        approved = store.verdicts(thread_id="article_page", decision="approve")
+    assert len(approved) == 1 and approved[0]["reviewer"] == REVIEWER
+    assert approved[0]["comment_id"] != "c4"  # judged comments leave the queue
+
+    for path, heading, name in (("/", "Overview", "overview"), ("/models", "Models", "models"),
+                                ("/export", "Export", "export")):
+        goto(page, server, path, heading)
+        screenshot(page, name)
+    goto(page, server, "/", "Overview")
+    assert page.get_by_test_id("stMetricValue").first.text_content() == "1"  # one thread
+    assert page.dialogs == [] and page.foreign == []  # type: ignore[attr-defined]
+
+
+def _hover_everything(page: Any) -> None:
+    """Move the mouse over every comment and text block, so mouse-over handlers would fire."""
+    for el in page.locator("details.ta-c > summary, .ta-text, .ta-explained, [data-testid=stText]").all()[:40]:
+        try:
+            el.hover(timeout=500, trial=False)
+        except Exception:  # noqa: BLE001 - hidden or detached elements: nothing to hover
+            pass
+
+
+def _assert_inert(page: Any) -> None:
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.foreign == [] and not any(":9/" in u for u in page.foreign)  # type: ignore[attr-defined]
+    assert page.evaluate("() => document.querySelectorAll('[onerror],[onmouseover],[onload],[onclick]').length") == 0
+    assert page.evaluate("() => [...document.querySelectorAll('a[href]')].filter(a => "
+                         "a.getAttribute('href').trim().toLowerCase().startsWith('javascript')).length") == 0
+
+
+def test_hostile_comments_never_run_and_show_literally(page: Any, server: dict[str, Any]) -> None:
+    goto(page, server, "/import", "Import")
+    page.get_by_role("tab", name="Paste text").click()
+    page.get_by_label("A comment section copied from a web page (select all, copy, paste)", exact=True).fill(hostile_jsonl().decode("utf-8"))
+    name = page.get_by_label("Name (becomes the thread id; optional)", exact=True)
+    name.fill("hostile.jsonl")
+    name.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.wait_for_url("**/thread?thread=hostile*", timeout=SLOW)
+    page.locator("details.ta-c").first.wait_for(timeout=SLOW)
+    settle(page)
+    _hover_everything(page)
+
+    shown = {s["id"]: s for s in page.evaluate(TREE_JS)}
+    assert set(shown) == set(HOSTILE_TEXTS)
+    for cid, text in HOSTILE_TEXTS.items():
+        assert shown[cid]["text"] == text  # shown literally, tags and all
+        assert shown[cid]["domParent"] == HOSTILE_PARENTS[cid]
+    for cid, author in HOSTILE_AUTHORS.items():
+        assert shown[cid]["author"] == author
+    assert page.locator(".ta-tree script, .ta-tree img, .ta-tree svg, .ta-tree iframe").count() == 0
+    _assert_inert(page)
+    screenshot(page, "hostile-thread")
+
+    for cid in ("h1", "h4"):  # the comment page: verbatim text, explanation spans, replies
+        goto(page, server, f"/comment?thread=hostile&comment={cid}", "Comment")
+        page.locator(".ta-explained").first.wait_for(timeout=SLOW)
+        _hover_everything(page)
+        assert page.get_by_test_id("stText").first.text_content() == HOSTILE_TEXTS[cid]
+        _assert_inert(page)
+    screenshot(page, "hostile-comment")
+
+    goto(page, server, "/review?threshold=0&thread=hostile", "Review queue")
+    _hover_everything(page)
+    texts = page.get_by_test_id("stText").all_text_contents()
+    assert set(HOSTILE_TEXTS.values()) <= set(texts)
+    _assert_inert(page)
