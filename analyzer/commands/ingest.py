@@ -38,8 +38,13 @@ def parse_now(value: str | None) -> datetime | None:
 @click.option("--now", default=None, metavar="ISO-TIME", help="Reference time for relative times ('4 months ago').")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, ... (default: CUDA when present).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
+              help="Where scoring runs: this process (local, default) or a Dask cluster (see docs/scaling.md).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask; default: a local cluster).")
 def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: tuple[str, ...], fmt: str | None,
-           now: str | None, batch_size: int, device: str | None) -> None:
+           now: str | None, batch_size: int, device: str | None, engine: str | None = None,
+           scheduler: str | None = None) -> None:
     """Parse INPUT files or folders, score them (unless --no-score) and store them.
     Re-ingesting the same file adds nothing; changed comments are updated."""
     from tqdm import tqdm
@@ -60,8 +65,15 @@ def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: 
     try:
         if models:
             with tqdm(total=n_records, unit="comment", file=sys.stderr, disable=None, desc="scoring") as bar:
-                pipeline.score_batches(store, batches, models, batch_size=batch_size, device=device,
-                                       progress=bar.update)
+                if scheduler or engine == "dask":
+                    from analyzer import distributed
+
+                    with distributed.connect(scheduler) as client:
+                        distributed.score_batches(store, batches, models, client=client, batch_size=batch_size,
+                                                  device=device, progress=bar.update)
+                else:
+                    pipeline.score_batches(store, batches, models, batch_size=batch_size, device=device,
+                                           progress=bar.update)
         with tqdm(total=n_records, unit="comment", file=sys.stderr, disable=None, desc="storing") as bar:
             summary = pipeline.store_batches(store, batches, models, progress=bar.update)
         click.echo(pipeline.summary_line(summary, n_threads, store.url))

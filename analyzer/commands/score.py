@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -38,9 +39,20 @@ from analyzer.parsers import FORMATS
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False), default=None,
               help="SQLite score cache, so re-runs skip texts already scored (default: $THREAD_ANALYZER_CACHE).")
 @click.option("--allow-network", is_flag=True, help="Allow --model to name a Hugging Face hub id (downloads it).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
+              help="local: this process (default); dask: a Dask cluster (needs --out; see docs/scaling.md).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask; default: a local cluster).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write a Parquet dataset folder (one part file per partition) instead of JSON Lines.")
+@click.option("--partition-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Comments per partition (whole threads; bigger threads are cut).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Times a failed partition is retried (dask engine).")
 def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None, now: datetime | None,
           columns: dict[str, str], batch_size: int, device: str | None, threads: int | None, precision: str,
-          cache_path: str | None, allow_network: bool) -> None:
+          cache_path: str | None, allow_network: bool, engine: str | None = None, scheduler: str | None = None,
+          out_dir: str | None = None, partition_size: int = 1000, retries: int = 2) -> None:
     """Score every post and comment in INPUT files or folders.
 
     Writes the parse records as JSON Lines, each with "scores" (canonical label ->
@@ -57,6 +69,14 @@ def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None,
     from analyzer.scorer import Scorer
 
     hf_logging.disable_progress_bar()  # our own bar is the one that matters
+    if scheduler or engine == "dask" or out_dir is not None:
+        failed = _score_to_parquet(inputs, out_dir, model_dirs, fmt=fmt, now=now, columns=columns,
+                                   batch_size=batch_size, device=device, threads=threads, precision=precision,
+                                   cache_path=cache_path, dask=bool(scheduler) or engine == "dask",
+                                   scheduler=scheduler, partition_size=partition_size, retries=retries)
+        if failed:
+            sys.exit(2)
+        return
     folders = list(model_dirs) or [str(d) for d in default_model_dirs()]
     classifiers = [
         Classifier.from_pretrained(f, allow_network=allow_network, device=device, precision=precision) for f in folders
@@ -87,3 +107,33 @@ def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None,
                f"cache hits {cache.hits:,}, misses {cache.misses:,}", err=True)
     if failed:
         sys.exit(2)  # SystemExit: analyzer.cli runs click with standalone_mode=False
+
+
+def _score_to_parquet(inputs: tuple[str, ...], out_dir: str | None, model_dirs: tuple[str, ...], *, fmt: str | None,
+                      now: datetime | None, columns: dict[str, str], batch_size: int, device: str | None,
+                      threads: int | None, precision: str, cache_path: str | None, dask: bool,
+                      scheduler: str | None, partition_size: int, retries: int) -> int:
+    """``--out`` and ``--engine dask``: partitions scored here or on a Dask cluster into a
+    Parquet dataset (analyzer.distributed); returns the number of inputs that failed."""
+    from tqdm import tqdm
+
+    from analyzer import distributed
+    from analyzer.batch import resolve_model_dirs
+
+    if out_dir is None:
+        raise click.UsageError("--engine dask writes a Parquet dataset: pass --out DIR")
+    cache = str(Path(cache_path).resolve()) if cache_path else distributed.default_cache(out_dir)
+    options = distributed.ScoreOptions(model_dirs=resolve_model_dirs(model_dirs), precision=precision,
+                                       batch_size=batch_size, device=device, num_threads=threads, cache=cache)
+    with tqdm(unit="comment", file=sys.stderr, disable=None, desc="scoring") as bar:
+        run = dict(format=fmt, now=now, columns=columns, partition_size=partition_size, progress=bar.update,
+                   on_error=lambda message: click.echo(message, err=True))
+        if dask:
+            with distributed.connect(scheduler) as client:
+                summary = distributed.score_files(inputs, out_dir, options, client=client, retries=retries, **run)
+        else:
+            summary = distributed.score_files(inputs, out_dir, options, **run)
+    where = f" on {summary.workers} Dask worker(s)" if dask else ""
+    click.echo(f"scored {summary.records:,} record(s) in {summary.partitions} partition(s){where} into {out_dir} "
+               f"({summary.seconds:.1f} s); score cache {cache}", err=True)
+    return len(summary.errors)
