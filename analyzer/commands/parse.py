@@ -15,6 +15,7 @@ from typing import IO
 import click
 
 from analyzer.errors import AnalyzerError
+from analyzer.limits import Limits, env_var
 from analyzer.parsers import FORMATS, input_units, parse_path
 from analyzer.parsers.base import aware
 from analyzer.thread import Thread
@@ -114,7 +115,7 @@ class _Totals:
     """Counts for the stderr summary."""
 
     def __init__(self) -> None:
-        self.files = self.threads = self.posts = self.comments = self.max_depth = self.not_loaded = 0
+        self.files = self.threads = self.posts = self.comments = self.max_depth = self.not_loaded = self.cut = 0
         self.repairs: dict[str, int] = {}
         self.repair_messages: list[str] = []
         self.more_repairs = 0
@@ -128,6 +129,7 @@ class _Totals:
             self.max_depth = max(self.max_depth, t.max_depth)
             nl = t.extra.get("not_loaded")
             self.not_loaded += nl if isinstance(nl, int) else 0
+            self.cut += t.extra.get("truncated_comments", 0)
             for r in t.repairs:
                 self.repairs[r.kind] = self.repairs.get(r.kind, 0) + len(r.ids)
                 if len(self.repair_messages) < _MAX_REPAIR_LINES:
@@ -152,6 +154,10 @@ class _Totals:
         parts.append(f"repairs: {repairs or 'none'}")
         if self.not_loaded:
             parts.append(f"{self.not_loaded:,} comment(s) not loaded in the sources")
+        if self.cut:
+            limits = Limits.from_env()
+            parts.append(f"{self.cut:,} comment(s) cut to {limits.max_comment_chars:,} characters, flagged "
+                         f"'truncated' (raise the limit with {env_var('max_comment_chars')})")
         if failed:
             parts.append(f"{failed} input(s) failed")
         return "parsed " + "; ".join(parts)

@@ -296,6 +296,7 @@ def _apply_limits(threads: list[Thread], src: Source, ctx: Context) -> None:
                 f"(raise it with {env_var('max_comments_per_thread')})"
             )
         nodes = itertools.chain((t.post,), t.comments) if t.post is not None else t.comments
+        cut = 0
         for c in nodes:
             if not c.text.isascii() and _LONE_SURROGATE.search(c.text):
                 c.text = _LONE_SURROGATE.sub("\ufffd", c.text)
@@ -305,6 +306,9 @@ def _apply_limits(threads: list[Thread], src: Source, ctx: Context) -> None:
                 c.extra["original_length"] = len(c.text)
                 c.text = c.text[:max_chars]
                 c.flags.append(FLAG_TRUNCATED)
+                cut += 1
+        if cut:
+            t.extra["truncated_comments"] = cut  # summaries say so, naming the limit
 
 
 def _detect(src: Source) -> str:
