@@ -34,15 +34,23 @@ def prepare(db: str, examples: Path = EXAMPLES) -> str:
     except ModelError as exc:
         click.echo(f"warning: {exc}; importing the examples unscored", err=True)
         models = []
+    from tqdm import tqdm
+
+    total = pipeline.count_records(batches)
     with Store.open(db) as store:
-        summary = pipeline.import_batches(store, batches, models)
+        if models:  # the first start scores every comment: say how far it is
+            with tqdm(total=total, unit="comment", file=sys.stderr, disable=None, desc="scoring the examples") as bar:
+                pipeline.score_batches(store, batches, models, progress=bar.update)
+        summary = pipeline.store_batches(store, batches, models)
         return pipeline.summary_line(summary, pipeline.count_threads(batches), store.url)
 
 
-def streamlit_command(port: int, headless: bool) -> list[str]:
-    """``streamlit run app.py`` with this machine kept offline (no usage statistics)."""
+def streamlit_command(port: int, headless: bool, address: str = "127.0.0.1") -> list[str]:
+    """``streamlit run app.py`` kept offline: no usage statistics, and an explicit address
+    (else Streamlit asks a web service for this machine's external IP)."""
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.address", address,
         "--server.port", str(port),
         "--server.headless", "true" if headless else "false",
         "--browser.gatherUsageStats", "false",
@@ -53,19 +61,22 @@ def streamlit_command(port: int, headless: bool) -> list[str]:
 @click.option("--db", default="demo.db", show_default=True, metavar="PATH", help="Store for the demo (SQLite file or URL).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Dashboard port.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser (serve headless).")
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Address to serve on (0.0.0.0 to let other machines in).")
 @click.option("--examples", type=click.Path(exists=True, file_okay=False, path_type=Path), default=EXAMPLES,
               show_default="the bundled examples/", help="Import the threads in this folder instead.")
-def demo(db: str, port: int, no_browser: bool, examples: Path) -> None:
+def demo(db: str, port: int, no_browser: bool, address: str, examples: Path) -> None:
     """Import the bundled examples/ into --db and open the dashboard on them."""
-    click.echo(prepare(db, examples), nl=True)
+    click.echo(prepare(db, examples))
     sys.stdout.flush()
     env = dict(os.environ)
     env["THREAD_ANALYZER_DB"] = db if "://" in db else str(Path(db).absolute())
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    click.echo(f"dashboard: http://localhost:{port}  (Ctrl+C to stop)")
+    host = "localhost" if address in ("127.0.0.1", "0.0.0.0", "::") else address
+    click.echo(f"dashboard: http://{host}:{port}  (Ctrl+C to stop)")
     try:
-        code = subprocess.call(streamlit_command(port, no_browser), env=env, cwd=str(REPO))
+        code = subprocess.call(streamlit_command(port, no_browser, address), env=env, cwd=str(REPO))
     except KeyboardInterrupt:
         code = 0
     if code:

@@ -174,15 +174,17 @@ def tree_html(
             out.append("</div></details>")
             stack.pop()
         colour = score_colour(row.value)
-        opacity = "0.65" if row.context else "1"
+        # context rows are faded, their replies not (opacity on the whole block would compound down the tree)
+        fade = ";opacity:0.6" if row.context else ""
         scores = score_summary(row.scores)
         out.append(
             f'<details open class="ta-c" data-comment-id="{esc(row.id)}" data-parent-id="{esc(row.parent_id or "")}" '
             f'data-depth="{row.depth}" data-above="{int(row.above)}" data-context="{int(row.context)}" '
-            f'style="border-left:4px solid {colour};margin:4px 0 4px 0;padding:2px 0 2px 8px;opacity:{opacity}">'
-            f"<summary>{_header(row, label, marks.get(row.id, ()), href(row) if href else None)}</summary>"
-            f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0">{esc(row.text)}</div>'
-            f'<div class="ta-scores" style="color:#6b7280;font-size:0.8rem">{esc(scores)}</div>'
+            f'style="border-left:4px solid {colour};margin:4px 0 4px 0;padding:2px 0 2px 8px">'
+            f'<summary style="cursor:pointer{fade}">'
+            f"{_header(row, label, marks.get(row.id, ()), href(row) if href else None)}</summary>"
+            f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0{fade}">{esc(row.text)}</div>'
+            f'<div class="ta-scores" style="color:#6b7280;font-size:0.8rem{fade}">{esc(scores)}</div>'
             f'<div class="ta-replies" style="margin-left:14px">'
         )
         stack.append(level)

@@ -4,6 +4,8 @@ reviewer's verdict controls."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -63,30 +65,7 @@ def render() -> None:
             st.caption("Not scored.")
     with right:
         st.subheader("Why this score")
-        models = resources.models()
-        explainable = [lab for lab in labels if models.for_label(lab) is not None]
-        if not explainable:
-            st.caption("No loaded model provides these labels, so the score cannot be explained here.")
-        else:
-            default = params.get_choice(qp, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0])
-            widgets.init_state("cm_label", default)
-            if st.session_state["cm_label"] not in explainable:
-                st.session_state["cm_label"] = default
-            label = st.selectbox("Label", explainable, key="cm_label")
-            clf = models.for_label(label)
-            if clf.version != scores.get(label, {}).get("model"):
-                st.caption(md_escape(f"Explained by {clf.version}, which is not the model behind the stored score."))
-            run = len(detail["text"]) <= MAX_EXPLAIN_CHARS or st.button("Explain this long comment")
-            if run and detail["text"].strip():
-                words = resources.explanation(clf.fingerprint, label, detail["text"])
-                st.html(highlight_html(words))
-                top = top_words(words, 8)
-                if top:
-                    st.caption("Words that pushed the score up most")
-                    st.dataframe(pd.DataFrame([{"word": w, "contribution": v} for w, v in top]),
-                                 hide_index=True, width="stretch")
-            elif run:
-                st.caption("Empty text.")
+        why = st.container()  # filled last: explaining takes seconds, the rest of the page should not wait
 
     label_for_links = params.get_str(qp, "label", "toxicity") or "toxicity"
     ctx, replies_col = st.columns(2)
@@ -126,6 +105,38 @@ def render() -> None:
     if detail["history"]:
         with st.expander("Score history (every revision and model)"):
             st.dataframe(pd.DataFrame(detail["history"]), hide_index=True, width="stretch")
+
+    with why:
+        explain(detail, scores, labels)
+
+
+def explain(detail: dict[str, Any], scores: dict[str, Any], labels: list[str]) -> None:
+    """The words that drove a score, from the loaded model that provides the label."""
+    qp = st.query_params
+    models = resources.models()
+    explainable = [lab for lab in labels if models.for_label(lab) is not None]
+    if not explainable:
+        st.caption("No loaded model provides these labels, so the score cannot be explained here.")
+    else:
+        default = params.get_choice(qp, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0])
+        widgets.init_state("cm_label", default)
+        if st.session_state["cm_label"] not in explainable:
+            st.session_state["cm_label"] = default
+        label = st.selectbox("Label", explainable, key="cm_label")
+        clf = models.for_label(label)
+        if clf.version != scores.get(label, {}).get("model"):
+            st.caption(md_escape(f"Explained by {clf.version}, which is not the model behind the stored score."))
+        run = len(detail["text"]) <= MAX_EXPLAIN_CHARS or st.button("Explain this long comment")
+        if run and detail["text"].strip():
+            words = resources.explanation(clf.fingerprint, label, detail["text"])
+            st.html(highlight_html(words))
+            top = top_words(words, 8)
+            if top:
+                st.caption("Words that pushed the score up most")
+                st.dataframe(pd.DataFrame([{"word": w, "contribution": v} for w, v in top]),
+                             hide_index=True, width="stretch")
+        elif run:
+            st.caption("Empty text.")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from analyzer.dashboard.safe import md_escape
 from analyzer.labels import CANONICAL_LABELS, SENTIMENT_LABELS
 
 ROOTS_PER_PAGE = 30
+MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
 FLASH = "flash"  # session key: a message another page left for this one (e.g. an import summary)
 
 
@@ -140,6 +141,10 @@ def render() -> None:
     head[0].subheader(f"Replies ({len(shown):,} of {len(rows):,} shown)")
     page_no = head[1].number_input("Page of top-level sub-threads", 1, pages, key="th_page") if pages > 1 else 1
     visible, _ = tree.page_of(shown, page_no - 1, ROOTS_PER_PAGE)
+    if len(visible) > MAX_ROWS:  # reading order: cutting the tail keeps every shown reply under its parent
+        st.caption(f"Showing the first {MAX_ROWS:,} of this page's {len(visible):,} comments; "
+                   "raise the threshold and show only comments above it to narrow them down.")
+        visible = visible[:MAX_ROWS]
     if label in SENTIMENT_LABELS:
         st.caption(f"Coloured by the probability of {label} sentiment.")
     if visible:
