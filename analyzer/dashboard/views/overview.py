@@ -65,9 +65,11 @@ def render() -> None:
     share = totals["toxic_share"]
     m[2].metric("Share toxic", "—" if share is None else f"{share:.1%}",
                 help=f"{totals['toxic']:,} of {totals['scored']:,} scored comments at or above their label's threshold.")
-    m[3].metric("Trend", "—" if change is None else f"{change * 100:+.1f} pts", delta_color="inverse",
-                delta=None if change is None else f"{change * 100:+.1f} pts vs previous {bucket}",
-                help="Toxic share of the latest period against the one before (threads by the day they started).")
+    latest = next((r["toxic_share"] for r in reversed(series) if r["toxic_share"] is not None), None)
+    m[3].metric(f"Trend (latest {bucket})", "—" if latest is None else f"{latest:.1%}", delta_color="inverse",
+                delta=None if change is None else f"{change * 100:+.1f} pts vs the {bucket} before",
+                help="Toxic share of the latest period with scored comments, against the one before "
+                     "(threads counted by the day they started).")
 
     if series:
         st.subheader(f"Toxicity over time (per {bucket}, by the day a thread started)")
