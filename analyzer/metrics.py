@@ -37,6 +37,18 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     return float(ece), table
 
 
+def pr_curve(y: np.ndarray, p: np.ndarray, step: float = 0.05) -> list[dict[str, float]]:
+    """Precision and recall at thresholds step..1-step, so a community can tune a threshold
+    and see what it costs (the dashboard's Models page reads this)."""
+    out = []
+    for t in np.round(np.arange(step, 1.0 - step / 2, step), 2):
+        pred = p >= t
+        tp = int((pred & (y == 1)).sum())
+        out.append({"threshold": float(t), "precision": tp / int(pred.sum()) if pred.any() else 1.0,
+                    "recall": tp / int((y == 1).sum()) if (y == 1).any() else 0.0})
+    return out
+
+
 def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
 
@@ -61,6 +73,7 @@ def multilabel_metrics(y: np.ndarray, probs: np.ndarray, labels: list[str], thre
             "threshold": float(t),
             "ece": ece,
             "confusion_matrix": confusion_matrix(yt, pred, labels=[0, 1]).tolist(),
+            "curve": pr_curve(yt, pj),
         }
     aucs = [m["roc_auc"] for m in per.values() if m["roc_auc"] is not None]
     return {
