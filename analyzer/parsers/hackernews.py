@@ -55,6 +55,12 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
     raise src.fail("not a Hacker News thread: expected a story with comments[] or a list of API items")
 
 
+def _is_story_type(item: dict[str, Any]) -> bool:
+    """A story, job, poll...; ``type`` may be anything in a hostile file (a list is unhashable)."""
+    kind = item.get("type")
+    return isinstance(kind, str) and kind in _STORY_TYPES
+
+
 def _flags(item: dict[str, Any]) -> list[str]:
     flags = []
     if item.get("deleted") is True:
@@ -157,7 +163,7 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
             path.append(node)
             on_path.add(node)
             parent = as_str(item.get("parent"))
-            if parent is None or item.get("type") in _STORY_TYPES:
+            if parent is None or _is_story_type(item):
                 root = node
                 break
             node = parent
@@ -180,7 +186,7 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
     for root, members in groups.items():
         story_item = by_id.get(root)
         is_story = story_item is not None and (
-            story_item.get("type") in _STORY_TYPES or as_str(story_item.get("parent")) is None
+            _is_story_type(story_item) or as_str(story_item.get("parent")) is None
         )
         post = _story(story_item, "text", "by") if is_story and story_item is not None else None
         # A root that is an item but no story closes a parent cycle: its replies keep their
