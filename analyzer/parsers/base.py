@@ -150,9 +150,9 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if "<" not in markup:
         return html.unescape(markup).strip() if "&" in markup else markup.strip()
-    try:
-        from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, ParserRejectedMarkup
 
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # bs4 warns when text merely looks like a URL
             soup = BeautifulSoup(markup, "html.parser")
@@ -162,8 +162,8 @@ def html_to_text(markup: str | None) -> str:
                 block.insert_before("\n\n")
             text = soup.get_text()
             soup.decompose()  # break the tree's reference cycles now (parsers pause the GC)
-    except RecursionError:  # pathological nesting: strip tags the plain way
-        text = html.unescape(_TAG.sub("", markup))
+    except (RecursionError, ParserRejectedMarkup):  # pathological nesting, or markup Python's
+        text = html.unescape(_TAG.sub("", markup))   # HTML parser gives up on ('<![GDATA['): strip tags
     return tidy(text)
 
 
