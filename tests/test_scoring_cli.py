@@ -59,6 +59,7 @@ def test_score_cli_end_to_end(comments_csv: Path, toxicity_model_dir: Path, sent
         assert {"thread_id", "parent_id", "depth", "author", "text"} <= r.keys()
     assert [r["windowed"] for r in records] == [False, False, False, True, False]
     assert records[1]["scores"] == records[4]["scores"]  # same text, same scores
+    assert "scored 5 record(s)" in first.stderr
     assert "misses 8" in first.stderr  # 4 distinct texts x 2 models
 
     second = _run(*args)

@@ -83,7 +83,7 @@ def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None,
     ]
     out = click.get_binary_stream("stdout")
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    failed = 0
+    failed = written = 0
     with ScoreCache.from_env(cache_path) as cache, tqdm(
         total=0, unit="comment", file=sys.stderr, disable=None, desc="scoring"
     ) as bar:
@@ -101,9 +101,10 @@ def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None,
             records = (record for thread in parsed for record in thread.records())
             for record in scorer.score_records(records):
                 out.write((encode(record) + "\n").encode("utf-8", "surrogatepass"))
+                written += 1
                 bar.update(1)
         out.flush()
-    click.echo(f"scored {bar.n:,} record(s) with {', '.join(c.version for c in classifiers)}; "
+    click.echo(f"scored {written:,} record(s) with {', '.join(c.version for c in classifiers)}; "
                f"cache hits {cache.hits:,}, misses {cache.misses:,}", err=True)
     if failed:
         sys.exit(2)  # SystemExit: analyzer.cli runs click with standalone_mode=False
