@@ -290,6 +290,15 @@ class TimeParser:
         self._dateparser: Any = None
 
     def __call__(self, value: Any) -> tuple[datetime | None, str | None]:
+        dt, precision = self._parse(value)
+        if dt is not None:
+            try:
+                dt.utcoffset()  # dateutil accepts zones such as '+3000' that datetime cannot use
+            except (ValueError, OverflowError):
+                return None, None
+        return dt, precision
+
+    def _parse(self, value: Any) -> tuple[datetime | None, str | None]:
         if value is None or value == "" or isinstance(value, bool):
             return None, None
         if isinstance(value, (int, float)):
@@ -299,7 +308,7 @@ class TimeParser:
         v = value.strip()
         if not v:
             return None, None
-        if v.isdigit():
+        if v.isdecimal():  # not isdigit(): float() refuses superscripts such as '¹'
             return from_epoch(float(v)), None
         if v[0].isdigit() or v[0] == "-":
             try:
