@@ -1,0 +1,1 @@
+"""Hostile inputs for the tests, built on the fly (see ``corpus``): nothing big is committed."""

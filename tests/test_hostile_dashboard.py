@@ -1,0 +1,162 @@
+"""The hostile corpus (``hostile.corpus``) in the dashboard, through Streamlit's ``AppTest``:
+every thread page and the hostile comments' pages render without an exception, and nothing
+a comment brought reaches the page as live markup — not in Markdown bodies (where Streamlit
+would render links, images, HTML and its own ``:red[...]`` directives) and not in the HTML
+blocks the dashboard builds (no tag, event handler or ``javascript:`` URL from a comment).
+
+A real browser is in ``test_dashboard_browser.py`` (``test_hostile_comments_never_run_and_show_literally``).
+"""
+
+from __future__ import annotations
+
+import html.parser
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from dashboard_data import REPO
+from hostile import corpus
+
+pytest_plugins = ["conftest_models", "conftest_dashboard"]
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 180
+MARKUP_FORMATS = ["jsonl", "csv", "hackernews", "reddit", "youtube", "disqus", "pasted"]
+
+# Fragments of the hostile texts that mean live markup wherever they appear unescaped in a
+# Markdown body: Markdown links and images, raw HTML, event handlers, Streamlit directives.
+LIVE_IN_MARKDOWN = (
+    "<script", "<img", "<svg", "<iframe", "<style", "<details", "<!--", "onerror=", "onload=", "onmouseover=",
+    "javascript:", "](", "![", ":red[", ":blue-background[", ":material/", "$\\LaTeX$", "**bold**", "~~struck~~",
+    "{{7*7}}", "<%=",
+)
+MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success",
+                  "exception")
+DANGEROUS_TAGS = {"script", "img", "svg", "iframe", "object", "embed", "style", "link", "meta", "form", "input",
+                  "button", "base", "math", "video", "audio", "source", "frame", "frameset"}
+
+
+class _Tags(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def live_markup_in_html(body: str) -> list[str]:
+    """Tags that run or fetch things, event-handler attributes and ``javascript:`` URLs."""
+    parser = _Tags()
+    parser.feed(body)
+    found = []
+    for tag, attrs in parser.tags:
+        if tag in DANGEROUS_TAGS:
+            found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or "javascript:" in (value or "").replace(" ", "").lower():
+                found.append(f"<{tag} {name}={value!r}>")
+    return found
+
+
+def live_markup_in_markdown(body: str) -> list[str]:
+    """The fragments of ``LIVE_IN_MARKDOWN`` in ``body`` once backslash-escaped characters
+    (which Markdown shows literally) are blanked out."""
+    bare = re.sub(r"\\.", "\x00", body)
+    return [frag for frag in LIVE_IN_MARKDOWN if frag in bare]
+
+
+def assert_page_inert(at: Any) -> None:
+    """No exception, no comment markup live in any Markdown body or HTML block of the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    for kind in MARKDOWN_KINDS:
+        for element in at.get(kind):
+            body = str(element.value)
+            live = live_markup_in_markdown(body)
+            assert live == [], f"{kind} renders comment markup {live}: {body[:300]!r}"
+    for element in at.get("html"):
+        assert live_markup_in_html(element.proto.body) == []
+
+
+def test_the_checks_catch_live_markup() -> None:
+    """The checks fail on what they must catch, and pass escaped text."""
+    assert live_markup_in_html('<div class="x">&lt;script&gt;</div>') == []
+    for bad in ("<script>x</script>", '<img src=x onerror="y">', '<a href=" JavaScript:x">a</a>', "<svg/onload=x>",
+                '<div onmouseover="x">'):
+        assert live_markup_in_html(f"<div>{bad}</div>"), bad
+    assert live_markup_in_markdown("\\[x\\]\\(javascript\\:1\\) \\<script\\> \\:red\\[x\\]") == []
+    assert live_markup_in_markdown("[x](javascript:1) <script> :red[x]") == ["<script", "javascript:", "](", ":red["]
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) -> tuple[Path, dict[str, Any]]:
+    """A store holding the hostile corpus in every format and the broken trees, scored by the
+    tiny default models; returns it with {format: parsed thread}."""
+    from analyzer import pipeline
+    from analyzer.classifier import Classifier
+    from analyzer.models import default_model_dirs
+    from analyzer.parsers import parse_path
+    from analyzer.store import Store
+
+    folder = tmp_path_factory.mktemp("hostile-dash")
+    files = corpus.write_markup_corpus(folder / "markup")
+    for name, data in (("cycles.jsonl", corpus.cycles_jsonl()), ("dups.jsonl", corpus.duplicates_jsonl()),
+                       ("items.json", corpus.hn_items_with_cycle()), ("wall.jsonl", corpus.huge_comment_jsonl())):
+        (folder / name).write_bytes(data)
+        files[name] = (folder / name, {})
+    classifiers = [Classifier.from_pretrained(d, device="cpu") for d in default_model_dirs(dashboard_models)]
+    threads = {key: parse_path(path)[0] for key, (path, _) in files.items()}
+    db = folder / "store.db"
+    with Store.open(db) as store:
+        pipeline.import_batches(store, pipeline.batches_from_paths([p for p, _ in files.values()]), classifiers)
+    return db, threads
+
+
+@pytest.fixture
+def app(hostile_db: tuple[Path, dict[str, Any]], dashboard_models: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(hostile_db[0]))
+    monkeypatch.setenv("THREAD_ANALYZER_MODELS", str(dashboard_models))
+    st.cache_data.clear()
+    yield AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    st.cache_data.clear()
+
+
+def open_page(at: Any, key: str, **query: str) -> Any:
+    from analyzer.dashboard import nav
+
+    if not at._tree:
+        at.run()
+    at.switch_page(str(nav.view_path(key).relative_to(REPO)))
+    at.query_params.clear()
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("key", [*MARKUP_FORMATS, "cycles.jsonl", "dups.jsonl", "items.json", "wall.jsonl"])
+def test_every_hostile_thread_page_renders_inert(app: Any, hostile_db: tuple[Path, dict[str, Any]], key: str) -> None:
+    thread = hostile_db[1][key]
+    at = open_page(app, "thread", thread=thread.id, threshold="0")
+    assert_page_inert(at)
+    (tree,) = [e.proto.body for e in at.get("html") if 'class="ta-c"' in e.proto.body]
+    assert tree.count('class="ta-c"') == len(thread.comments)
+
+
+def test_overview_and_review_queue_render_the_hostile_threads_inert(app: Any) -> None:
+    assert_page_inert(open_page(app, "overview"))
+    assert_page_inert(open_page(app, "review", threshold="0"))
+
+
+@pytest.mark.parametrize("name", ["script", "md_link", "md_image", "streamlit_directives", "bidi", "nul"])
+def test_hostile_comment_pages_render_inert(app: Any, name: str) -> None:
+    at = open_page(app, "comment", thread=corpus.HOSTILE_THREAD, comment=name)
+    assert_page_inert(at)
+    shown = [str(e.value) for e in at.get("text")] + [str(e.value) for e in at.get("code")]
+    expected = corpus.MARKUP[name].replace("\x00", "\ufffd")
+    assert any(expected in s for s in shown), f"{name} not shown literally: {shown[:3]}"
