@@ -8,6 +8,7 @@ hundreds of thousands deep never hit Python's recursion limit.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,6 +110,13 @@ class Thread:
         root, break cycles, and set depths. Every change is recorded in ``repairs``
         and flagged on the comment, so nothing is silently wrong."""
         repairs: list[Repair] = []
+        id = _storable(id)
+        for c in comments:
+            c.id = _storable(c.id)
+            if c.parent_id is not None:
+                c.parent_id = _storable(c.parent_id)
+        if post is not None:
+            post.id = _storable(post.id)
         root_id = post.id if post is not None else None
         if post is not None:
             post.kind, post.parent_id, post.depth = "post", None, 0
@@ -304,6 +312,18 @@ class Thread:
         """Parse records in pre-order: the post first (when there is one)."""
         for node in self.traverse("preorder"):
             yield node.to_record(self.id)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(ident: str) -> str:
+    """An id with lone surrogates (half characters, which JSON can escape) as U+FFFD, before
+    duplicates are looked for: ids must survive being written as UTF-8 and stored, and two
+    ids that differ only there would otherwise collide in the store."""
+    if ident.isascii() or _LONE_SURROGATE.search(ident) is None:
+        return ident
+    return _LONE_SURROGATE.sub("\ufffd", ident)
 
 
 def _preview(ids: list[str], n: int = 5) -> str:
