@@ -268,6 +268,26 @@ def test_hacker_news_items_in_a_parent_loop_are_reported(tmp_path: Path) -> None
     _store_and_report(t, tmp_path, expect_repairs={"cycle_broken", "duplicate_dropped"})
 
 
+def test_ids_differing_only_in_lone_surrogates_are_one_id_reported_as_duplicate(tmp_path: Path) -> None:
+    """Lone surrogates become U+FFFD before duplicates are looked for: the store (which cannot
+    hold them) never sees two ids that collide, and output is valid UTF-8."""
+    data = (b'{"id": "a\\ud800", "text": "one"}\n{"id": "a\\udc00", "text": "two"}\n'
+            b'{"id": "b", "parent_id": "a\\udc00", "text": "three", "conversation_id": "t\\ud83d"}\n')
+    path = tmp_path / "surrogate_ids.jsonl"
+    path.write_bytes(data)
+    threads = parse_path(path, now=NOW)
+    assert sorted(t.id for t in threads) == ["surrogate_ids", "t\ufffd"]
+    first = next(t for t in threads if t.id == "surrogate_ids")
+    assert [c.id for c in first.comments] == ["a\ufffd"] and first.repairs[0].kind == "duplicate_dropped"
+    db = tmp_path / "s.db"
+    ingest = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), str(path)],
+                            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    parse = subprocess.run([sys.executable, "-m", "analyzer", "parse", str(path)], capture_output=True,
+                           timeout=SUBPROCESS_TIMEOUT)
+    assert parse.returncode == 0 and "\ufffd" in parse.stdout.decode("utf-8")  # strict UTF-8
+
+
 def _store_and_report(thread: Any, tmp_path: Path, *, expect_repairs: set[str]) -> None:
     with Store.open(tmp_path / "trees.db") as store:
         summary = store.import_threads([thread], None, source=thread.source or "x")
