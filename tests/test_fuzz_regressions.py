@@ -18,7 +18,8 @@ Found by ``benchmarks/fuzz_parsers.py`` (atheris, and hypothesis for the first) 
 
 Found by the hostile corpus (``tests/test_hostile.py``) and fixed:
 
-- a lone surrogate (JSON '\\ud83d') in a comment crashed scoring (UnicodeEncodeError);
+- a lone surrogate (JSON '\\ud83d') in a comment crashed scoring (UnicodeEncodeError); in ids,
+  two ids differing only there crashed the import (IntegrityError; in ``test_hostile.py``);
 - Hacker News API items in a parent loop, and Reddit and HN duplicate ids, were repaired
   silently instead of being reported.
 """
