@@ -4,7 +4,8 @@
 ``__cause__``: ``analyzer.parsers`` chains the original exception when it converts a crash,
 so a chained error is a parser bug), on one line and naming the input. Threads that come
 back must be sound trees: unique ids, every parent present, depths consistent, every comment
-reachable once from the root, records that serialise to JSON. Anything else raises
+reachable once from the root, ids, authors and texts that UTF-8 can carry, records that
+serialise to JSON. Anything else raises
 ``ContractViolation`` (or lets the crash itself through) for the fuzzer to report.
 """
 
@@ -70,6 +71,12 @@ def check_thread(thread: Thread) -> None:
     seen = [c.id for c in thread.traverse("preorder", include_post=False)]
     if sorted(seen) != sorted(ids):
         raise ContractViolation(f"thread {thread.id!r}: {len(ids)} comments but {len(seen)} reachable from the root")
+    for c in ([thread.post] if thread.post is not None else []) + thread.comments:
+        for value in (thread.id, c.id, c.parent_id, c.author, c.text):
+            try:
+                (value or "").encode("utf-8")
+            except UnicodeEncodeError:
+                raise ContractViolation(f"thread {thread.id!r}: {value!r} cannot be written as UTF-8") from None
     records = list(thread.records())
     if len(records) != len(ids) + (thread.post is not None):
         raise ContractViolation(f"thread {thread.id!r}: records do not cover the thread")

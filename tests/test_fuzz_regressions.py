@@ -177,6 +177,33 @@ def test_every_parser_meets_its_contract_on_generated_inputs(target: str) -> Non
     run()
 
 
+def test_the_contract_catches_broken_threads() -> None:
+    """Trees built without ``Thread.build`` (which would repair them) fail the contract."""
+    from fuzz.contract import ContractViolation, check_thread
+
+    from analyzer.thread import Comment, Thread
+
+    def tree(*comments: Comment) -> Thread:
+        return Thread("t", None, list(comments))
+
+    check_thread(tree(Comment("a", "x", depth=1), Comment("b", "y", parent_id="a", depth=2)))
+    broken = {
+        "duplicate": tree(Comment("a", "x", depth=1), Comment("a", "y", depth=1)),
+        "missing parent": tree(Comment("a", "x", parent_id="ghost", depth=1)),
+        "wrong depth": tree(Comment("a", "x", depth=1), Comment("b", "y", parent_id="a", depth=5)),
+        "cycle": tree(Comment("a", "x", parent_id="b", depth=2), Comment("b", "y", parent_id="a", depth=3)),
+        "surrogate": tree(Comment("a", "half \ud83d", depth=1)),
+    }
+    missed = []
+    for name, thread in broken.items():
+        try:
+            check_thread(thread)
+        except ContractViolation:
+            continue
+        missed.append(name)
+    assert missed == []
+
+
 @pytest.mark.parametrize("target", [t for t in TARGETS if t != "auto"])
 def test_the_seeds_parse_cleanly(target: str) -> None:
     """The fuzzers start from inputs each parser accepts (else mutations never get deep)."""
