@@ -336,7 +336,7 @@ class TimeParser:
 
         try:
             return aware(dateutil_parser.parse(v)), None
-        except (ValueError, OverflowError, TypeError, LookupError):
+        except (ValueError, ArithmeticError, TypeError, LookupError):  # decimal errors on '11:1111…1:38'
             pass
         try:
             with warnings.catch_warnings():
