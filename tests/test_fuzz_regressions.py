@@ -10,6 +10,8 @@ Found by ``benchmarks/fuzz_parsers.py`` (atheris, and hypothesis for the first) 
 - CSV: a time that is a superscript digit ('¹' passes str.isdigit, float() refuses it): ValueError.
 - JSON Lines: a time whose zone is out of range ('+3000'), which dateutil accepts: ValueError
   when the time was written out.
+- JSON Lines: a time with a 32-digit minutes field made dateutil raise decimal.InvalidOperation
+  (an ArithmeticError, not a ValueError).
 - Disqus, Hacker News, YouTube: comment HTML with a marked section Python's HTML parser gives
   up on ('<![GDATA[', '<![ b') raised bs4's ParserRejectedMarkup.
 - CSV, JSON Lines, YouTube: a slightly broken time ('2019-63-28T11:33:46.000Z', 'Wed Jan 07
@@ -83,7 +85,10 @@ CSV_SUPERSCRIPT_TIME = "text,time\nhello,\u00b9\nworld,\u0663\u0660\n".encode()
 JSONL_ZONE_OUT_OF_RANGE = (b'[{"text": "a"}, {"text": "b", "speaker": "n", "timestamp": "Wed Jan 07 11:18:0M +3000 2015"}, '
                            b'{"text": "c", "timestamp": "2015-01-07 11:18 -2500"}]')
 
+JSONL_LONG_MINUTES = json.dumps({"id": "1", "text": "x", "timestamp": "Wed Jan 07 11:" + "1" * 30 + "4:38 +0000 2015"}).encode()
+
 CRASHES = [
+    ("jsonl", JSONL_LONG_MINUTES),
     ("csv", CSV_SUPERSCRIPT_TIME),
     ("jsonl", JSONL_ZONE_OUT_OF_RANGE),
     ("disqus", DISQUS_MARKED_SECTION),
