@@ -108,26 +108,37 @@ class Run:
         return self.out_path.read_text("utf-8", "replace")
 
 
+# A small process that forks the command and reports that grandchild's own peak RSS. Measuring
+# the direct child of pytest would not do: Linux carries the spawning process's memory
+# high-water mark across vfork+exec, so a child of a big pytest process "peaks" at pytest's size.
+_MEASURE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(args: list[str], tmp_path: Path) -> Run:
-    """Run ``python -m analyzer ARGS`` with stdout to a file; the peak RSS comes from
-    ``os.wait4``, which reports that one child's own resource usage."""
+    """Run ``python -m analyzer ARGS`` with stdout to a file and measure its own peak RSS."""
     folder = Path(tempfile.mkdtemp(prefix=f"{args[0]}-", dir=tmp_path))
-    out_path, err_path = folder / "stdout", folder / "stderr"
+    out_path, err_path, rss_path = folder / "stdout", folder / "stderr", folder / "maxrss"
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "analyzer", *args], stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err)
-        deadline = time.monotonic() + SUBPROCESS_TIMEOUT
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return Run(proc.returncode, out_path, err_path.read_text("utf-8", "replace"), usage.ru_maxrss * 1024)  # KiB
+        proc = subprocess.Popen([sys.executable, "-c", _MEASURE, str(rss_path), sys.executable, "-m", "analyzer", *args],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout=SUBPROCESS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+    assert rss_path.exists(), f"the measuring process reported no peak memory: {err_path.read_text()[-500:]}"
+    peak = int(rss_path.read_text()) * 1024  # KiB
+    assert peak > 0
+    return Run(proc.returncode, out_path, err_path.read_text("utf-8", "replace"), peak)
 
 
 # ---------------------------------------------------------------------- markup & Unicode tricks
