@@ -157,10 +157,12 @@ class Classifier:
         """Load a Hugging Face-format classifier folder, offline unless ``allow_network``
         (which also lets ``path`` be a hub id). Any problem is a ModelError that says why.
 
-        ``precision``: "float32" (exact, the default), "bfloat16" (about twice as fast on
-        CPUs with native bfloat16 and on GPUs; scores move by ~1e-3) or "auto" (bfloat16
-        where the hardware has it natively, else float32) or "int8" (CPU only: the encoder's
-        linear layers quantized to int8, activations quantized on the fly)."""
+        ``precision``: "float32" (exact, the default), "bfloat16" (fast on GPUs; on a CPU only
+        with bfloat16 matrix units: slower than float32 on an AVX512-BF16 EPYC; scores move
+        by ~1e-3), "int8" (CPU only: the encoder's
+        linear layers quantized to int8, activations quantized on the fly; ~2x faster) or
+        "auto": the fastest measured to keep validation ROC-AUC and macro-F1 within 0.005
+        of float32 (docs/scaling.md): int8 on a CPU, bfloat16 on a GPU that has it."""
         folder = _resolve_folder(path, allow_network)
         meta = _read_meta(folder)
 
@@ -211,7 +213,7 @@ class Classifier:
         )
         try:
             target = torch.device(device) if device is not None else _auto_device()
-            if precision == "int8":
+            if precision == "int8" or (precision == "auto" and target.type == "cpu" and int8_available()):
                 model = quantize_int8(model, target)
             else:
                 model.to(target, dtype=_resolve_precision(precision, target))
@@ -421,7 +423,8 @@ def _auto_device() -> "torch.device":
 
 
 def _resolve_precision(precision: str, device: "torch.device") -> "torch.dtype":
-    """The weights' dtype: bfloat16 only where it is asked for (or "auto" and native)."""
+    """The weights' dtype: bfloat16 where it is asked for, or "auto" on a GPU that has it
+    (on a CPU "auto" means int8, see ``from_pretrained``; float32 without a quantized engine)."""
     import torch
 
     if precision == "float32":
@@ -429,12 +432,16 @@ def _resolve_precision(precision: str, device: "torch.device") -> "torch.dtype":
     if precision == "bfloat16":
         return torch.bfloat16
     if precision == "auto":
-        if device.type == "cuda":
-            native = torch.cuda.is_bf16_supported()
-        else:
-            native = torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        native = device.type == "cuda" and torch.cuda.is_bf16_supported()
         return torch.bfloat16 if native else torch.float32
     raise ModelError(f"unknown precision {precision!r}; use float32, bfloat16, int8 or auto")
+
+
+def int8_available() -> bool:
+    """Whether this torch build has a quantized CPU engine (fbgemm/x86 on x86, qnnpack on ARM)."""
+    import torch
+
+    return any(engine != "none" for engine in torch.backends.quantized.supported_engines)
 
 
 def quantize_int8(model: Any, device: "torch.device | None" = None) -> Any:

@@ -95,8 +95,10 @@ def count_threads(batches: Sequence["ImportBatch"]) -> int:
     return sum(len(b.threads) for b in batches)
 
 
-def load_models(model_dirs: Sequence[str] = (), device: str | None = None) -> list["Classifier"]:
-    """The classifiers in ``model_dirs``, or the default models; ModelError says what to do."""
+def load_models(model_dirs: Sequence[str] = (), device: str | None = None,
+                precision: str = "float32") -> list["Classifier"]:
+    """The classifiers in ``model_dirs``, or the default models; ModelError says what to do.
+    ``precision`` as in ``Classifier.from_pretrained`` ("auto": the fast one for the device)."""
     from analyzer.classifier import Classifier
     from analyzer.errors import ModelError
     from analyzer.models import default_model_dirs
@@ -105,7 +107,7 @@ def load_models(model_dirs: Sequence[str] = (), device: str | None = None) -> li
         folders = list(model_dirs) or [str(d) for d in default_model_dirs()]
     except ModelError as exc:
         raise ModelError(f"{exc}, or store the threads unscored with --no-score") from None
-    return [Classifier.from_pretrained(f, device=device) for f in folders]
+    return [Classifier.from_pretrained(f, device=device, precision=precision) for f in folders]
 
 
 def score_batches(

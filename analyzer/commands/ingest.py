@@ -38,12 +38,14 @@ def parse_now(value: str | None) -> datetime | None:
 @click.option("--now", default=None, metavar="ISO-TIME", help="Reference time for relative times ('4 months ago').")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, ... (default: CUDA when present).")
+@click.option("--precision", type=click.Choice(["float32", "bfloat16", "int8", "auto"]), default="auto",
+              show_default=True, help="auto: int8 on a CPU, bfloat16 on a GPU; float32: exact (see analyzer score).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
               help="Where scoring runs: this process (local, default) or a Dask cluster (see docs/scaling.md).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask; default: a local cluster).")
 def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: tuple[str, ...], fmt: str | None,
-           now: str | None, batch_size: int, device: str | None, engine: str | None = None,
+           now: str | None, batch_size: int, device: str | None, precision: str = "auto", engine: str | None = None,
            scheduler: str | None = None) -> None:
     """Parse INPUT files or folders, score them (unless --no-score) and store them.
     Re-ingesting the same file adds nothing; changed comments are updated."""
@@ -60,7 +62,7 @@ def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: 
         raise InputError("no threads found", source=", ".join(inputs))
 
     # Models load before the store opens, so a model error leaves no empty store behind.
-    models: list[Any] = [] if no_score else pipeline.load_models(model_dirs, device)
+    models: list[Any] = [] if no_score else pipeline.load_models(model_dirs, device, precision)
     store = Store.open(db)
     try:
         if models:
@@ -70,7 +72,7 @@ def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: 
 
                     with distributed.connect(scheduler) as client:
                         distributed.score_batches(store, batches, models, client=client, batch_size=batch_size,
-                                                  device=device, progress=bar.update)
+                                                  device=device, precision=precision, progress=bar.update)
                 else:
                     pipeline.score_batches(store, batches, models, batch_size=batch_size, device=device,
                                            progress=bar.update)
