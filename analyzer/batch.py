@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 MODELS_COLUMN = "models"
 WINDOWED_COLUMN = "windowed"
-DEFAULT_PRECISION = "float32"
+DEFAULT_PRECISION = "auto"  # as the CLI: int8 on a CPU, bfloat16 on a GPU (Classifier.from_pretrained)
 
 # Classifiers loaded in this process, keyed by (model folders, precision, device). A worker
 # process of Dask, Spark or Ray keeps them between batches.
@@ -73,11 +73,13 @@ def output_labels(model_dirs: Iterable[str | os.PathLike[str]] | None = None, *,
     return list(dict.fromkeys(label for clf in classifiers for label in clf.labels))
 
 
-def spark_columns(model_dirs: Iterable[str | os.PathLike[str]] | None = None, *, precision: str = DEFAULT_PRECISION) -> str:
+def spark_columns(model_dirs: Iterable[str | os.PathLike[str]] | None = None, *,
+                  precision: str = DEFAULT_PRECISION) -> str:
     """The added columns as a Spark DDL fragment ("toxicity double, ..., models string,
     windowed boolean"), to append to the input schema for ``mapInPandas``."""
     labels = output_labels(model_dirs, precision=precision, device="cpu")
-    return ", ".join([f"{label} double" for label in labels] + [f"{MODELS_COLUMN} string", f"{WINDOWED_COLUMN} boolean"])
+    columns = [f"{label} double" for label in labels] + [f"{MODELS_COLUMN} string", f"{WINDOWED_COLUMN} boolean"]
+    return ", ".join(columns)
 
 
 def score_frame(

@@ -120,7 +120,7 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
         return
     workers, threads = local_cluster_size()
     with LocalCluster(n_workers=n_workers or workers, threads_per_worker=threads_per_worker or threads,
-                      processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+                      processes=True, dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
 
@@ -468,13 +468,15 @@ def score_batches(
     client: "Client | None" = None,
     batch_size: int = 32,
     device: str | None = None,
+    precision: str | None = None,
     partition_size: int = PARTITION_COMMENTS,
     retries: int = 2,
     progress: Progress | None = None,
 ) -> None:
     """``pipeline.score_batches`` with the scoring on a Dask cluster: records whose current
     text the store already scored with these models are skipped, the rest are scored by
-    the same model folders on the workers and attached to their batches."""
+    the same model folders on the workers (at ``precision``, by default the classifiers')
+    and attached to their batches."""
     from analyzer.batch import resolve_model_dirs
     from analyzer.store.importing import text_hash
 
@@ -491,7 +493,7 @@ def score_batches(
     folders = [c.config.source or "" for c in classifiers]
     if not all(folders):
         raise AnalyzerError("the dask engine needs models loaded from folders every worker can read")
-    options = ScoreOptions(model_dirs=resolve_model_dirs(folders), precision=classifiers[0].precision,
+    options = ScoreOptions(model_dirs=resolve_model_dirs(folders), precision=precision or classifiers[0].precision,
                            batch_size=batch_size, device=device)
     scored = score_records([r for keep in todo for r in keep], options, client=client,
                            partition_size=partition_size, retries=retries, progress=step)

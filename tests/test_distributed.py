@@ -51,7 +51,7 @@ def options(model_dirs: list[str]) -> distributed.ScoreOptions:
     """Batches of one window and one torch thread: a score then depends on its text alone,
     not on which texts share its batch (that moves scores by ~1e-7, see the tolerance test),
     so the cluster's results must be bit-identical to the in-process ones."""
-    return distributed.ScoreOptions(model_dirs=model_dirs, batch_size=1, num_threads=1)
+    return distributed.ScoreOptions(model_dirs=model_dirs, precision="float32", batch_size=1, num_threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def in_process(model_dirs: list[str]) -> Iterator[Scorer]:
 def client() -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         yield c
 
@@ -95,7 +95,7 @@ def test_score_frame_matches_the_scorer(model_dirs: list[str], in_process: Score
     texts = ["you are an idiot", "", "thanks, great post!", "this is a terrible awful stupid comment " * 9, None]
     df = pd.DataFrame({"id": list("abcde"), "body": texts}, index=[10, 11, 12, 13, 14])
     before = df.copy()
-    out = score_frame(df, model_dirs, text_column="body", batch_size=1, num_threads=1)
+    out = score_frame(df, model_dirs, text_column="body", precision="float32", batch_size=1, num_threads=1)
     pd.testing.assert_frame_equal(df, before)  # the input is not modified
     assert list(out.columns) == ["id", "body", *LABELS, "models", "windowed"]
     assert list(out.index) == [10, 11, 12, 13, 14]
@@ -117,6 +117,14 @@ def test_frame_scorer_and_score_frames_are_score_frame(model_dirs: list[str], in
     assert spark_columns(model_dirs) == ", ".join(f"{x} double" for x in LABELS) + ", models string, windowed boolean"
 
 
+def test_auto_precision_is_int8_on_a_cpu(toxicity_model_dir: Path) -> None:
+    """The default (CLI and score_frame) is the fastest precision within the quality bound."""
+    from analyzer.classifier import int8_available
+
+    clf = Classifier.from_pretrained(toxicity_model_dir, device="cpu", precision="auto")
+    assert clf.precision == ("int8" if int8_available() else "float32")
+
+
 # ---------------------------------------------------------------------- partitions
 def test_partitions_keep_threads_whole_and_cut_only_big_ones(hn_thread: Path, reddit_thread: Path) -> None:
     threads = parse_path(reddit_thread) + parse_path(hn_thread) + parse_path(reddit_thread)
@@ -124,7 +132,8 @@ def test_partitions_keep_threads_whole_and_cut_only_big_ones(hn_thread: Path, re
     assert sizes[0] < 600 < sizes[1]
     parts = distributed.partition_threads(threads, size=600)
     flat = [r for part in parts for r in part]
-    assert [(r["thread_id"], r["id"]) for r in flat] == [(r["thread_id"], r["id"]) for t in threads for r in t.records()]
+    expected = [(r["thread_id"], r["id"]) for t in threads for r in t.records()]
+    assert [(r["thread_id"], r["id"]) for r in flat] == expected
     assert all(len(p) <= 600 for p in parts)
     # the small threads stay whole, each in a partition of its own here; the big one is cut
     assert len(parts[0]) == sizes[0] and len(parts[-1]) == sizes[2]
@@ -174,16 +183,17 @@ def test_score_records_on_the_cluster_equals_the_scorer(client: Any, reddit_thre
 
 
 @pytest.mark.slow
-def test_cluster_batching_moves_scores_by_less_than_1e5(client: Any, reddit_thread: Path, model_dirs: list[str]) -> None:
+def test_cluster_batching_moves_scores_by_less_than_1e5(client: Any, reddit_thread: Path,
+                                                        model_dirs: list[str]) -> None:
     """With real batches (32 windows, padded to the longest) the scores match the
     in-process Scorer's within the bound the scoring engine promises across batchings."""
     records = [r for t in parse_path(reddit_thread) for r in t.records()]
-    batched = distributed.ScoreOptions(model_dirs=model_dirs, batch_size=32)
+    batched = distributed.ScoreOptions(model_dirs=model_dirs, precision="float32", batch_size=32)
     got = distributed.score_records(records, batched, client=client, partition_size=100)
     want = list(Scorer([Classifier.from_pretrained(d, device="cpu") for d in model_dirs]).score_records(records))
     assert [r["id"] for r in got] == [r["id"] for r in want]
     for a, b in zip(got, want):
-        assert a["models"] == b["models"] and a["windowed"] == b["windowed"] and a["scores"].keys() == b["scores"].keys()
+        assert (a["models"], a["windowed"], a["scores"].keys()) == (b["models"], b["windowed"], b["scores"].keys())
         assert all(abs(a["scores"][k] - b["scores"][k]) < 1e-5 for k in a["scores"])
 
 
@@ -285,8 +295,8 @@ def test_cli_score_on_a_scheduler_writes_the_in_process_scores(client: Any, tmp_
     models = [x for d in model_dirs for x in ("--model", d)]
     refused = _run("score", str(reddit_thread), *models, "--engine", "dask")
     assert refused.returncode != 0 and "--out" in refused.stderr
-    done = _run("score", str(reddit_thread), *models, "--batch-size", "1", "--threads", "1",
-                "--scheduler", client.scheduler.address,
+    done = _run("score", str(reddit_thread), *models, "--precision", "float32", "--batch-size", "1",
+                "--threads", "1", "--scheduler", client.scheduler.address,
                 "--out", str(tmp_path / "out"), "--partition-size", "150")
     assert done.returncode == 0, done.stderr
     assert "on 2 Dask worker(s)" in done.stderr
@@ -304,7 +314,8 @@ def test_cli_ingest_on_a_scheduler_stores_what_local_ingest_stores(client: Any, 
                 "--scheduler", client.scheduler.address)
     assert dask.returncode == 0, dask.stderr
     for name in ("local", "dask"):
-        assert _run("export", "--db", str(tmp_path / f"{name}.db"), "--out", str(tmp_path / f"{name}.csv")).returncode == 0
+        exported = _run("export", "--db", str(tmp_path / f"{name}.db"), "--out", str(tmp_path / f"{name}.csv"))
+        assert exported.returncode == 0, exported.stderr
     local_rows, dask_rows = pd.read_csv(tmp_path / "local.csv"), pd.read_csv(tmp_path / "dask.csv")
     assert len(local_rows) == 493 and list(local_rows.columns) == list(dask_rows.columns)
     # the local process scores with two torch threads, the worker with one: equal within float noise
