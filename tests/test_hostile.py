@@ -446,12 +446,12 @@ def _siblings_pipeline(tmp_path: Path, model: Path, n: int, rss_limit: float) ->
 
 
 @pytest.mark.slow
-def test_100000_siblings_are_scored_stored_and_reported(tmp_path: Path, one_label_model: Path) -> None:
-    _siblings_pipeline(tmp_path, one_label_model, 100_000, 1.5 * GB)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("THREAD_ANALYZER_TEST_MILLION") != "1",
-                    reason="about 4 minutes and 4 GB: set THREAD_ANALYZER_TEST_MILLION=1 to run it")
-def test_a_million_siblings_are_scored_stored_and_reported(tmp_path: Path, one_label_model: Path) -> None:
-    _siblings_pipeline(tmp_path, one_label_model, 1_000_000, 6 * GB)
+def test_a_million_siblings_are_scored_stored_and_reported_in_bounded_memory(
+    tmp_path: Path, one_label_model: Path
+) -> None:
+    """About 2 minutes and 3.5 GB on the development machine; THREAD_ANALYZER_TEST_MILLION=0
+    runs it on 100,000 siblings instead, for smaller machines."""
+    if os.environ.get("THREAD_ANALYZER_TEST_MILLION") == "0":
+        _siblings_pipeline(tmp_path, one_label_model, 100_000, 1.5 * GB)
+    else:
+        _siblings_pipeline(tmp_path, one_label_model, 1_000_000, 5 * GB)
