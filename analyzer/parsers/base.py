@@ -335,7 +335,9 @@ class TimeParser:
         from dateutil import parser as dateutil_parser
 
         try:
-            return aware(dateutil_parser.parse(v)), None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # UnknownTimezoneWarning on junk: a miss, not news
+                return aware(dateutil_parser.parse(v)), None
         except (ValueError, ArithmeticError, TypeError, LookupError):  # decimal errors on '11:1111…1:38'
             pass
         try:
