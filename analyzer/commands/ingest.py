@@ -49,6 +49,9 @@ def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: 
            scheduler: str | None = None) -> None:
     """Parse INPUT files or folders, score them (unless --no-score) and store them.
     Re-ingesting the same file adds nothing; changed comments are updated."""
+    from analyzer.batch import quiet_openmp
+
+    quiet_openmp()  # before torch loads
     from tqdm import tqdm
 
     from analyzer import pipeline

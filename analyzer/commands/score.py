@@ -60,6 +60,9 @@ def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None,
     probability), "models" (label -> name@fingerprint) and "windowed" (the text was longer
     than a model's maximum length and was scored in overlapping windows).
     """
+    from analyzer.batch import quiet_openmp
+
+    quiet_openmp()  # before torch loads
     from tqdm import tqdm
     from transformers.utils import logging as hf_logging
 
