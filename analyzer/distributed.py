@@ -119,8 +119,11 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
             yield client
         return
     workers, threads = local_cluster_size()
+    from analyzer.batch import OPENMP_ENV
+
+    env = {key: os.environ.get(key, value) for key, value in OPENMP_ENV.items()}
     with LocalCluster(n_workers=n_workers or workers, threads_per_worker=threads_per_worker or threads,
-                      processes=True, dashboard_address=":0") as cluster, Client(cluster) as client:
+                      processes=True, dashboard_address=":0", env=env) as cluster, Client(cluster) as client:
         yield client
 
 
