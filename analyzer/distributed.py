@@ -123,7 +123,8 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
 
     env = {key: os.environ.get(key, value) for key, value in OPENMP_ENV.items()}
     with LocalCluster(n_workers=n_workers or workers, threads_per_worker=threads_per_worker or threads,
-                      processes=True, dashboard_address=":0", env=env) as cluster, Client(cluster) as client:
+                      processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                      env=env) as cluster, Client(cluster) as client:
         yield client
 
 

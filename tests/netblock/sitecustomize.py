@@ -20,7 +20,8 @@ def _is_local(address: object) -> bool:
     if host in ("localhost", ""):
         return True
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(host.split("%")[0])
+        return ip.is_loopback or ip.is_unspecified  # 0.0.0.0 / :: are bind addresses
     except ValueError:
         return False
 
