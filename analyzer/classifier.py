@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from analyzer.errors import ModelError
 from analyzer.labels import TOXICITY_LABELS, canonical_label, task_of
+from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # torch and transformers load only when a model does
     import torch
@@ -228,7 +229,8 @@ class Classifier:
         the one tokenization pass that windowing and batching work from."""
         if not texts:
             return []
-        enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
+        texts = [without_lone_surrogates(t) for t in texts]  # the tokenizers refuse half characters
+        enc = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)
         return [list(ids) for ids in enc["input_ids"]]
 
     def windows(self, ids: Sequence[int]) -> list[list[int]]:
@@ -349,6 +351,7 @@ class Classifier:
         """
         if label not in self.labels:
             raise ModelError(f"model {self.name} has no label {label!r}; it provides {', '.join(self.labels)}")
+        text = without_lone_surrogates(text)
         words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         if not words:
             return []

@@ -14,6 +14,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from analyzer.cache import Entry, ScoreCache, text_key
+from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:
     import torch
@@ -106,6 +107,7 @@ class Scorer:
 
     def _score_chunk(self, texts: list[str]) -> list[Scored]:
         self._prepare()
+        texts = [without_lone_surrogates(t) for t in texts]  # the tokenizers refuse half characters
         results = [Scored() for _ in texts]
         keys = [text_key(t) if t.strip() else None for t in texts]  # empty text: no scores
         for clf in self.classifiers:

@@ -8,11 +8,12 @@ hundreds of thousands deep never hit Python's recursion limit.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator, Literal
+
+from analyzer.text import without_lone_surrogates
 
 Kind = Literal["post", "comment"]
 Order = Literal["preorder", "bfs", "postorder"]
@@ -314,16 +315,11 @@ class Thread:
             yield node.to_record(self.id)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _storable(ident: str) -> str:
     """An id with lone surrogates (half characters, which JSON can escape) as U+FFFD, before
     duplicates are looked for: ids must survive being written as UTF-8 and stored, and two
     ids that differ only there would otherwise collide in the store."""
-    if ident.isascii() or _LONE_SURROGATE.search(ident) is None:
-        return ident
-    return _LONE_SURROGATE.sub("\ufffd", ident)
+    return without_lone_surrogates(ident)
 
 
 def _preview(ids: list[str], n: int = 5) -> str:

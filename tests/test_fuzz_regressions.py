@@ -167,6 +167,40 @@ def test_a_lone_surrogate_is_replaced_and_the_comment_can_be_scored(toxicity_mod
     assert scored["scores"] and all(0 <= v <= 1 for v in scored["scores"].values())
 
 
+def test_a_lone_surrogate_given_straight_to_the_engine_is_scored_and_explained(toxicity_model_dir: Path) -> None:
+    """Texts that never went through a parser (a library caller, a Parquet column) reach the
+    Scorer, the cache key and ``explain`` as they are: half a character must not crash them."""
+    from analyzer.classifier import Classifier
+    from analyzer.scorer import Scorer
+
+    clf = Classifier.from_pretrained(toxicity_model_dir)
+    half, whole = Scorer([clf]).score_texts(["half \ud83d here", "half \ufffd here"])
+    assert half.scores and half.scores == whole.scores
+    words = clf.explain("half \ud83d here", clf.labels[0], method="occlusion")
+    assert [w for w, _ in words] == ["half", "\ufffd", "here"]
+
+
+def test_lone_surrogates_in_platform_extras_are_replaced_so_parse_output_is_utf8(tmp_path: Path) -> None:
+    """Extras keep platform fields as JSON gives them; a half character there made the
+    output of ``analyzer parse`` invalid UTF-8."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+    from analyzer.parsers import parse_bytes
+
+    data = b'{"id": "a", "text": "t", "flair": "x\\ud83d", "meta": {"k\\udc00": ["\\ud800", 1]}}\n'
+    (thread,) = parse_bytes(data, name="s.jsonl")
+    extra = thread.comments[0].extra
+    assert "\ud83d" not in _json.dumps(extra, ensure_ascii=False) and "x\ufffd" in _json.dumps(extra, ensure_ascii=False)
+    src = tmp_path / "s.jsonl"
+    src.write_bytes(data)
+    result = CliRunner().invoke(cli, ["parse", str(src)])
+    assert result.exit_code == 0, result.output
+    result.stdout_bytes.decode("utf-8")  # strict: valid UTF-8
+
+
 # ---------------------------------------------------------------------- the harness itself
 @pytest.mark.parametrize("target", TARGETS)
 def test_every_parser_meets_its_contract_on_generated_inputs(target: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from analyzer.errors import InputError
 from analyzer.limits import Limits, describe_bytes, env_var
 from analyzer.parsers.base import FLAG_TRUNCATED, UTC, Context, Source, aware
+from analyzer.text import clean_json_value, without_lone_surrogates
 from analyzer.thread import Thread
 
 # name -> what it reads (the names ``--format`` accepts)
@@ -279,14 +280,12 @@ def _guard(src: Source, fmt: str | None, run: Any) -> list[Thread]:
         raise src.fail(f"could not be read {what}: {type(exc).__name__}: {exc}") from exc
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _apply_limits(threads: list[Thread], src: Source, ctx: Context) -> None:
     """Refuse oversized threads; cut overlong texts, flagging them with their length.
 
-    Also replaces lone surrogates in texts and author names with U+FFFD: JSON can escape
-    half a character ("\\ud83d"), and no encoder, tokenizer or database accepts one."""
+    Also replaces lone surrogates in texts, author names and platform extras with U+FFFD:
+    JSON can escape half a character ("\\ud83d"), and no encoder, tokenizer or database
+    accepts one."""
     max_comments = ctx.limits.max_comments_per_thread
     max_chars = ctx.limits.max_comment_chars
     for t in threads:
@@ -298,10 +297,11 @@ def _apply_limits(threads: list[Thread], src: Source, ctx: Context) -> None:
         nodes = itertools.chain((t.post,), t.comments) if t.post is not None else t.comments
         cut = 0
         for c in nodes:
-            if not c.text.isascii() and _LONE_SURROGATE.search(c.text):
-                c.text = _LONE_SURROGATE.sub("\ufffd", c.text)
-            if c.author is not None and not c.author.isascii() and _LONE_SURROGATE.search(c.author):
-                c.author = _LONE_SURROGATE.sub("\ufffd", c.author)
+            c.text = without_lone_surrogates(c.text)
+            if c.author is not None:
+                c.author = without_lone_surrogates(c.author)
+            if c.extra:
+                c.extra = clean_json_value(c.extra)
             if len(c.text) > max_chars:
                 c.extra["original_length"] = len(c.text)
                 c.text = c.text[:max_chars]

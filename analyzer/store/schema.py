@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from analyzer.text import without_lone_surrogates
+
 DECISIONS = ("approve", "remove", "relabel")
 
 
@@ -49,15 +51,7 @@ def clean_text(value: str) -> str:
     """``value`` with NULs and unpaired surrogates replaced by U+FFFD."""
     if "\x00" in value:
         value = value.replace("\x00", "\ufffd")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = _SURROGATE.sub("\ufffd", value)
-    return value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    return without_lone_surrogates(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
