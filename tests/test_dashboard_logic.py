@@ -111,6 +111,19 @@ def test_tree_html_escapes_hostile_text_ids_and_authors() -> None:
         assert "<" not in value and '"' not in value
 
 
+def test_strangers_strings_are_bidi_isolated_in_html_and_stripped_of_bidi_controls_in_labels() -> None:
+    """An unterminated right-to-left override in an author name must not reverse the time and
+    score we print after it: HTML puts each stranger's string in its own ``<bdi>``; one-line
+    Markdown labels drop the controls."""
+    rlo = "evil\u202eon"
+    thread = Thread.build("t", [Comment("a", "text\u202e tail \u2069", author=rlo)])
+    out = tree.tree_html(tree.rows_of(thread, {}, "toxicity", 0.5), label="toxicity")
+    assert f"<bdi>{rlo}</bdi>" in out and "<bdi>text\u202e tail \u2069</bdi>" in out
+    assert out.count("<bdi>") == out.count("</bdi>") == 2
+    assert "<bdi>\u202e</bdi>" in highlight_html([("\u202e", 0.5)])
+    assert md_escape(f"{rlo} \u2066x\u2069 \u202a\u202b\u202c\u202d · 12") == "evilon x · 12"
+
+
 def test_score_colour_scale() -> None:
     assert tree.score_colour(0.0) == "#16a34a" and tree.score_colour(1.0) == "#dc2626"
     assert tree.score_colour(0.5) == "#f59e0b" and tree.score_colour(None) == tree.NO_SCORE_COLOUR

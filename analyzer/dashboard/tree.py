@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
-from analyzer.dashboard.safe import esc
+from analyzer.dashboard.safe import esc, esc_isolated
 from analyzer.thread import Thread
 
 MAX_NEST = 24
@@ -134,7 +134,7 @@ def comment_href(thread_id: str, comment_id: str, extra: Mapping[str, str] | Non
 
 
 def _header(row: Row, label: str, marks: Sequence[str], href: str | None) -> str:
-    author = esc(row.author) if row.author else "<i>anonymous</i>"
+    author = esc_isolated(row.author) if row.author else "<i>anonymous</i>"
     if row.author and row.author_inferred:
         author = f'{author} <i class="ta-inferred" title="author inferred from the page layout">(inferred)</i>'
     value = "—" if row.value is None else f"{row.value:.2f}"
@@ -183,7 +183,7 @@ def tree_html(
             f'style="border-left:4px solid {colour};margin:4px 0 4px 0;padding:2px 0 2px 8px">'
             f'<summary style="cursor:pointer{fade}">'
             f"{_header(row, label, marks.get(row.id, ()), href(row) if href else None)}</summary>"
-            f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0{fade}">{esc(row.text)}</div>'
+            f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0{fade}">{esc_isolated(row.text)}</div>'
             f'<div class="ta-scores" style="color:#6b7280;font-size:0.8rem{fade}">{esc(scores)}</div>'
             f'<div class="ta-replies" style="margin-left:14px">'
         )
