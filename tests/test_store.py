@@ -274,6 +274,36 @@ def test_exports_csv_parquet_and_training_format(store: Store, tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.csv", "all.parquet", "sent.csv", "train.csv"]
 
 
+def test_csv_export_defuses_spreadsheet_formulas_unless_raw(store: Store, tmp_path: Path) -> None:
+    """A comment '=HYPERLINK(...)' must not become a live formula in the reviewer's
+    spreadsheet: the comments CSV prefixes such cells with an apostrophe; --raw-csv, Parquet
+    and the training CSV keep the text exact."""
+    import csv
+
+    import pandas as pd
+
+    from analyzer.thread import Comment, Thread
+
+    payloads = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+                "\t=1", "\r=1", "a = b", "fine"]
+    thread = Thread.build("=th", [Comment(f"c{i}", text, author="=evil" if i == 0 else "ok")
+                                  for i, text in enumerate(payloads)])
+    store.import_threads([thread], None, source="s")
+    store.add_verdict("=th", "c1", reviewer="@me", decision="approve", note="-note")
+    store.export(tmp_path / "safe.csv", thread_id="=th")
+    with open(tmp_path / "safe.csv", newline="", encoding="utf-8") as fh:
+        safe = list(csv.DictReader(fh))
+    assert [r["text"] for r in safe] == ["'" + p if p[0] in "=+-@\t\r" else p for p in payloads]
+    assert safe[0]["author"] == "'=evil" and safe[0]["thread_id"] == "'=th"
+    assert safe[1]["verdict_reviewer"] == "'@me" and safe[1]["verdict_note"] == "'-note"
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in safe for v in r.values())
+    store.export(tmp_path / "raw.csv", thread_id="=th", raw=True)
+    raw = pd.read_csv(tmp_path / "raw.csv", keep_default_na=False, dtype=str)
+    assert list(raw["text"]) == payloads
+    store.export(tmp_path / "exact.parquet", thread_id="=th")
+    assert list(pd.read_parquet(tmp_path / "exact.parquet")["text"]) == payloads
+
+
 def test_failed_import_leaves_the_store_as_it_was(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     from analyzer.store import importing
 

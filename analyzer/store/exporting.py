@@ -2,7 +2,11 @@
 the verdicts as training data in the format ``analyzer train`` reads.
 
 Files are written next to their destination and renamed into place at the end, so a
-failed export never leaves half a file. Text is written exactly as stored.
+failed export never leaves half a file. Text is written exactly as stored, except in the
+comments CSV, which people open in spreadsheets: there a text cell that a spreadsheet would
+read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets
+a leading apostrophe, unless the caller asks for ``raw`` CSV. Parquet and the training CSV
+(read by programs) are always exact.
 """
 
 from __future__ import annotations
@@ -109,9 +113,22 @@ def _chunks(conn: Connection, thread_id: str | None, chunk: int) -> Iterator[lis
         yield out
 
 
-def export(conn: Connection, out: str | Path, *, thread_id: str | None = None, chunk: int = CHUNK) -> int:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: strings it would evaluate as a formula
+    (OWASP's CSV injection list) get a leading apostrophe; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def export(conn: Connection, out: str | Path, *, thread_id: str | None = None, chunk: int = CHUNK,
+           raw: bool = False) -> int:
     """Write every comment (or one thread's) with one column per label (current score), the
-    models used (JSON) and the latest verdict; CSV or Parquet by extension. Returns rows."""
+    models used (JSON) and the latest verdict; CSV or Parquet by extension. Returns rows.
+    CSV cells are ``spreadsheet_safe`` unless ``raw``."""
     fmt = export_format(out)
     labels = _labels(conn)
     columns = _BASE + labels + ["models"] + _VERDICT
@@ -123,7 +140,8 @@ def export(conn: Connection, out: str | Path, *, thread_id: str | None = None, c
                 writer.writeheader()
                 for rows in _chunks(conn, thread_id, chunk):
                     for r in rows:
-                        writer.writerow(_flat(r, labels))
+                        flat = _flat(r, labels)
+                        writer.writerow(flat if raw else {k: spreadsheet_safe(v) for k, v in flat.items()})
                     n += len(rows)
         else:
             import pyarrow as pa

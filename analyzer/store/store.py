@@ -331,11 +331,12 @@ class Store:
         return out
 
     # ------------------------------------------------------------------ export
-    def export(self, out: str | Path, *, thread_id: str | None = None) -> int:
-        """Comments with current scores and latest verdicts to CSV/Parquet; returns rows written."""
+    def export(self, out: str | Path, *, thread_id: str | None = None, raw: bool = False) -> int:
+        """Comments with current scores and latest verdicts to CSV/Parquet; returns rows written.
+        CSV cells a spreadsheet would run as formulas are defused unless ``raw``."""
         exporting.export_format(out)
         with self._read() as conn:
-            return exporting.export(conn, out, thread_id=thread_id)
+            return exporting.export(conn, out, thread_id=thread_id, raw=raw)
 
     def export_training(self, out: str | Path, *, task: str = "toxicity") -> int:
         """Verdicts as a training CSV (text + label columns) for ``analyzer train``."""

@@ -39,6 +39,9 @@ def render() -> None:
     thread = c[0].selectbox("Threads", choices, key="ex_thread",
                             format_func=lambda t: t if t == ALL else f"{titles[t][:90]} ({t})")
     fmt = c[1].radio("Format", ["csv", "parquet"], key="ex_format", horizontal=True)
+    if fmt == "csv":
+        st.caption("For spreadsheets: a text that would run as a formula (starting with = + - @) gets a leading "
+                   "apostrophe. Parquet keeps every text exactly as stored.")
     if st.button("Prepare the file", key="ex_prepare"):
         try:
             data, rows = _write(lambda p: store.export(p, thread_id=None if thread == ALL else thread), fmt)
