@@ -9,6 +9,7 @@ run as root (chmod alone does not stop root); otherwise an SQLite page limit and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -253,6 +254,9 @@ def test_read_only_store_gives_a_clear_error_and_loses_nothing(tmp_path: Path) -
     with read_only(folder, db):
         refused = run_cli("ingest", "--no-score", "--db", str(db), str(second))
         one_line_error(refused, r"store\.db: the store is read-only: ")
+        shown = run_cli("threads", "--db", str(db), "--format", "json")  # reading still works
+        assert shown.returncode == 0, shown.stderr[-2000:]
+        assert [t["thread_id"] for t in json.loads(shown.stdout)] == ["first"]
         assert sorted(p.name for p in folder.iterdir()) == ["store.db"]
     assert snapshot(db) == before
     assert run_cli("ingest", "--no-score", "--db", str(db), str(second)).returncode == 0

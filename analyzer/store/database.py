@@ -12,7 +12,7 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
@@ -86,6 +86,8 @@ def make_engine(url: URL) -> Engine:
     kwargs: dict[str, Any] = {}
     if memory:
         kwargs["poolclass"] = StaticPool
+    elif read_only_reason(url) is not None:
+        kwargs["creator"] = _read_only_connector(Path(url.database or ""), timeout)
     engine = create_engine(
         url,
         json_serializer=_json_dumps,
@@ -117,6 +119,31 @@ def make_engine(url: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
     return engine
+
+
+def _read_only_connector(path: Path, timeout: float) -> Callable[[], Any]:
+    """Connections to a store file this process cannot write: SQLite's read-only mode, and
+    "immutable" when WAL mode could not work (no -wal/-shm files beside it and none can be
+    made there), so the store is still readable; every write is refused as read-only."""
+    import sqlite3
+    from urllib.parse import quote
+
+    def connect() -> Any:
+        query = "mode=ro"
+        wal = path.with_name(path.name + "-wal").exists() or path.with_name(path.name + "-shm").exists()
+        if (not wal and not os.access(path.parent, os.W_OK)) or _mounted_read_only(path):
+            query += "&immutable=1"
+        return sqlite3.connect(f"file:{quote(str(path))}?{query}", uri=True, timeout=timeout,
+                               isolation_level=None, check_same_thread=False)
+
+    return connect
+
+
+def _mounted_read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on this platform
+        return False
 
 
 def check_sqlite_path(url: URL, *, create: bool) -> None:
@@ -182,11 +209,8 @@ def read_only_reason(url: URL) -> str | None:
     path = Path(url.database)
     if not path.is_file():
         return None
-    try:
-        if os.statvfs(path).f_flag & os.ST_RDONLY:
-            return "its filesystem is mounted read-only"
-    except (OSError, AttributeError):  # no statvfs on this platform
-        pass
+    if _mounted_read_only(path):
+        return "its filesystem is mounted read-only"
     if not os.access(path, os.W_OK):
         return "no write permission on the store file"
     if not os.access(path.parent, os.W_OK):

@@ -24,6 +24,7 @@ from analyzer.store.database import (
     check_sqlite_path,
     describe,
     make_engine,
+    read_only_reason,
     resolve_url,
     translate_errors,
 )
@@ -42,6 +43,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # why this process cannot write the store (an SQLite file it may only read), or None
+        self.read_only: str | None = read_only_reason(engine.url)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -70,13 +73,16 @@ class Store:
             raise StoreError("this database has tables but no thread-analyzer schema version; "
                              "use an empty database or a store file", source=self.url)
         if revision != head:
+            if self.read_only is not None:
+                raise StoreError(f"the store is read-only ({self.read_only}) and its schema is version {revision}; "
+                                 f"open it once with write access to upgrade it to {head}", source=self.url)
             if not migrate:
                 raise StoreError(f"the store's schema is version {revision}, this analyzer needs {head}",
                                  source=self.url)
             with self._write(lock=MIGRATE_LOCK) as conn:
                 if versions.current_revision(conn) != head:  # another process may have just done it
                     versions.upgrade(conn)
-        if migrate:
+        if migrate and self.read_only is None:  # a read-only store is shown with the statistics it has
             with self._read() as conn:
                 stale = importing.stale_stats(conn)
             if stale:
