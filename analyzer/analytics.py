@@ -19,7 +19,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from analyzer.labels import SENTIMENT_LABELS
 from analyzer.thread import Comment, Thread
@@ -221,6 +221,38 @@ def _toxicity_by_depth(view: _View) -> list[dict[str, Any]]:
          "mean_toxicity": (r[3] / r[1]) if r[1] else None}
         for d, r in sorted(rows.items())
     ]
+
+
+def depth_bands(by_depth: Sequence[Mapping[str, Any]], max_rows: int = 24, *, exact: int = 12) -> list[dict[str, Any]]:
+    """``toxicity_by_depth`` rows fit for a table or chart: the first ``exact`` depths as they
+    are, deeper ones merged into at most ``max_rows - exact`` bands of equal width (a
+    100,000-deep chain is 24 rows, not 100,000). Each row gains ``label`` ("3" or "13-4200")
+    and ``depth_to``; counts add up, the mean toxicity is weighted by scored comments."""
+    rows = [dict(r, label=str(r["depth"]), depth_to=r["depth"]) for r in by_depth]
+    if len(rows) <= max_rows:
+        return rows
+    head, tail = rows[:exact], rows[exact:]
+    bands = max(1, max_rows - exact)
+    first, last = tail[0]["depth"], tail[-1]["depth"]
+    width = -(-(last - first + 1) // bands)  # ceiling division
+    merged: dict[int, dict[str, Any]] = {}
+    for r in tail:
+        k = (r["depth"] - first) // width
+        m = merged.setdefault(k, {"depth": r["depth"], "depth_to": r["depth"], "comments": 0, "scored": 0,
+                                  "toxic": 0, "_sum": 0.0})
+        m["depth_to"] = r["depth"]
+        m["comments"] += r["comments"]
+        m["scored"] += r["scored"]
+        m["toxic"] += r["toxic"]
+        m["_sum"] += (r["mean_toxicity"] or 0.0) * r["scored"]
+    out = list(head)
+    for _, m in sorted(merged.items()):
+        total = m.pop("_sum")
+        m["rate"] = _rate(m["toxic"], m["scored"])
+        m["mean_toxicity"] = total / m["scored"] if m["scored"] else None
+        m["label"] = str(m["depth"]) if m["depth"] == m["depth_to"] else f"{m['depth']}-{m['depth_to']}"
+        out.append(m)
+    return out
 
 
 def toxicity_by_depth(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:

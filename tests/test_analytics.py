@@ -201,3 +201,19 @@ def test_deep_chain_of_100000_is_iterative_and_linear() -> None:
     assert time.perf_counter() - start < 30
     assert r["summary"]["max_depth"] == n and r["escalation"]["path_trend"]["paths"] == 1
     assert r["escalation"]["reply_pairs"] == n - 1
+
+
+def test_depth_bands_merge_deep_levels_and_keep_the_totals() -> None:
+    rows = [{"depth": d, "comments": 2, "scored": 2, "toxic": 1 if d % 2 else 0, "rate": 0.5 if d % 2 else 0.0,
+             "mean_toxicity": 0.6 if d % 2 else 0.2} for d in range(1, 1001)]
+    assert A.depth_bands(rows[:24]) == [dict(r, label=str(r["depth"]), depth_to=r["depth"]) for r in rows[:24]]
+    bands = A.depth_bands(rows)
+    assert len(bands) <= 24
+    assert [b["label"] for b in bands[:12]] == [str(d) for d in range(1, 13)]
+    assert bands[12]["label"] == "13-95" and bands[-1]["depth_to"] == 1000
+    assert sum(b["comments"] for b in bands) == 2000 and sum(b["toxic"] for b in bands) == 500
+    # every band holds as many odd as even depths (or one more odd): weighted means stay between 0.2 and 0.6
+    assert all(0.2 <= b["mean_toxicity"] <= 0.6 for b in bands)
+    assert bands[12]["rate"] == sum(r["toxic"] for r in rows[12:95]) / (2 * 83)
+    covered = [d for b in bands for d in range(b["depth"], b["depth_to"] + 1)]
+    assert covered == list(range(1, 1001))  # contiguous, no depth twice

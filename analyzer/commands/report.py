@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from analyzer.analytics import depth_bands
 from analyzer.commands.ingest import DB_HELP
 
 # Enough to stop emphasis, code, links, images, HTML, tables and headings (text is never at a line start).
@@ -114,8 +115,8 @@ def render_markdown(data: dict[str, Any]) -> str:
                         [[k, _pct(sent["share"][k]), _num(sent["mean"][k])] for k in sent["share"]])
     lines += ["", "## Toxicity by depth", ""]
     lines += _table(["depth", "comments", "scored", "toxic", "rate", "mean toxicity"], [
-        [str(r["depth"]), str(r["comments"]), str(r["scored"]), str(r["toxic"]), _pct(r["rate"]), _num(r["mean_toxicity"])]
-        for r in data["toxicity_by_depth"]
+        [r["label"], str(r["comments"]), str(r["scored"]), str(r["toxic"]), _pct(r["rate"]), _num(r["mean_toxicity"])]
+        for r in depth_bands(data["toxicity_by_depth"])
     ] or [["–"] * 6])
     e = data["escalation"]
     trend = e["path_trend"]

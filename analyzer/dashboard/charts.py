@@ -10,9 +10,12 @@ import pandas as pd
 
 
 def depth_frame(by_depth: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """analytics.toxicity_by_depth rows as a frame (rate as a share, 0..1)."""
-    return pd.DataFrame([{"depth": r["depth"], "comments": r["comments"], "toxic share": r["rate"],
-                          "mean toxicity": r["mean_toxicity"]} for r in by_depth])
+    """analytics.toxicity_by_depth rows as a frame (rate as a share, 0..1); deep levels
+    merged into bands (``analytics.depth_bands``), so a very deep thread stays readable."""
+    from analyzer.analytics import depth_bands
+
+    return pd.DataFrame([{"depth": r["label"], "comments": r["comments"], "toxic share": r["rate"],
+                          "mean toxicity": r["mean_toxicity"]} for r in depth_bands(by_depth)])
 
 
 def time_frame(over_time: Mapping[str, Any] | None) -> pd.DataFrame:
@@ -31,7 +34,7 @@ def sentiment_frame(mix: Mapping[str, Any]) -> pd.DataFrame:
 
 def depth_chart(frame: pd.DataFrame) -> alt.Chart:
     return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("depth:O", title="reply depth"),
+        x=alt.X("depth:O", title="reply depth", sort=None),  # in depth order, bands after single depths
         y=alt.Y("toxic share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("toxic share:Q", scale=alt.Scale(scheme="redyellowgreen", reverse=True, domain=[0, 1]), legend=None),
         tooltip=["depth", "comments", alt.Tooltip("toxic share:Q", format=".1%")],
