@@ -77,11 +77,20 @@ def build_dataset(name: str, dest: Path, comments: int | None = None) -> Path:
     return dest
 
 
+def spread(n_rows: int, limit: int | None) -> slice:
+    """The rows a row limited to ``limit`` comments scores: evenly spread over the dataset
+    (every k-th), so a limited row sees the same mix of platforms and lengths as a full one."""
+    if not limit or limit >= n_rows:
+        return slice(None)
+    step = n_rows // limit
+    return slice(0, step * limit, step)
+
+
 def read_texts(dataset: Path, limit: int | None = None) -> list[str]:
     import pandas as pd
 
     texts = pd.read_parquet(dataset, columns=["text"])["text"].tolist()
-    return texts[:limit] if limit else texts
+    return texts[spread(len(texts), limit)]
 
 
 # ---------------------------------------------------------------------- measures
@@ -199,7 +208,8 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
             source = dataset.with_name(f"{dataset.stem}-{limit}.parquet")
             import pandas as pd
 
-            pd.read_parquet(dataset).iloc[:limit].to_parquet(source, index=False)
+            frame = pd.read_parquet(dataset)
+            frame.iloc[spread(len(frame), limit)].to_parquet(source, index=False)
         with distributed.connect(n_workers=workers, threads_per_worker=max(1, threads // workers)) as client, \
                 tempfile.TemporaryDirectory() as out:
             distributed.warm_up(client, options)
