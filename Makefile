@@ -20,4 +20,4 @@ sentiment: data
 models: toxicity sentiment
 
 bench:
-	$(PY) benchmarks/bench_parse.py && $(PY) benchmarks/bench_score.py && $(PY) benchmarks/bench_store.py
+	$(PY) benchmarks/run_all.py && $(PY) benchmarks/bench_parse.py && $(PY) benchmarks/bench_store.py
