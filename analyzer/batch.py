@@ -101,7 +101,7 @@ def score_frame(
     *,
     text_column: str = "text",
     precision: str = DEFAULT_PRECISION,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | None = None,
     num_threads: int | None = None,
     cache: str | os.PathLike[str] | None = None,

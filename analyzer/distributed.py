@@ -59,7 +59,7 @@ class ScoreOptions:
 
     model_dirs: list[str]
     precision: str = DEFAULT_PRECISION
-    batch_size: int = 32
+    batch_size: int | None = None  # None: the Scorer's default for the device
     device: str | None = None
     num_threads: int | None = None  # None: the worker's --nthreads
     cache: str | None = None  # SQLite score cache path
@@ -479,7 +479,7 @@ def score_batches(
     classifiers: Sequence["Classifier"],
     *,
     client: "Client | None" = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | None = None,
     precision: str | None = None,
     partition_size: int = PARTITION_COMMENTS,

@@ -115,7 +115,7 @@ def score_batches(
     batches: Sequence["ImportBatch"],
     classifiers: Sequence["Classifier"],
     *,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | None = None,
     progress: Progress | None = None,
 ) -> None:
@@ -159,7 +159,7 @@ def import_batches(
     batches: Sequence["ImportBatch"],
     classifiers: Sequence["Classifier"] = (),
     *,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | None = None,
     on_score: Progress | None = None,
     on_store: Progress | None = None,

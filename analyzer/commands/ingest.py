@@ -36,7 +36,8 @@ def parse_now(value: str | None) -> datetime | None:
               help="Classifier folder; repeatable (default: the default models).")
 @click.option("--format", "fmt", default=None, help="Input format (default: detected from each file).")
 @click.option("--now", default=None, metavar="ISO-TIME", help="Reference time for relative times ('4 months ago').")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Windows per forward pass (default: 32 on a CPU, 256 on a GPU).")
 @click.option("--device", default=None, help="cpu, cuda, ... (default: CUDA when present).")
 @click.option("--precision", type=click.Choice(["float32", "bfloat16", "int8", "auto"]), default="auto",
               show_default=True, help="auto: int8 on a CPU, bfloat16 on a GPU; float32: exact (see analyzer score).")
@@ -45,7 +46,7 @@ def parse_now(value: str | None) -> datetime | None:
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask; default: a local cluster).")
 def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: tuple[str, ...], fmt: str | None,
-           now: str | None, batch_size: int, device: str | None, precision: str = "auto", engine: str | None = None,
+           now: str | None, batch_size: int | None, device: str | None, precision: str = "auto", engine: str | None = None,
            scheduler: str | None = None) -> None:
     """Parse INPUT files or folders, score them (unless --no-score) and store them.
     Re-ingesting the same file adds nothing; changed comments are updated."""

@@ -31,7 +31,8 @@ from analyzer.parsers import FORMATS
               help="Reference time for relative times such as '4 months ago' (default: now).")
 @click.option("--column", "columns", multiple=True, metavar="ROLE=COLUMN", callback=_parse_columns,
               help="For CSV/JSON Lines: the column holding a role (id, parent, thread, author, time, text).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Windows per forward pass (default: 32 on a CPU, 256 on a GPU).")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when present).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch.")
 @click.option("--precision", type=click.Choice(list(PRECISIONS)), default="auto", show_default=True,
@@ -51,7 +52,7 @@ from analyzer.parsers import FORMATS
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
               help="Times a failed partition is retried (dask engine).")
 def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None, now: datetime | None,
-          columns: dict[str, str], batch_size: int, device: str | None, threads: int | None, precision: str,
+          columns: dict[str, str], batch_size: int | None, device: str | None, threads: int | None, precision: str,
           cache_path: str | None, allow_network: bool, engine: str | None = None, scheduler: str | None = None,
           out_dir: str | None = None, partition_size: int = 1000, retries: int = 2) -> None:
     """Score every post and comment in INPUT files or folders.
@@ -115,7 +116,7 @@ def score(inputs: tuple[str, ...], model_dirs: tuple[str, ...], fmt: str | None,
 
 
 def _score_to_parquet(inputs: tuple[str, ...], out_dir: str | None, model_dirs: tuple[str, ...], *, fmt: str | None,
-                      now: datetime | None, columns: dict[str, str], batch_size: int, device: str | None,
+                      now: datetime | None, columns: dict[str, str], batch_size: int | None, device: str | None,
                       threads: int | None, precision: str, cache_path: str | None, dask: bool,
                       scheduler: str | None, partition_size: int, retries: int) -> int:
     """``--out`` and ``--engine dask``: partitions scored here or on a Dask cluster into a
