@@ -160,3 +160,50 @@ def test_hostile_comment_pages_render_inert(app: Any, name: str) -> None:
     shown = [str(e.value) for e in at.get("text")] + [str(e.value) for e in at.get("code")]
     expected = corpus.MARKUP[name].replace("\x00", "\ufffd")
     assert any(expected in s for s in shown), f"{name} not shown literally: {shown[:3]}"
+
+
+# ---------------------------------------------------------------------- huge trees
+HUGE = 100_000
+
+
+@pytest.fixture(scope="module")
+def huge_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) -> Path:
+    """A store with a reply chain and a fan of siblings, each 100,000 comments, scored."""
+    from analyzer import pipeline
+    from analyzer.classifier import Classifier
+    from analyzer.models import default_model_dirs
+    from analyzer.store import Store
+
+    folder = tmp_path_factory.mktemp("huge-dash")
+    (folder / "deep.jsonl").write_bytes(corpus.deep_chain_jsonl(HUGE))
+    corpus.write_siblings_jsonl(folder / "wide.jsonl", HUGE)
+    classifiers = [Classifier.from_pretrained(d, device="cpu") for d in default_model_dirs(dashboard_models)]
+    db = folder / "store.db"
+    with Store.open(db) as store:
+        pipeline.import_batches(store, pipeline.batches_from_paths([folder / "deep.jsonl", folder / "wide.jsonl"]),
+                                classifiers)
+    return db
+
+
+@pytest.mark.parametrize(("thread", "drawn"), [("deep", 2000), ("wide", 30)])
+def test_huge_threads_open_with_a_bounded_page(huge_db: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch,
+                                               thread: str, drawn: int) -> None:
+    """A 100,000-deep chain draws its first 2,000 comments (every one under its parent); 100,000
+    siblings draw 30 top-level sub-threads a page. Depth is shown in bands, not 100,000 bars."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from analyzer.dashboard.views.thread import MAX_ROWS, ROOTS_PER_PAGE
+
+    assert drawn in (MAX_ROWS, ROOTS_PER_PAGE)
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(huge_db))
+    monkeypatch.setenv("THREAD_ANALYZER_MODELS", str(dashboard_models))
+    st.cache_data.clear()
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT), "thread", thread=thread)
+    assert not at.exception
+    (tree,) = [e.proto.body for e in at.get("html") if 'class="ta-c"' in e.proto.body]
+    assert tree.count('class="ta-c"') == drawn
+    assert any(f"of {HUGE:,}" in str(e.value) for e in at.get("subheader"))
+    charts = [e.proto.spec for e in at.get("vega_lite_chart")]
+    assert charts and all(len(spec) < 200_000 for spec in charts)
+    st.cache_data.clear()
