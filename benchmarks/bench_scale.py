@@ -1,7 +1,7 @@
 """Throughput at scale: the naive per-comment pipeline loop, our Scorer (float32 and the
 fast precisions) and the Dask engine with 1 and 2 worker processes, on the same texts.
 
-Each variant runs in its own subprocess, so peak memory (``ru_maxrss``; for Dask the sum
+Each variant runs in its own subprocess, so peak memory (VmHWM; for Dask the sum
 over the client and its workers) and warm caches of one cannot flatter another. Model
 loading and cluster start-up are timed apart from scoring. ``benchmarks/run_all.py``
 runs this on the Hacker News thread and on 100,000 comments and prints one table.
@@ -95,8 +95,16 @@ def read_texts(dataset: Path, limit: int | None = None) -> list[str]:
 
 # ---------------------------------------------------------------------- measures
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process, in MiB: VmHWM, the high-water mark of this
+    process's own memory. (``ru_maxrss`` would do on other systems, but Linux carries it over
+    from the parent across fork and exec, so a child would report at least its parent's size.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def matmul_peak_gflops(threads: int, n: int = 4096, repeats: int = 5) -> float:
