@@ -158,10 +158,10 @@ class Classifier:
         """Load a Hugging Face-format classifier folder, offline unless ``allow_network``
         (which also lets ``path`` be a hub id). Any problem is a ModelError that says why.
 
-        ``precision``: "float32" (exact, the default), "bfloat16" (fast on GPUs; on a CPU only
-        with bfloat16 matrix units: slower than float32 on an AVX512-BF16 EPYC; scores move
-        by ~1e-3), "int8" (CPU only: the encoder's
-        linear layers quantized to int8, activations quantized on the fly; ~2x faster) or
+        ``precision``: "float32" (exact, the default), "bfloat16" (GPUs, and CPUs with
+        bfloat16 instructions: 1.7x float32 on this AVX512-BF16 EPYC; scores move by ~1e-3),
+        "int8" (CPU only: the encoder's linear layers quantized to int8, activations
+        quantized on the fly; 2.1-2.3x float32 here) or
         "auto": the fastest measured to keep validation ROC-AUC and macro-F1 within 0.005
         of float32 (docs/scaling.md): int8 on a CPU, bfloat16 on a GPU that has it."""
         folder = _resolve_folder(path, allow_network)
