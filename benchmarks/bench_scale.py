@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_THREADS = REPO.parent / "shared" / "data" / "threads"
 HN_THREAD = SHARED_THREADS / "hackernews" / "hn_25015967_biden_wins.json"
 VARIANTS = ("naive", "scorer-float32", "scorer-bfloat16", "scorer-int8", "dask-1", "dask-2")
+# also accepted: "scorer-auto" (the default precision for the device, e.g. bfloat16 on a GPU)
 _TAG_BITS = ("\u200b", "\u200c")  # zero-width space / non-joiner: category Cf, dropped by the tokenizer
 
 
@@ -166,7 +167,7 @@ def measured_flops(model_dirs: Sequence[str], texts: Sequence[str]) -> float:
 
 # ---------------------------------------------------------------------- variants (in the child)
 def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | None, batch_size: int,
-                threads: int, dask_precision: str, partition_size: int) -> dict[str, Any]:
+                threads: int, dask_precision: str, partition_size: int, device: str = "cpu") -> dict[str, Any]:
     """Score the dataset one way; returns timings and peak memory. Runs in a subprocess."""
     import torch
     from transformers.utils import logging as hf_logging
@@ -198,7 +199,7 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
         from analyzer.scorer import Scorer
 
         precision = variant.removeprefix("scorer-")
-        scorer = Scorer([Classifier.from_pretrained(m, device="cpu", precision=precision) for m in models],
+        scorer = Scorer([Classifier.from_pretrained(m, device=device, precision=precision) for m in models],
                         batch_size=batch_size)
         loaded = time.perf_counter()
         results = scorer.score_texts(texts)
@@ -239,17 +240,18 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
         "comments_per_s": len(texts) / max(done - loaded, 1e-9),
         "peak_rss_mb": round(peak, 1),
         "threads": threads,
+        "device": device if variant.startswith("scorer-") else "cpu",
         **extra,
     }
 
 
 def run_in_child(variant: str, dataset: Path, models: list[str], *, limit: int | None = None, batch_size: int = 32,
                  threads: int | None = None, dask_precision: str = "float32",
-                 partition_size: int = 1000) -> dict[str, Any]:
+                 partition_size: int = 1000, device: str = "cpu") -> dict[str, Any]:
     """``run_variant`` in a fresh Python process; its result."""
     cmd = [sys.executable, __file__, "--_child", variant, "--_dataset", str(dataset), "--batch-size", str(batch_size),
            "--threads", str(threads or default_threads()), "--dask-precision", dask_precision,
-           "--partition-size", str(partition_size)]
+           "--partition-size", str(partition_size), "--device", device]
     cmd += [x for m in models for x in ("--model", m)]
     cmd += ["--limit", str(limit)] if limit else []
     from analyzer.batch import OPENMP_ENV
@@ -282,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="torch threads in all (default: every core)")
     parser.add_argument("--dask-precision", default="float32")
+    parser.add_argument("--device", default="cpu", help="where the scorer-* rows run: cpu, cuda, cuda:1 ...")
     parser.add_argument("--partition-size", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
@@ -292,13 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     if args._child:
         print(json.dumps(run_variant(args._child, args._dataset, models, limit=args.limit, batch_size=args.batch_size,
                                      threads=threads, dask_precision=args.dask_precision,
-                                     partition_size=args.partition_size or 1000)))
+                                     partition_size=args.partition_size or 1000, device=args.device)))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         dataset = build_dataset(args.dataset, Path(tmp) / f"{args.dataset}.parquet", args.comments)
         partition = args.partition_size or (256 if args.dataset == "hn" else 1000)
         rows = [run_in_child(v, dataset, models, limit=args.limit, batch_size=args.batch_size, threads=threads,
-                             dask_precision=args.dask_precision, partition_size=partition)
+                             dask_precision=args.dask_precision, partition_size=partition, device=args.device)
                 for v in args.variants.split(",")]
     print(f"{'variant':<16} {'comments':>9} {'comments/s':>11} {'peak MB':>8}")
     for r in rows:
