@@ -79,3 +79,19 @@ def build_store(db: Path, models_root: Path, paths: list[Path], extra: list[tupl
     with Store.open(db) as store:
         pipeline.import_batches(store, batches, classifiers)
     return {t.id: t for b in batches for t in b.threads}
+
+
+def open_page(at: Any, key: str, **query: str) -> Any:
+    """Run the AppTest app once (so pages are registered), switch to page ``key`` with
+    ``query``, run, and check that the page raised nothing."""
+    from analyzer.dashboard import nav
+
+    if not at._tree:  # first run registers the pages
+        at.run()
+    at.switch_page(str(nav.view_path(key).relative_to(REPO)))
+    at.query_params.clear()
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from dashboard_data import HN_SMALL, PASTED, REPO, build_store, hostile_jsonl, needs_data
+from dashboard_data import HN_SMALL, PASTED, REPO, build_store, hostile_jsonl, needs_data, open_page
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 pytestmark = [needs_data, pytest.mark.slow]
@@ -37,21 +37,6 @@ def app(dash_db: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch) 
     st.cache_data.clear()
     yield AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
     st.cache_data.clear()
-
-
-def open_page(at, key: str, **query: str):  # type: ignore[no-untyped-def]
-    """Run the app once (so pages are registered), switch to page ``key`` with ``query``, run."""
-    from analyzer.dashboard import nav
-
-    if not at._tree:  # first run registers the pages
-        at.run()
-    at.switch_page(str(nav.view_path(key).relative_to(REPO)))
-    at.query_params.clear()
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def plain(markdown: str) -> str:

@@ -8,7 +8,6 @@ never a crash, never markup that a renderer would act on, and memory that stays 
 
 from __future__ import annotations
 
-import html.parser
 import json
 import math
 import os
@@ -32,6 +31,7 @@ from analyzer.errors import InputError
 from analyzer.parsers import deepjson, parse_bytes, parse_path
 from analyzer.store import Store
 from hostile import corpus
+from hostile.markup import start_tags
 
 pytest_plugins = ["conftest_models"]
 
@@ -64,15 +64,6 @@ def stored_form(text: str) -> str:
     return parsed_form(text).replace("\x00", "\ufffd")
 
 
-class _Tags(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, attrs))
-
-
 SAFE_TAGS = {"h1", "h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "strong", "em", "ul", "li",
              "blockquote", "code", "br"}
 
@@ -85,9 +76,7 @@ def assert_inert_markdown(text: str) -> None:
 
     renderer = MarkdownIt("commonmark").enable("table")
     renderer.validateLink = lambda url: True  # see every link, even those this renderer would refuse
-    parser = _Tags()
-    parser.feed(renderer.render(text))
-    unsafe = [(tag, attrs) for tag, attrs in parser.found
+    unsafe = [(tag, attrs) for tag, attrs in start_tags(renderer.render(text))
               if tag not in SAFE_TAGS or any(k != "style" or "javascript" in (v or "") for k, v in attrs)]
     assert unsafe == [], unsafe[:5]
     assert "\x1b" not in text and "\u202e" not in text

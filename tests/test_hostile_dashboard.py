@@ -9,15 +9,15 @@ A real browser is in ``test_dashboard_browser.py`` (``test_hostile_comments_neve
 
 from __future__ import annotations
 
-import html.parser
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from dashboard_data import REPO
+from dashboard_data import REPO, open_page
 from hostile import corpus
+from hostile.markup import start_tags
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 pytestmark = pytest.mark.slow
@@ -38,21 +38,10 @@ DANGEROUS_TAGS = {"script", "img", "svg", "iframe", "object", "embed", "style", 
                   "button", "base", "math", "video", "audio", "source", "frame", "frameset"}
 
 
-class _Tags(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, attrs))
-
-
 def live_markup_in_html(body: str) -> list[str]:
     """Tags that run or fetch things, event-handler attributes and ``javascript:`` URLs."""
-    parser = _Tags()
-    parser.feed(body)
     found = []
-    for tag, attrs in parser.tags:
+    for tag, attrs in start_tags(body):
         if tag in DANGEROUS_TAGS:
             found.append(f"<{tag}>")
         for name, value in attrs:
@@ -124,19 +113,6 @@ def app(hostile_db: tuple[Path, dict[str, Any]], dashboard_models: Path, monkeyp
     st.cache_data.clear()
     yield AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
     st.cache_data.clear()
-
-
-def open_page(at: Any, key: str, **query: str) -> Any:
-    from analyzer.dashboard import nav
-
-    if not at._tree:
-        at.run()
-    at.switch_page(str(nav.view_path(key).relative_to(REPO)))
-    at.query_params.clear()
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    return at
 
 
 @pytest.mark.parametrize("key", [*MARKUP_FORMATS, "cycles.jsonl", "dups.jsonl", "items.json", "wall.jsonl"])
