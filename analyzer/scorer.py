@@ -158,8 +158,8 @@ class Scorer:
         keys = [text_key(t) if t.strip() else None for t in texts]  # empty text: no scores
         known_by_model: list[dict[str, Entry]] = []
         todo_by_model: list[dict[str, str]] = []
+        wanted = {key for key in keys if key is not None}
         for clf in self.classifiers:
-            wanted = {key for key in keys if key is not None}
             known: dict[str, Entry] = self.cache.get_many(clf.cache_key, wanted) if self.cache is not None else {}
             todo: dict[str, str] = {}
             for key, text in zip(keys, texts):

@@ -7,7 +7,6 @@ parameters, and ``CleanText`` makes hostile strings storable on both databases.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Any
 
