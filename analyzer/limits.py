@@ -7,8 +7,8 @@ Defaults suit a laptop; each limit can be raised or lowered with an environment 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping
 
 from analyzer.errors import AnalyzerError
 
@@ -31,7 +31,7 @@ class Limits:
     """Most comments one thread may hold; a bigger thread is refused."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Limits":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
         """The defaults, overridden by ``THREAD_ANALYZER_MAX_FILE_BYTES`` and the like."""
         env = os.environ if environ is None else environ
         values: dict[str, int] = {}

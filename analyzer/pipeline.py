@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import AnalyzerError, InputError
 
 if TYPE_CHECKING:
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
     from analyzer.store import ImportBatch, ImportSummary, Store
 
 Progress = Callable[[int], None]
@@ -38,7 +39,7 @@ def check_format(fmt: str | None) -> None:
 
 def batches_from_paths(
     inputs: Sequence[str | os.PathLike[str]], *, format: str | None = None, now: datetime | None = None
-) -> list["ImportBatch"]:
+) -> list[ImportBatch]:
     """Parse files and folders into one ``ImportBatch`` per source file (keyed by its
     absolute path and sha256, which is what makes re-importing a file a no-op)."""
     from analyzer.parsers import parse_path
@@ -57,7 +58,9 @@ def batches_from_paths(
             batch = batches.get(source)
             if batch is None:
                 sha = file_sha256(src) if src.is_file() else None
-                batch = batches[source] = ImportBatch([], None, source=source, format=thread.format or format, sha256=sha)
+                batch = batches[source] = ImportBatch(
+                    [], None, source=source, format=thread.format or format, sha256=sha
+                )
             batch.threads.append(thread)  # type: ignore[attr-defined]
     return list(batches.values())
 
@@ -70,7 +73,7 @@ def paste_name(text: str) -> str:
 
 def batches_from_bytes(
     items: Iterable[tuple[str, bytes]], *, format: str | None = None, now: datetime | None = None
-) -> list["ImportBatch"]:
+) -> list[ImportBatch]:
     """Parse in-memory files (name, bytes), e.g. dashboard uploads, one batch each; the
     source is ``upload:<name>`` and the sha256 that of the bytes."""
     from analyzer.parsers import parse_bytes
@@ -81,27 +84,35 @@ def batches_from_bytes(
     for name, data in items:
         threads = parse_bytes(data, name=name, format=format, now=now)
         if threads:
-            out.append(ImportBatch(threads, None, source=f"upload:{name}", format=threads[0].format or format,
-                                   sha256=hashlib.sha256(data).hexdigest()))
+            out.append(
+                ImportBatch(
+                    threads,
+                    None,
+                    source=f"upload:{name}",
+                    format=threads[0].format or format,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                )
+            )
     return out
 
 
-def count_records(batches: Sequence["ImportBatch"]) -> int:
+def count_records(batches: Sequence[ImportBatch]) -> int:
     """Posts and comments in ``batches``: the total for progress bars."""
     return sum(len(t.comments) + (t.post is not None) for b in batches for t in b.threads)
 
 
-def count_threads(batches: Sequence["ImportBatch"]) -> int:
+def count_threads(batches: Sequence[ImportBatch]) -> int:
     return sum(len(b.threads) for b in batches)
 
 
-def load_models(model_dirs: Sequence[str] = (), device: str | None = None,
-                precision: str = "float32") -> list["Classifier"]:
+def load_models(
+    model_dirs: Sequence[str] = (), device: str | None = None, precision: str = "float32"
+) -> list[Classifier]:
     """The classifiers in ``model_dirs``, or the default models; ModelError says what to do.
     ``precision`` as in ``Classifier.from_pretrained`` ("auto": the fast one for the device)."""
-    from analyzer.classifier import Classifier
     from analyzer.errors import ModelError
-    from analyzer.models import default_model_dirs
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.defaults import default_model_dirs
 
     try:
         folders = list(model_dirs) or [str(d) for d in default_model_dirs()]
@@ -111,9 +122,9 @@ def load_models(model_dirs: Sequence[str] = (), device: str | None = None,
 
 
 def score_batches(
-    store: "Store",
-    batches: Sequence["ImportBatch"],
-    classifiers: Sequence["Classifier"],
+    store: Store,
+    batches: Sequence[ImportBatch],
+    classifiers: Sequence[Classifier],
     *,
     batch_size: int | None = None,
     device: str | None = None,
@@ -121,7 +132,7 @@ def score_batches(
 ) -> None:
     """Score every record whose current text the store has not already scored with these
     models (a re-import costs no model time), attaching the records to their batches."""
-    from analyzer.scorer import Scorer
+    from analyzer.scoring.scorer import Scorer
     from analyzer.store.importing import text_hash
 
     step = progress or _noop
@@ -129,8 +140,12 @@ def score_batches(
     done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in classifiers])
     scorer = Scorer(list(classifiers), batch_size=batch_size, device=device)
     for batch in batches:
-        todo = [r for t in batch.threads for r in t.records()
-                if done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
+        todo = [
+            r
+            for t in batch.threads
+            for r in t.records()
+            if done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")
+        ]
         skipped = sum(len(t.comments) + (t.post is not None) for t in batch.threads) - len(todo)
         if skipped:
             step(skipped)
@@ -142,12 +157,12 @@ def score_batches(
 
 
 def store_batches(
-    store: "Store",
-    batches: Sequence["ImportBatch"],
+    store: Store,
+    batches: Sequence[ImportBatch],
     classifiers: Sequence[Any] = (),
     *,
     progress: Progress | None = None,
-) -> "ImportSummary":
+) -> ImportSummary:
     """Write the (scored) batches in one transaction, registering the models that scored them."""
     from analyzer.store import ModelInfo
 
@@ -155,22 +170,22 @@ def store_batches(
 
 
 def import_batches(
-    store: "Store",
-    batches: Sequence["ImportBatch"],
-    classifiers: Sequence["Classifier"] = (),
+    store: Store,
+    batches: Sequence[ImportBatch],
+    classifiers: Sequence[Classifier] = (),
     *,
     batch_size: int | None = None,
     device: str | None = None,
     on_score: Progress | None = None,
     on_store: Progress | None = None,
-) -> "ImportSummary":
+) -> ImportSummary:
     """Score (when ``classifiers`` are given) and store ``batches``: the whole pipeline after parsing."""
     if classifiers:
         score_batches(store, batches, classifiers, batch_size=batch_size, device=device, progress=on_score)
     return store_batches(store, batches, classifiers, progress=on_store)
 
 
-def summary_line(summary: "ImportSummary", n_threads: int, where: str) -> str:
+def summary_line(summary: ImportSummary, n_threads: int, where: str) -> str:
     """The one line ``analyzer ingest`` prints (and the dashboard shows) after an import."""
     s = summary
     seen = f" ({s.sources_seen_before} already imported)" if s.sources_seen_before else ""

@@ -9,9 +9,10 @@ hundreds of thousands deep never hit Python's recursion limit.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from analyzer.text import without_lone_surrogates
 
@@ -106,7 +107,7 @@ class Thread:
         source: str | None = None,
         format: str | None = None,
         extra: dict[str, Any] | None = None,
-    ) -> "Thread":
+    ) -> Thread:
         """Link comments into a tree: drop duplicate ids, re-attach orphans to the
         root, break cycles, and set depths. Every change is recorded in ``repairs``
         and flagged on the comment, so nothing is silently wrong."""
@@ -146,9 +147,7 @@ class Thread:
         for c in unique:
             if c.parent_id == c.id:
                 c.flags.append(FLAG_CYCLE)
-                repairs.append(
-                    Repair(FLAG_CYCLE, (c.id,), f"comment {c.id} replied to itself; attached to the root")
-                )
+                repairs.append(Repair(FLAG_CYCLE, (c.id,), f"comment {c.id} replied to itself; attached to the root"))
                 c.parent_id = root_id
             elif c.parent_id is None or c.parent_id == root_id:
                 c.parent_id = root_id
@@ -254,7 +253,9 @@ class Thread:
         return out
 
     # ------------------------------------------------------------------ traversal
-    def traverse(self, order: Order = "preorder", *, start: str | None = None, include_post: bool = True) -> Iterator[Comment]:
+    def traverse(
+        self, order: Order = "preorder", *, start: str | None = None, include_post: bool = True
+    ) -> Iterator[Comment]:
         """Iterate the tree (or the sub-tree under ``start``, inclusive) without recursion."""
         if start is None:
             roots: list[Comment] = [self.post] if (self.post is not None and include_post) else self.children(None)

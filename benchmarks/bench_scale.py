@@ -26,8 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_THREADS = REPO.parent / "shared" / "data" / "threads"
@@ -129,7 +130,7 @@ def workload_flops(model_dirs: Sequence[str], texts: Sequence[str]) -> float:
     no padding), counted from each model's config: per window of n tokens and each of L
     layers, 2n(4d^2 + 2df) for the projections and feed-forward plus 4n^2 d for attention;
     plus pooler and head. Multiply-add = 2 operations."""
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
 
     total = 0.0
     for folder in model_dirs:
@@ -151,7 +152,7 @@ def measured_flops(model_dirs: Sequence[str], texts: Sequence[str]) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
 
     total = 0
     for folder in model_dirs:
@@ -166,8 +167,18 @@ def measured_flops(model_dirs: Sequence[str], texts: Sequence[str]) -> float:
 
 
 # ---------------------------------------------------------------------- variants (in the child)
-def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | None, batch_size: int,
-                threads: int, dask_precision: str, partition_size: int, device: str = "cpu") -> dict[str, Any]:
+def run_variant(
+    variant: str,
+    dataset: Path,
+    models: list[str],
+    *,
+    limit: int | None,
+    batch_size: int,
+    threads: int,
+    dask_precision: str,
+    partition_size: int,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """Score the dataset one way; returns timings and peak memory. Runs in a subprocess."""
     import torch
     from transformers.utils import logging as hf_logging
@@ -186,8 +197,16 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
             multi = AutoConfig.from_pretrained(m).problem_type == "multi_label_classification"
             # float32 as our Scorer runs: the folders store float16 weights, which the pipeline
             # would otherwise keep, and float16 on a CPU is ~2x slower still (no fair baseline)
-            pipes.append(pipeline("text-classification", model=m, top_k=None, device="cpu", dtype=torch.float32,
-                                  function_to_apply="sigmoid" if multi else "softmax"))
+            pipes.append(
+                pipeline(
+                    "text-classification",
+                    model=m,
+                    top_k=None,
+                    device="cpu",
+                    dtype=torch.float32,
+                    function_to_apply="sigmoid" if multi else "softmax",
+                )
+            )
         loaded = time.perf_counter()
         for text in texts:
             for pipe in pipes:
@@ -195,23 +214,25 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
         done = time.perf_counter()
         peak = peak_rss_mb()
     elif variant.startswith("scorer-"):
-        from analyzer.classifier import Classifier
-        from analyzer.scorer import Scorer
+        from analyzer.scoring.classifier import Classifier
+        from analyzer.scoring.scorer import Scorer
 
         precision = variant.removeprefix("scorer-")
-        scorer = Scorer([Classifier.from_pretrained(m, device=device, precision=precision) for m in models],
-                        batch_size=batch_size)
+        scorer = Scorer(
+            [Classifier.from_pretrained(m, device=device, precision=precision) for m in models], batch_size=batch_size
+        )
         loaded = time.perf_counter()
         results = scorer.score_texts(texts)
         done = time.perf_counter()
         peak = peak_rss_mb()
         extra["windowed"] = sum(r.windowed for r in results)
     elif variant.startswith("dask-"):
-        from analyzer import distributed
+        from analyzer.scoring import distributed
 
         workers = int(variant.removeprefix("dask-"))
-        options = distributed.ScoreOptions(model_dirs=[str(Path(m).resolve()) for m in models],
-                                           precision=dask_precision, batch_size=batch_size)
+        options = distributed.ScoreOptions(
+            model_dirs=[str(Path(m).resolve()) for m in models], precision=dask_precision, batch_size=batch_size
+        )
         source = dataset
         if limit:
             source = dataset.with_name(f"{dataset.stem}-{limit}.parquet")
@@ -219,8 +240,10 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
 
             frame = pd.read_parquet(dataset)
             frame.iloc[spread(len(frame), limit)].to_parquet(source, index=False)
-        with distributed.connect(n_workers=workers, threads_per_worker=max(1, threads // workers)) as client, \
-                tempfile.TemporaryDirectory() as out:
+        with (
+            distributed.connect(n_workers=workers, threads_per_worker=max(1, threads // workers)) as client,
+            tempfile.TemporaryDirectory() as out,
+        ):
             distributed.warm_up(client, options)
             loaded = time.perf_counter()
             summary = distributed.score_files([source], out, options, client=client, partition_size=partition_size)
@@ -245,16 +268,40 @@ def run_variant(variant: str, dataset: Path, models: list[str], *, limit: int | 
     }
 
 
-def run_in_child(variant: str, dataset: Path, models: list[str], *, limit: int | None = None, batch_size: int = 32,
-                 threads: int | None = None, dask_precision: str = "float32",
-                 partition_size: int = 1000, device: str = "cpu") -> dict[str, Any]:
+def run_in_child(
+    variant: str,
+    dataset: Path,
+    models: list[str],
+    *,
+    limit: int | None = None,
+    batch_size: int = 32,
+    threads: int | None = None,
+    dask_precision: str = "float32",
+    partition_size: int = 1000,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """``run_variant`` in a fresh Python process; its result."""
-    cmd = [sys.executable, __file__, "--_child", variant, "--_dataset", str(dataset), "--batch-size", str(batch_size),
-           "--threads", str(threads or default_threads()), "--dask-precision", dask_precision,
-           "--partition-size", str(partition_size), "--device", device]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--_child",
+        variant,
+        "--_dataset",
+        str(dataset),
+        "--batch-size",
+        str(batch_size),
+        "--threads",
+        str(threads or default_threads()),
+        "--dask-precision",
+        dask_precision,
+        "--partition-size",
+        str(partition_size),
+        "--device",
+        device,
+    ]
     cmd += [x for m in models for x in ("--model", m)]
     cmd += ["--limit", str(limit)] if limit else []
-    from analyzer.batch import OPENMP_ENV
+    from analyzer.scoring.frames import OPENMP_ENV
 
     # every variant runs with the OpenMP settings analyzer score uses (the naive loop too)
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**OPENMP_ENV, **os.environ})
@@ -268,15 +315,20 @@ def default_threads() -> int:
 
 
 def default_models() -> list[str]:
-    from analyzer.models import default_model_dirs
+    from analyzer.scoring.defaults import default_model_dirs
 
     return [str(d) for d in default_model_dirs()]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", default=[], metavar="DIR",
-                        help="model folder (repeatable; default: the default models in models/)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="model folder (repeatable; default: the default models in models/)",
+    )
     parser.add_argument("--dataset", choices=("hn", "scale"), default="hn")
     parser.add_argument("--comments", type=int, default=None, help="rows of the dataset (scale: default 100,000)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N rows")
@@ -293,16 +345,39 @@ def main(argv: list[str] | None = None) -> int:
     models = args.model or default_models()
     threads = args.threads or default_threads()
     if args._child:
-        print(json.dumps(run_variant(args._child, args._dataset, models, limit=args.limit, batch_size=args.batch_size,
-                                     threads=threads, dask_precision=args.dask_precision,
-                                     partition_size=args.partition_size or 1000, device=args.device)))
+        print(
+            json.dumps(
+                run_variant(
+                    args._child,
+                    args._dataset,
+                    models,
+                    limit=args.limit,
+                    batch_size=args.batch_size,
+                    threads=threads,
+                    dask_precision=args.dask_precision,
+                    partition_size=args.partition_size or 1000,
+                    device=args.device,
+                )
+            )
+        )
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         dataset = build_dataset(args.dataset, Path(tmp) / f"{args.dataset}.parquet", args.comments)
         partition = args.partition_size or (256 if args.dataset == "hn" else 1000)
-        rows = [run_in_child(v, dataset, models, limit=args.limit, batch_size=args.batch_size, threads=threads,
-                             dask_precision=args.dask_precision, partition_size=partition, device=args.device)
-                for v in args.variants.split(",")]
+        rows = [
+            run_in_child(
+                v,
+                dataset,
+                models,
+                limit=args.limit,
+                batch_size=args.batch_size,
+                threads=threads,
+                dask_precision=args.dask_precision,
+                partition_size=partition,
+                device=args.device,
+            )
+            for v in args.variants.split(",")
+        ]
     print(f"{'variant':<16} {'comments':>9} {'comments/s':>11} {'peak MB':>8}")
     for r in rows:
         print(f"{r['variant']:<16} {r['comments']:>9} {r['comments_per_s']:>11.1f} {r['peak_rss_mb']:>8.0f}")

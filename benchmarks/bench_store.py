@@ -20,20 +20,125 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 TARGET_LIST_SECONDS = 1.0
 LABELS = ("toxicity", "insult", "identity_attack")
 SENTIMENT = ("negative", "neutral", "positive")
-_WORDS = (
-    "the a and of to in is you that it he was for on are as with his they I at be this have from or one had by "
-    "word but not what all were we when your can said there use an each which she do how their if will up other "
-    "about out many then them these so some her would make like him into time has look two more write go see "
-    "number no way could people my than first been call who now find long down day did get come made may part "
-    "thread reply comment agree wrong idiot great post source link thanks lol"
-).split()
+_WORDS = [
+    "the",
+    "a",
+    "and",
+    "of",
+    "to",
+    "in",
+    "is",
+    "you",
+    "that",
+    "it",
+    "he",
+    "was",
+    "for",
+    "on",
+    "are",
+    "as",
+    "with",
+    "his",
+    "they",
+    "I",
+    "at",
+    "be",
+    "this",
+    "have",
+    "from",
+    "or",
+    "one",
+    "had",
+    "by",
+    "word",
+    "but",
+    "not",
+    "what",
+    "all",
+    "were",
+    "we",
+    "when",
+    "your",
+    "can",
+    "said",
+    "there",
+    "use",
+    "an",
+    "each",
+    "which",
+    "she",
+    "do",
+    "how",
+    "their",
+    "if",
+    "will",
+    "up",
+    "other",
+    "about",
+    "out",
+    "many",
+    "then",
+    "them",
+    "these",
+    "so",
+    "some",
+    "her",
+    "would",
+    "make",
+    "like",
+    "him",
+    "into",
+    "time",
+    "has",
+    "look",
+    "two",
+    "more",
+    "write",
+    "go",
+    "see",
+    "number",
+    "no",
+    "way",
+    "could",
+    "people",
+    "my",
+    "than",
+    "first",
+    "been",
+    "call",
+    "who",
+    "now",
+    "find",
+    "long",
+    "down",
+    "day",
+    "did",
+    "get",
+    "come",
+    "made",
+    "may",
+    "part",
+    "thread",
+    "reply",
+    "comment",
+    "agree",
+    "wrong",
+    "idiot",
+    "great",
+    "post",
+    "source",
+    "link",
+    "thanks",
+    "lol",
+]
 
 
 def thread_sizes(total: int, rng: random.Random) -> list[int]:
@@ -63,16 +168,29 @@ def make_threads(sizes: list[int], rng: random.Random, first: int) -> tuple[list
         for i in range(size):
             parent = None if i == 0 or rng.random() < 0.25 else f"c{rng.randrange(max(0, i - 50), i)}"
             text = " ".join(rng.choice(_WORDS) for _ in range(rng.randrange(5, 40)))
-            comments.append(Comment(f"c{i}", text, parent_id=parent, author=f"user{rng.randrange(5000)}",
-                                    created_at=t0 + timedelta(minutes=i * rng.random() * 10)))
+            comments.append(
+                Comment(
+                    f"c{i}",
+                    text,
+                    parent_id=parent,
+                    author=f"user{rng.randrange(5000)}",
+                    created_at=t0 + timedelta(minutes=i * rng.random() * 10),
+                )
+            )
         thread = Thread.build(f"bench-{first + k}", comments, format="jsonl")
         threads.append(thread)
         for record in thread.records():
             tox = min(1.0, rng.betavariate(1, 8) + (heat * 0.8 if rng.random() < heat else 0.0))
             neg = rng.random()
             pos = rng.random() * (1 - neg)
-            scores = {"toxicity": tox, "insult": tox * rng.random(), "identity_attack": tox * rng.random() * 0.5,
-                      "negative": neg, "positive": pos, "neutral": 1 - neg - pos}
+            scores = {
+                "toxicity": tox,
+                "insult": tox * rng.random(),
+                "identity_attack": tox * rng.random() * 0.5,
+                "negative": neg,
+                "positive": pos,
+                "neutral": 1 - neg - pos,
+            }
             records.append({**record, "scores": scores, "models": models, "windowed": False})
     return threads, records
 
@@ -94,10 +212,14 @@ def store_size(store: Any) -> int:
     from sqlalchemy import text
 
     with store.engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-        )).scalar())
+        return int(
+            conn.execute(
+                text(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                )
+            ).scalar()
+        )
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -133,35 +255,56 @@ def main(argv: list[str] | None = None) -> None:
         gen_s = import_s = import_cpu = 0.0
         total_scores = 0
         first_batch: tuple[Any, Any] | None = None
-        print(f"{len(sizes):,} threads, {args.comments:,} comments in {args.batches} imports -> {store.url}", file=sys.stderr)
+        print(
+            f"{len(sizes):,} threads, {args.comments:,} comments in {args.batches} imports -> {store.url}",
+            file=sys.stderr,
+        )
         for b in range(0, len(sizes), per_batch):
             start = time.perf_counter()
-            threads, records = make_threads(sizes[b:b + per_batch], rng, b)
+            threads, records = make_threads(sizes[b : b + per_batch], rng, b)
             gen_s += time.perf_counter() - start
             start, cpu = time.perf_counter(), time.process_time()
-            summary = store.import_threads(threads, records, source=f"bench-{b}.jsonl", format="jsonl", models=model_infos())
+            summary = store.import_threads(
+                threads, records, source=f"bench-{b}.jsonl", format="jsonl", models=model_infos()
+            )
             import_s += time.perf_counter() - start
             import_cpu += time.process_time() - cpu
             total_scores += summary.scores_added
             if first_batch is None:
                 first_batch = (threads, records)
-            print(f"  import {b // per_batch + 1}: {summary.comments_added:,} comments, {summary.scores_added:,} scores, "
-                  f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
+            print(
+                f"  import {b // per_batch + 1}: {summary.comments_added:,} comments, {summary.scores_added:,} scores, "
+                f"{time.perf_counter() - start:.1f} s",
+                file=sys.stderr,
+            )
         n_comments = sum(sizes) + 0
         rows += [
             ("store", store.url if store.dialect != "sqlite" else f"SQLite file ({store.dialect}, WAL)"),
             ("threads / comments / scores", f"{len(sizes):,} / {n_comments:,} / {total_scores:,}"),
             ("largest thread", f"{max(sizes):,} comments"),
             ("synthetic data generation (not counted)", f"{gen_s:.1f} s"),
-            ("ingest (import transactions, stats included)", f"{import_s:.1f} s  ({n_comments / import_s:,.0f} comments/s)"),
-            ("  of which this process's CPU time", f"{import_cpu:.1f} s  ({n_comments / import_cpu:,.0f} comments/CPU-s)"),
+            (
+                "ingest (import transactions, stats included)",
+                f"{import_s:.1f} s  ({n_comments / import_s:,.0f} comments/s)",
+            ),
+            (
+                "  of which this process's CPU time",
+                f"{import_cpu:.1f} s  ({n_comments / import_cpu:,.0f} comments/CPU-s)",
+            ),
             ("store size", f"{store_size(store) / 1024**2:,.0f} MiB"),
         ]
         assert first_batch is not None
-        again_s, again = timed(lambda: store.import_threads(first_batch[0], first_batch[1], source="bench-0.jsonl",
-                                                            format="jsonl", models=model_infos()))
-        rows.append((f"re-import of batch 1 ({sum(len(t) for t in first_batch[0]):,} comments; adds nothing)",
-                     f"{again_s:.1f} s, added {again.comments_added + again.scores_added}"))
+        again_s, again = timed(
+            lambda: store.import_threads(
+                first_batch[0], first_batch[1], source="bench-0.jsonl", format="jsonl", models=model_infos()
+            )
+        )
+        rows.append(
+            (
+                f"re-import of batch 1 ({sum(len(t) for t in first_batch[0]):,} comments; adds nothing)",
+                f"{again_s:.1f} s, added {again.comments_added + again.scores_added}",
+            )
+        )
         store.close()
 
         # The threads list, as `analyzer threads` and the dashboard ask for it: a fresh process's
@@ -186,14 +329,19 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(cli.stderr)
         ok = "OK" if max(cold, warm) < TARGET_LIST_SECONDS else "MISSED"
         rows += [
-            (f"threads list, top 50 by risk: cold / warm (target < {TARGET_LIST_SECONDS:.0f} s)",
-             f"{cold * 1000:.1f} ms / {warm * 1000:.1f} ms  {ok}"),
+            (
+                f"threads list, top 50 by risk: cold / warm (target < {TARGET_LIST_SECONDS:.0f} s)",
+                f"{cold * 1000:.1f} ms / {warm * 1000:.1f} ms  {ok}",
+            ),
             (f"count of threads ({n:,})", f"{count_s * 1000:.1f} ms"),
             ("threads list, search by id/title", f"{search_s * 1000:.1f} ms"),
             ("threads list, risk >= 0.3", f"{risky_s * 1000:.1f} ms"),
             (f"threads list, all {len(everything):,}", f"{all_s * 1000:.0f} ms"),
             ("`analyzer threads` CLI (whole process): wall / CPU", f"{cli_s:.2f} s / {cli_cpu:.2f} s"),
-            (f"load largest thread ({len(loaded.thread):,} comments) / full report", f"{load_s:.2f} s / {report_s:.2f} s"),
+            (
+                f"load largest thread ({len(loaded.thread):,} comments) / full report",
+                f"{load_s:.2f} s / {report_s:.2f} s",
+            ),
             ("top thread", f"{page[0]['thread_id']} risk {page[0]['risk']:.3f}, {page[0]['comments']:,} comments"),
         ]
     finally:
@@ -207,8 +355,10 @@ def main(argv: list[str] | None = None) -> None:
     for key, value in rows:
         print(f"{key.ljust(width)}  {value}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n(host: {os.cpu_count()} CPU(s), load average {load:.1f} at the end, Python {sys.version.split()[0]};"
-          " wall times grow with other work on the machine, CPU times much less)")
+    print(
+        f"\n(host: {os.cpu_count()} CPU(s), load average {load:.1f} at the end, Python {sys.version.split()[0]};"
+        " wall times grow with other work on the machine, CPU times much less)"
+    )
 
 
 if __name__ == "__main__":

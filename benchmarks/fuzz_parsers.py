@@ -81,8 +81,13 @@ def run_hypothesis(target: str, seconds: float, artifacts: Path) -> Result:
     result = Result(target, "hypothesis")
     deadline = time.monotonic() + seconds
 
-    @settings(max_examples=10**9, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=10**9,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(inputs(target))
     def one(data: bytes) -> None:
         if time.monotonic() > deadline:
@@ -90,7 +95,7 @@ def run_hypothesis(target: str, seconds: float, artifacts: Path) -> Result:
         result.inputs += 1
         try:
             check(data, target)
-        except Exception as exc:  # noqa: BLE001 - a crash is what we are counting
+        except Exception as exc:
             sig = _signature(exc)
             if sig not in result.crashes:
                 result.crashes[sig] = _save(artifacts, target, data, "".join(traceback.format_exception(exc)))
@@ -120,10 +125,23 @@ def run_atheris(target: str, seconds: float, artifacts: Path, *, max_len: int = 
         crash_dir.mkdir()
         while (left := seconds - (time.monotonic() - start)) >= 1:
             proc = subprocess.run(
-                [sys.executable, str(REPO / "fuzz" / "fuzz_parsers.py"), target, f"-max_total_time={int(left)}",
-                 f"-max_len={max_len}", "-print_final_stats=1", "-timeout=30", "-rss_limit_mb=2048",
-                 f"-artifact_prefix={crash_dir}/", str(corpus)],
-                capture_output=True, text=True, errors="replace", cwd=tmp, timeout=left + 120,
+                [
+                    sys.executable,
+                    str(REPO / "fuzz" / "fuzz_parsers.py"),
+                    target,
+                    f"-max_total_time={int(left)}",
+                    f"-max_len={max_len}",
+                    "-print_final_stats=1",
+                    "-timeout=30",
+                    "-rss_limit_mb=2048",
+                    f"-artifact_prefix={crash_dir}/",
+                    str(corpus),
+                ],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                cwd=tmp,
+                timeout=left + 120,
             )
             log = proc.stdout + proc.stderr
             result.inputs += sum(int(n) for n in _EXECUTED.findall(log))
@@ -137,7 +155,7 @@ def run_atheris(target: str, seconds: float, artifacts: Path, *, max_len: int = 
             sig = _atheris_signature(log)
             if sig not in result.crashes:
                 start_at = max(log.find("=== Uncaught Python exception"), log.find("ALARM:"), 0)
-                result.crashes[sig] = _save(artifacts, target, data, log[start_at:start_at + 20000])
+                result.crashes[sig] = _save(artifacts, target, data, log[start_at : start_at + 20000])
             if len(result.crashes) >= 20:
                 result.note = "stopped after 20 distinct crashes"
                 break
@@ -157,12 +175,21 @@ def table(results: list[Result]) -> str:
     rows = [("parser", "engine", "seconds", "inputs tried", "crashes found")]
     for r in results:
         rows.append((r.target, r.engine, f"{r.seconds:.0f}", f"{r.inputs:,}", str(len(r.crashes))))
-    rows.append(("all", "", f"{sum(r.seconds for r in results):.0f}", f"{sum(r.inputs for r in results):,}",
-                 str(sum(len(r.crashes) for r in results))))
+    rows.append(
+        (
+            "all",
+            "",
+            f"{sum(r.seconds for r in results):.0f}",
+            f"{sum(r.inputs for r in results):,}",
+            str(sum(len(r.crashes) for r in results)),
+        )
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for k, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        lines.append(
+            "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        )
         if k == 0 or k == len(rows) - 2:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -189,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             if run is None:
                 parser.error(f"unknown engine {engine!r}")
             r = run(target, args.seconds, args.artifacts)
-            print(f"{target:<11} {engine:<10} {r.inputs:>9,} inputs  {len(r.crashes)} crash(es) {r.note}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{target:<11} {engine:<10} {r.inputs:>9,} inputs  {len(r.crashes)} crash(es) {r.note}",
+                file=sys.stderr,
+                flush=True,
+            )
             results.append(r)
     print(table(results))
     crashes = [(r, sig, path) for r in results for sig, path in r.crashes.items()]

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_scale  # noqa: E402  (the sibling module, run as a script)
+import bench_scale
 
 TARGET_SPEEDUP = 5.0
 TARGET_PEAK_SHARE = 0.40
@@ -50,7 +50,7 @@ def resolved(precision: str) -> str:
     """What ``precision`` runs as here ("auto": int8 on a CPU with a quantized engine)."""
     if precision != "auto":
         return precision
-    from analyzer.classifier import int8_available
+    from analyzer.scoring.classifier import int8_available
 
     return "int8" if int8_available() else "float32"
 
@@ -67,15 +67,27 @@ def cpu_name() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", default=[], metavar="DIR",
-                        help="model folder (repeatable; default: the default models in models/)")
-    parser.add_argument("--quick", action="store_true",
-                        help="5,000 comments at scale, naive loop on 500, bfloat16 on the HN thread only")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="model folder (repeatable; default: the default models in models/)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="5,000 comments at scale, naive loop on 500, bfloat16 on the HN thread only",
+    )
     parser.add_argument("--scale-comments", type=int, default=None, help="comments in the scale dataset")
     parser.add_argument("--hn-comments", type=int, default=None, help="first N comments of the HN thread")
     parser.add_argument("--naive-limit", type=int, default=None, help="comments the naive loop scores per dataset")
-    parser.add_argument("--subset", type=int, default=20_000,
-                        help="comments the float32, bfloat16 and dask-1 rows score on the scale dataset")
+    parser.add_argument(
+        "--subset",
+        type=int,
+        default=20_000,
+        help="comments the float32, bfloat16 and dask-1 rows score on the scale dataset",
+    )
     parser.add_argument("--full", action="store_true", help="every row scores every comment (naive loop excepted)")
     parser.add_argument("--datasets", default="hn,scale")
     parser.add_argument("--variants", default=",".join(bench_scale.VARIANTS))
@@ -91,13 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     variants = args.variants.split(",")
 
     peak = bench_scale.matmul_peak_gflops(threads)
-    results: dict[str, Any] = {"matmul_peak_gflops": peak, "threads": threads, "default_precision": default,
-                               "default_runs_as": resolved(default),
-                               "models": models, "datasets": {}}
+    results: dict[str, Any] = {
+        "matmul_peak_gflops": peak,
+        "threads": threads,
+        "default_precision": default,
+        "default_runs_as": resolved(default),
+        "models": models,
+        "datasets": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets.split(","):
-            dataset = bench_scale.build_dataset(name, Path(tmp) / f"{name}.parquet",
-                                                args.hn_comments if name == "hn" else scale_n)
+            dataset = bench_scale.build_dataset(
+                name, Path(tmp) / f"{name}.parquet", args.hn_comments if name == "hn" else scale_n
+            )
             texts = bench_scale.read_texts(dataset)
             flops = bench_scale.workload_flops(models, texts) / len(texts)
             sample = texts[:40]
@@ -108,16 +126,30 @@ def main(argv: list[str] | None = None) -> int:
                 if args.quick and name == "scale" and variant == "scorer-bfloat16":
                     continue  # not the default on a CPU; the HN rows show it
                 limit = naive_n if variant == "naive" and naive_n < len(texts) else None
-                if name == "scale" and not args.full and variant not in full_rows | {"naive"} \
-                        and args.subset < len(texts):
+                if (
+                    name == "scale"
+                    and not args.full
+                    and variant not in full_rows | {"naive"}
+                    and args.subset < len(texts)
+                ):
                     limit = args.subset
-                row = bench_scale.run_in_child(variant, dataset, models, limit=limit, threads=threads,
-                                               dask_precision=default,
-                                               partition_size=256 if name == "hn" else 1000)
+                row = bench_scale.run_in_child(
+                    variant,
+                    dataset,
+                    models,
+                    limit=limit,
+                    threads=threads,
+                    dask_precision=default,
+                    partition_size=256 if name == "hn" else 1000,
+                )
                 rows.append(row)
                 print(f"  {name:<6} {variant:<16} {row['comments_per_s']:8.1f} comments/s", file=sys.stderr)
-            results["datasets"][name] = {"comments": len(texts), "flops_per_comment": flops,
-                                         "flop_counter_ratio": check, "rows": rows}
+            results["datasets"][name] = {
+                "comments": len(texts),
+                "flops_per_comment": flops,
+                "flop_counter_ratio": check,
+                "rows": rows,
+            }
 
     print_table(results, cpu_name())
     if args.json:
@@ -127,13 +159,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(results: dict[str, Any], cpu: str) -> None:
     peak, default = results["matmul_peak_gflops"], results["default_precision"]
-    print(f"CPU: {cpu}, {results['threads']} torch threads; float32 matmul peak {peak:.1f} GFLOP/s "
-          f"(4096x4096 torch.matmul, same threads)")
+    print(
+        f"CPU: {cpu}, {results['threads']} torch threads; float32 matmul peak {peak:.1f} GFLOP/s "
+        f"(4096x4096 torch.matmul, same threads)"
+    )
     runs_as = results["default_runs_as"]
-    print(f"models: {', '.join(Path(m).name for m in results['models'])}; default precision: {default} "
-          f"(= {runs_as} here); Dask rows use it")
-    header = (f"{'dataset':<8} {'variant':<16} {'comments':>9} {'comments/s':>11} {'x naive':>8} {'peak MB':>8} "
-              f"{'GFLOP/s':>8} {'% peak':>7}")
+    print(
+        f"models: {', '.join(Path(m).name for m in results['models'])}; default precision: {default} "
+        f"(= {runs_as} here); Dask rows use it"
+    )
+    header = (
+        f"{'dataset':<8} {'variant':<16} {'comments':>9} {'comments/s':>11} {'x naive':>8} {'peak MB':>8} "
+        f"{'GFLOP/s':>8} {'% peak':>7}"
+    )
     print(header)
     print("-" * len(header))
     verdicts = []
@@ -145,21 +183,29 @@ def print_table(results: dict[str, Any], cpu: str) -> None:
             ratio = f"{r['comments_per_s'] / naive:.1f}" if naive else "-"
             n = data["comments"]
             label = name if name != "scale" else (f"{n / 1000:g}k" if n >= 1000 else str(n))
-            print(f"{label:<8} {r['variant']:<16} {r['comments']:>9,} {r['comments_per_s']:>11.1f} {ratio:>8} "
-                  f"{r['peak_rss_mb']:>8.0f} {gflops:>8.1f} {100 * gflops / peak:>6.1f}%")
-        print(f"{'':<8} work per comment: {data['flops_per_comment'] / 1e9:.2f} GFLOP counted from the model configs "
-              f"(FlopCounterMode / counted on a sample: {data['flop_counter_ratio']:.3f})")
+            print(
+                f"{label:<8} {r['variant']:<16} {r['comments']:>9,} {r['comments_per_s']:>11.1f} {ratio:>8} "
+                f"{r['peak_rss_mb']:>8.0f} {gflops:>8.1f} {100 * gflops / peak:>6.1f}%"
+            )
+        print(
+            f"{'':<8} work per comment: {data['flops_per_comment'] / 1e9:.2f} GFLOP counted from the model configs "
+            f"(FlopCounterMode / counted on a sample: {data['flop_counter_ratio']:.3f})"
+        )
         best = rows.get(f"scorer-{runs_as}")
         if best and naive:
             speedup = best["comments_per_s"] / naive
             share = best["comments_per_s"] * data["flops_per_comment"] / 1e9 / peak
-            verdicts.append(f"{name}: default ({runs_as}) {speedup:.1f}x naive "
-                            f"({'meets' if speedup >= TARGET_SPEEDUP else 'misses'} >= {TARGET_SPEEDUP:.0f}x), "
-                            f"{100 * share:.0f}% of the float32 matmul peak "
-                            f"({'meets' if share >= TARGET_PEAK_SHARE else 'misses'} "
-                            f">= {100 * TARGET_PEAK_SHARE:.0f}%)")
-    print("naive: one pipeline call per comment and model, truncated at the tokenizer's limit; GFLOP/s of every row "
-          "counts the Scorer's work for the same comments")
+            verdicts.append(
+                f"{name}: default ({runs_as}) {speedup:.1f}x naive "
+                f"({'meets' if speedup >= TARGET_SPEEDUP else 'misses'} >= {TARGET_SPEEDUP:.0f}x), "
+                f"{100 * share:.0f}% of the float32 matmul peak "
+                f"({'meets' if share >= TARGET_PEAK_SHARE else 'misses'} "
+                f">= {100 * TARGET_PEAK_SHARE:.0f}%)"
+            )
+    print(
+        "naive: one pipeline call per comment and model, truncated at the tokenizer's limit; GFLOP/s of every row "
+        "counts the Scorer's work for the same comments"
+    )
     for line in verdicts:
         print("target " + line)
 

@@ -23,8 +23,17 @@ AUTO = "auto"
 TARGETS: tuple[str, ...] = (AUTO, *FORMATS)
 """What can be fuzzed: format detection plus every parser."""
 
-_SUFFIX = {AUTO: "dat", "pasted": "txt", "reddit": "json", "hackernews": "json", "youtube": "json",
-           "disqus": "xml", "csv": "csv", "jsonl": "jsonl", "pheme": "jsonl"}
+_SUFFIX = {
+    AUTO: "dat",
+    "pasted": "txt",
+    "reddit": "json",
+    "hackernews": "json",
+    "youtube": "json",
+    "disqus": "xml",
+    "csv": "csv",
+    "jsonl": "jsonl",
+    "pheme": "jsonl",
+}
 
 
 class ContractViolation(AssertionError):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 PARSER_MODULES = (
     "analyzer.errors",
@@ -58,8 +58,9 @@ def main(argv: list[str]) -> None:
     from fuzz.contract import TARGETS
 
     if len(argv) < 2 or argv[1] not in TARGETS:
-        sys.exit(f"usage: {Path(argv[0]).name} FORMAT [libFuzzer options] [CORPUS_DIR ...]\n"
-                 f"FORMAT: {', '.join(TARGETS)}")
+        sys.exit(
+            f"usage: {Path(argv[0]).name} FORMAT [libFuzzer options] [CORPUS_DIR ...]\nFORMAT: {', '.join(TARGETS)}"
+        )
     atheris.Setup([argv[0], *argv[2:]], make_target(argv[1]))
     atheris.Fuzz()
 

@@ -14,44 +14,152 @@ SHARED_THREADS = Path(__file__).resolve().parent.parent.parent / "shared" / "dat
 MAX_SEED_BYTES = 20_000
 
 _REDDIT = [
-    {"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"id": "p1", "title": "T", "selftext": "body",
-                                                                       "author": "op", "created_utc": 1600000000}}]}},
-    {"kind": "Listing", "data": {"children": [
-        {"kind": "t1", "data": {"id": "a", "parent_id": "t3_p1", "link_id": "t3_p1", "body": "top", "author": "x",
-                                "created_utc": 1600000001, "score": 3, "replies": {"kind": "Listing", "data": {
-                                    "children": [{"kind": "t1", "data": {"id": "b", "parent_id": "t1_a", "body": "[deleted]",
-                                                                         "author": "[deleted]", "replies": ""}},
-                                                 {"kind": "more", "data": {"count": 2, "children": ["c", "d"],
-                                                                           "parent_id": "t1_a"}}]}}}}]}},
+    {
+        "kind": "Listing",
+        "data": {
+            "children": [
+                {
+                    "kind": "t3",
+                    "data": {"id": "p1", "title": "T", "selftext": "body", "author": "op", "created_utc": 1600000000},
+                }
+            ]
+        },
+    },
+    {
+        "kind": "Listing",
+        "data": {
+            "children": [
+                {
+                    "kind": "t1",
+                    "data": {
+                        "id": "a",
+                        "parent_id": "t3_p1",
+                        "link_id": "t3_p1",
+                        "body": "top",
+                        "author": "x",
+                        "created_utc": 1600000001,
+                        "score": 3,
+                        "replies": {
+                            "kind": "Listing",
+                            "data": {
+                                "children": [
+                                    {
+                                        "kind": "t1",
+                                        "data": {
+                                            "id": "b",
+                                            "parent_id": "t1_a",
+                                            "body": "[deleted]",
+                                            "author": "[deleted]",
+                                            "replies": "",
+                                        },
+                                    },
+                                    {"kind": "more", "data": {"count": 2, "children": ["c", "d"], "parent_id": "t1_a"}},
+                                ]
+                            },
+                        },
+                    },
+                }
+            ]
+        },
+    },
 ]
-_HN_NESTED = {"id": 1, "title": "Story", "points": 5, "user": "pg", "time": 1600000000, "comments_count": 3, "comments": [
-    {"id": 2, "level": 0, "user": "a", "time": 1600000001, "content": "<p>hi &amp; <i>you</i><p>second",
-     "comments": [{"id": 3, "level": 1, "user": "b", "time": 1600000002, "content": "[deleted]", "deleted": True,
-                   "comments": []}]}]}
-_HN_ITEMS = [{"id": 1, "type": "story", "by": "pg", "title": "S", "kids": [2], "time": 1600000000},
-             {"id": 2, "type": "comment", "by": "a", "parent": 1, "text": "x<p>y", "kids": [3], "time": 1600000001},
-             {"id": 3, "type": "comment", "by": "b", "parent": 2, "text": "z", "dead": True}]
-_YOUTUBE = {"kind": "youtube#commentThreadListResponse", "items": [
-    {"kind": "youtube#commentThread", "id": "t1", "snippet": {"videoId": "v", "totalReplyCount": 3, "topLevelComment": {
-        "kind": "youtube#comment", "id": "c1", "snippet": {"textOriginal": "top", "authorDisplayName": "A",
-                                                            "publishedAt": "2020-01-01T00:00:00Z", "likeCount": 1}}},
-     "replies": {"comments": [{"kind": "youtube#comment", "id": "c2", "snippet": {
-         "textDisplay": "re<b>ply</b>", "parentId": "c1", "authorDisplayName": "B",
-         "authorChannelId": {"value": "ch"}}}]}}]}
-_DISQUS = ('<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
-           'xmlns:dsq="http://disqus.com/disqus-internals">\n<thread dsq:id="1"><title>T</title><link>http://x</link>'
-           '<createdAt>2014-06-21T00:51:15Z</createdAt></thread>\n<post dsq:id="2"><message><![CDATA[<p>hi</p>]]></message>'
-           '<author><name>N</name><username>n</username></author><thread dsq:id="1" /></post>\n<post dsq:id="3">'
-           '<message>re</message><parent dsq:id="2" /><isDeleted>true</isDeleted><thread dsq:id="1" /></post>\n</disqus>\n')
-_PASTED = ("News / Politics\n\nA Title\n\nBy Some One\n\nThe article.\n\nNotify of\nOldest Most Voted\nInline Feedbacks\n"
-           "View all comments\n4 months ago\n\nFirst comment.\n\nDan W.\n4 months ago\nReply to  Alice\n\nA reply.\n\n"
-           "Alice\n2 days ago\nReply to  Dan W.\n\nBack at you.\n\nWould love your thoughts, please comment.x\n")
-_CSV = ('id,parent_id,thread_id,author,created_at,text\n1,,t,ann,2024-01-01T00:00:00Z,"hello, ""world"""\n'
-        "2,1,t,bob,1700000000,reply\n3,9,t,,4 months ago,\"multi\nline\"\n")
-_JSONL = "\n".join(json.dumps(r) for r in [
-    {"id": "1", "conversation_id": "t", "text": "post", "speaker": "a", "timestamp": 1600000000},
-    {"id": "2", "reply_to": "1", "conversation_id": "t", "text": "reply", "speaker": {"screen_name": "b"}},
-    {"id": "3", "reply_to": "2", "conversation_id": "t", "body": "other key", "meta": {"x": [1, 2]}}]) + "\n"
+_HN_NESTED = {
+    "id": 1,
+    "title": "Story",
+    "points": 5,
+    "user": "pg",
+    "time": 1600000000,
+    "comments_count": 3,
+    "comments": [
+        {
+            "id": 2,
+            "level": 0,
+            "user": "a",
+            "time": 1600000001,
+            "content": "<p>hi &amp; <i>you</i><p>second",
+            "comments": [
+                {
+                    "id": 3,
+                    "level": 1,
+                    "user": "b",
+                    "time": 1600000002,
+                    "content": "[deleted]",
+                    "deleted": True,
+                    "comments": [],
+                }
+            ],
+        }
+    ],
+}
+_HN_ITEMS = [
+    {"id": 1, "type": "story", "by": "pg", "title": "S", "kids": [2], "time": 1600000000},
+    {"id": 2, "type": "comment", "by": "a", "parent": 1, "text": "x<p>y", "kids": [3], "time": 1600000001},
+    {"id": 3, "type": "comment", "by": "b", "parent": 2, "text": "z", "dead": True},
+]
+_YOUTUBE = {
+    "kind": "youtube#commentThreadListResponse",
+    "items": [
+        {
+            "kind": "youtube#commentThread",
+            "id": "t1",
+            "snippet": {
+                "videoId": "v",
+                "totalReplyCount": 3,
+                "topLevelComment": {
+                    "kind": "youtube#comment",
+                    "id": "c1",
+                    "snippet": {
+                        "textOriginal": "top",
+                        "authorDisplayName": "A",
+                        "publishedAt": "2020-01-01T00:00:00Z",
+                        "likeCount": 1,
+                    },
+                },
+            },
+            "replies": {
+                "comments": [
+                    {
+                        "kind": "youtube#comment",
+                        "id": "c2",
+                        "snippet": {
+                            "textDisplay": "re<b>ply</b>",
+                            "parentId": "c1",
+                            "authorDisplayName": "B",
+                            "authorChannelId": {"value": "ch"},
+                        },
+                    }
+                ]
+            },
+        }
+    ],
+}
+_DISQUS = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
+    'xmlns:dsq="http://disqus.com/disqus-internals">\n<thread dsq:id="1"><title>T</title><link>http://x</link>'
+    '<createdAt>2014-06-21T00:51:15Z</createdAt></thread>\n<post dsq:id="2"><message><![CDATA[<p>hi</p>]]></message>'
+    '<author><name>N</name><username>n</username></author><thread dsq:id="1" /></post>\n<post dsq:id="3">'
+    '<message>re</message><parent dsq:id="2" /><isDeleted>true</isDeleted><thread dsq:id="1" /></post>\n</disqus>\n'
+)
+_PASTED = (
+    "News / Politics\n\nA Title\n\nBy Some One\n\nThe article.\n\nNotify of\nOldest Most Voted\nInline Feedbacks\n"
+    "View all comments\n4 months ago\n\nFirst comment.\n\nDan W.\n4 months ago\nReply to  Alice\n\nA reply.\n\n"
+    "Alice\n2 days ago\nReply to  Dan W.\n\nBack at you.\n\nWould love your thoughts, please comment.x\n"
+)
+_CSV = (
+    'id,parent_id,thread_id,author,created_at,text\n1,,t,ann,2024-01-01T00:00:00Z,"hello, ""world"""\n'
+    '2,1,t,bob,1700000000,reply\n3,9,t,,4 months ago,"multi\nline"\n'
+)
+_JSONL = (
+    "\n".join(
+        json.dumps(r)
+        for r in [
+            {"id": "1", "conversation_id": "t", "text": "post", "speaker": "a", "timestamp": 1600000000},
+            {"id": "2", "reply_to": "1", "conversation_id": "t", "text": "reply", "speaker": {"screen_name": "b"}},
+            {"id": "3", "reply_to": "2", "conversation_id": "t", "body": "other key", "meta": {"x": [1, 2]}},
+        ]
+    )
+    + "\n"
+)
 _PHEME = json.dumps({"conversation_id": "1", "structure": {"1": {"2": {"3": []}, "4": []}}}) + "\n"
 
 BUILT_IN: dict[str, list[bytes]] = {

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analyzer.training_data import dedup_key
+from analyzer.training.data import dedup_key
 
 SEED = 13
 
@@ -28,14 +28,16 @@ def toxicity(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """OLID A/B/C, HatEval, Davidson and Wikipedia talk mapped onto toxicity/insult/identity_attack."""
     rng = np.random.default_rng(SEED)
     olid = read(src / "olid-training-v1.0.tsv", sep="\t", quoting=3)
-    olid = pd.DataFrame({
-        "text": olid["tweet"],
-        "toxicity": (olid["subtask_a"] == "OFF").astype(float),
-        # TIN = targeted insult or threat; NOT and UNT (untargeted profanity) are not insults
-        "insult": (olid["subtask_b"] == "TIN").astype(float),
-        # GRP = the target is a group (identity); IND/OTH/UNT/NOT are not identity attacks
-        "identity_attack": (olid["subtask_c"] == "GRP").astype(float),
-    })
+    olid = pd.DataFrame(
+        {
+            "text": olid["tweet"],
+            "toxicity": (olid["subtask_a"] == "OFF").astype(float),
+            # TIN = targeted insult or threat; NOT and UNT (untargeted profanity) are not insults
+            "insult": (olid["subtask_b"] == "TIN").astype(float),
+            # GRP = the target is a group (identity); IND/OTH/UNT/NOT are not identity attacks
+            "identity_attack": (olid["subtask_c"] == "GRP").astype(float),
+        }
+    )
     # TweetEval's offensive split of the same tweets decides which OLID rows validate.
     te = read(src / "tweeteval_offensive_train_val.csv")
     te_val = {dedup_key(t) for t in te.loc[te["split"] == "val", "text"]}
@@ -43,23 +45,27 @@ def toxicity(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     hate = read(src / "tweeteval_hate_train_val.csv")
     is_hate = hate["label"] == "1"
-    hate_rows = pd.DataFrame({
-        "text": hate["text"],
-        # hate speech is toxic; a non-hate tweet may still be offensive, so toxicity stays unknown
-        "toxicity": np.where(is_hate, 1.0, np.nan),
-        "insult": np.nan,
-        "identity_attack": is_hate.astype(float),
-    })
+    hate_rows = pd.DataFrame(
+        {
+            "text": hate["text"],
+            # hate speech is toxic; a non-hate tweet may still be offensive, so toxicity stays unknown
+            "toxicity": np.where(is_hate, 1.0, np.nan),
+            "insult": np.nan,
+            "identity_attack": is_hate.astype(float),
+        }
+    )
     hate_is_val = hate["split"] == "val"
 
     dav = read(src / "davidson_labeled_data.csv")
     cls = dav["class"].astype(int)
-    dav_rows = pd.DataFrame({
-        "text": dav["tweet"],
-        "toxicity": (cls != 2).astype(float),
-        "insult": np.nan,
-        "identity_attack": (cls == 0).astype(float),
-    })
+    dav_rows = pd.DataFrame(
+        {
+            "text": dav["tweet"],
+            "toxicity": (cls != 2).astype(float),
+            "insult": np.nan,
+            "identity_attack": (cls == 0).astype(float),
+        }
+    )
     # 'offensive' dominates (77%): keep 5,000 of them, all hate and all neither
     offensive = np.flatnonzero(cls.to_numpy() == 1)
     drop = rng.choice(offensive, len(offensive) - 5000, replace=False)
@@ -72,8 +78,16 @@ def toxicity(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         tox = w["label"] == "1"
         keep = np.concatenate([np.flatnonzero(tox), rng.choice(np.flatnonzero(~tox), n_clean, replace=False)])
         w = w.iloc[np.sort(keep)]
-        wiki_parts.append(pd.DataFrame({"text": w["text"], "toxicity": (w["label"] == "1").astype(float),
-                                        "insult": np.nan, "identity_attack": np.nan}))
+        wiki_parts.append(
+            pd.DataFrame(
+                {
+                    "text": w["text"],
+                    "toxicity": (w["label"] == "1").astype(float),
+                    "insult": np.nan,
+                    "identity_attack": np.nan,
+                }
+            )
+        )
     train = pd.concat([olid[~olid_is_val], hate_rows[~hate_is_val], dav_rows[~dav_is_val], wiki_parts[0]])
     val = pd.concat([olid[olid_is_val], hate_rows[hate_is_val], dav_rows[dav_is_val], wiki_parts[1]])
     return train, val
@@ -88,7 +102,9 @@ def sentiment(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "labeled")
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "labeled"
+    )
     ap.add_argument("--out", type=Path, default=Path("build/data"))
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)

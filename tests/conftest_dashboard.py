@@ -3,11 +3,10 @@ with ``pytest_plugins = ["conftest_models", "conftest_dashboard"]``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from dashboard_data import build_models
 
 

@@ -6,17 +6,80 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-WORDS = (
-    "the a an and or but is are was were you your i me my we they he she it this that "
-    "not no yes good bad great terrible awful love hate idiot stupid nice kind thanks "
-    "please go away kill threat dumb smart happy sad people thread comment reply post "
-    "of to in on for with at by from about as be have do say"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "is",
+    "are",
+    "was",
+    "were",
+    "you",
+    "your",
+    "i",
+    "me",
+    "my",
+    "we",
+    "they",
+    "he",
+    "she",
+    "it",
+    "this",
+    "that",
+    "not",
+    "no",
+    "yes",
+    "good",
+    "bad",
+    "great",
+    "terrible",
+    "awful",
+    "love",
+    "hate",
+    "idiot",
+    "stupid",
+    "nice",
+    "kind",
+    "thanks",
+    "please",
+    "go",
+    "away",
+    "kill",
+    "threat",
+    "dumb",
+    "smart",
+    "happy",
+    "sad",
+    "people",
+    "thread",
+    "comment",
+    "reply",
+    "post",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "with",
+    "at",
+    "by",
+    "from",
+    "about",
+    "as",
+    "be",
+    "have",
+    "do",
+    "say",
+]
 MAX_POSITIONS = 64  # small, so windowing is cheap to trigger
 
 

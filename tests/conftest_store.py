@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -76,4 +76,3 @@ def store_url(request: pytest.FixtureRequest, tmp_path, pg_database: str | None)
     if pg_database is None:
         pytest.skip(PG_SKIP)
     return fresh_pg_schema(pg_database)
-

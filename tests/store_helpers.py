@@ -10,14 +10,14 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------------------- test data
-def model_info(fingerprint: str = "fp-tox-1", name: str = "test-tox") -> "ModelInfo":
+def model_info(fingerprint: str = "fp-tox-1", name: str = "test-tox") -> ModelInfo:
     """A made-up toxicity model (no weights: scores in tests are hand-made)."""
     from analyzer.store import ModelInfo
 
     return ModelInfo(name, fingerprint, "toxicity", ("toxicity", "insult"), {"toxicity": 0.5, "insult": 0.6})
 
 
-def scored(thread: "Thread", scores: dict[str, dict[str, float]], model: "ModelInfo | None" = None) -> list[dict]:
+def scored(thread: Thread, scores: dict[str, dict[str, float]], model: ModelInfo | None = None) -> list[dict]:
     """The thread's parse records with hand-made ``scores`` as a Scorer would add them."""
     model = model or model_info()
     out = []
@@ -27,7 +27,7 @@ def scored(thread: "Thread", scores: dict[str, dict[str, float]], model: "ModelI
     return out
 
 
-def synthetic(seed: int, n_threads: int, per_thread: int, *, prefix: str = "syn") -> tuple[list["Thread"], list[dict]]:
+def synthetic(seed: int, n_threads: int, per_thread: int, *, prefix: str = "syn") -> tuple[list[Thread], list[dict]]:
     """Deterministic random threads (every comment replies to an earlier one) with scores."""
     import random
     from datetime import datetime, timedelta, timezone
@@ -41,8 +41,15 @@ def synthetic(seed: int, n_threads: int, per_thread: int, *, prefix: str = "syn"
         comments = []
         for i in range(per_thread):
             parent = None if i == 0 or rng.random() < 0.2 else f"c{rng.randrange(i)}"
-            comments.append(Comment(f"c{i}", f"comment {i} of {n} ({seed})", parent_id=parent,
-                                    author=f"user{rng.randrange(20)}", created_at=start + timedelta(minutes=i)))
+            comments.append(
+                Comment(
+                    f"c{i}",
+                    f"comment {i} of {n} ({seed})",
+                    parent_id=parent,
+                    author=f"user{rng.randrange(20)}",
+                    created_at=start + timedelta(minutes=i),
+                )
+            )
         thread = Thread.build(f"{prefix}-{seed}-{n}", comments, source=f"synthetic-{seed}")
         threads.append(thread)
         scores = {c.id: {"toxicity": rng.random(), "insult": rng.random() * 0.8} for c in comments}

@@ -19,8 +19,11 @@ def build(spec: list[tuple], *, post: bool = False) -> Thread:
         cid, parent, author = row[:3]
         created = row[3] if len(row) > 3 else None
         precision = row[4] if len(row) > 4 else ("second" if created else None)
-        comments.append(Comment(cid, f"text of {cid}", parent_id=parent, author=author, created_at=created,
-                                created_precision=precision))
+        comments.append(
+            Comment(
+                cid, f"text of {cid}", parent_id=parent, author=author, created_at=created, created_precision=precision
+            )
+        )
     p = Comment("P", "the post", author="op") if post else None
     return Thread.build("t", comments, post=p)
 
@@ -33,9 +36,16 @@ def tox(values: dict[str, float]) -> dict[str, dict[str, float]]:
 #             │             └── e (carol .2)
 #             └── f (carol .1)
 # g (dave .3)
-T1 = [("a", None, "alice"), ("b", "a", "bob"), ("c", "b", "alice"), ("d", "c", "bob"), ("e", "b", "carol"),
-      ("f", "a", "carol"), ("g", None, "dave")]
-S1 = tox({"a": .1, "b": .9, "c": .8, "d": .95, "e": .2, "f": .1, "g": .3})
+T1 = [
+    ("a", None, "alice"),
+    ("b", "a", "bob"),
+    ("c", "b", "alice"),
+    ("d", "c", "bob"),
+    ("e", "b", "carol"),
+    ("f", "a", "carol"),
+    ("g", None, "dave"),
+]
+S1 = tox({"a": 0.1, "b": 0.9, "c": 0.8, "d": 0.95, "e": 0.2, "f": 0.1, "g": 0.3})
 
 
 def test_comment_toxicity_takes_max_over_toxicity_labels_and_each_labels_threshold() -> None:
@@ -54,10 +64,10 @@ def test_sizes_exclude_the_post() -> None:
 
 def test_label_stats_mean_max_p90_and_share_above_threshold() -> None:
     thread = build([(c, None, None) for c in "abcde"])
-    scores = {c: {"toxicity": v, "insult": v} for c, v in zip("abcde", [.1, .2, .3, .4, .9])}
+    scores = {c: {"toxicity": v, "insult": v} for c, v in zip("abcde", [0.1, 0.2, 0.3, 0.4, 0.9])}
     stats = A.label_stats(thread, scores, {"insult": 0.35})
     t = stats["toxicity"]
-    assert (t["n"], t["mean"], t["max"], t["threshold"], t["share_above"]) == (5, pytest.approx(.38), .9, .5, .2)
+    assert (t["n"], t["mean"], t["max"], t["threshold"], t["share_above"]) == (5, pytest.approx(0.38), 0.9, 0.5, 0.2)
     assert t["p90"] == pytest.approx(0.7)  # 0.4 + 0.6 * (0.9 - 0.4)
     assert stats["insult"]["share_above"] == pytest.approx(0.4)
 
@@ -71,20 +81,24 @@ def test_percentile_interpolates() -> None:
 def test_sentiment_mix_counts_the_most_likely_class() -> None:
     thread = build([(c, None, None) for c in "abcd"])
     scores = {
-        "a": {"negative": .7, "neutral": .2, "positive": .1},
-        "b": {"negative": .1, "neutral": .2, "positive": .7},
-        "c": {"negative": .6, "neutral": .3, "positive": .1, "toxicity": .9},
+        "a": {"negative": 0.7, "neutral": 0.2, "positive": 0.1},
+        "b": {"negative": 0.1, "neutral": 0.2, "positive": 0.7},
+        "c": {"negative": 0.6, "neutral": 0.3, "positive": 0.1, "toxicity": 0.9},
     }
     mix = A.sentiment_mix(thread, scores)
     assert mix["n"] == 3
     assert mix["share"] == pytest.approx({"negative": 2 / 3, "neutral": 0.0, "positive": 1 / 3})
-    assert mix["mean"]["negative"] == pytest.approx((.7 + .1 + .6) / 3)
+    assert mix["mean"]["negative"] == pytest.approx((0.7 + 0.1 + 0.6) / 3)
 
 
 def test_toxicity_by_depth() -> None:
     rows = A.toxicity_by_depth(build(T1), S1)
     assert [(r["depth"], r["comments"], r["toxic"], r["rate"]) for r in rows] == [
-        (1, 2, 0, 0.0), (2, 2, 1, 0.5), (3, 2, 1, 0.5), (4, 1, 1, 1.0)]
+        (1, 2, 0, 0.0),
+        (2, 2, 1, 0.5),
+        (3, 2, 1, 0.5),
+        (4, 1, 1, 1.0),
+    ]
     assert rows[0]["mean_toxicity"] == pytest.approx(0.2)
 
 
@@ -105,14 +119,23 @@ def test_path_trend_is_mean_ols_slope_over_root_to_leaf_paths() -> None:
     assert trend["mean_slope"] == pytest.approx((0.245 + 0.05 + 0.0) / 3)
     assert trend["rising_share"] == pytest.approx(2 / 3)
     chain = build([("1", None, None), ("2", "1", None), ("3", "2", None), ("4", "3", None)])
-    flat = A.escalation(chain, tox({"1": .1, "2": .2, "3": .3, "4": .4}))["path_trend"]
+    flat = A.escalation(chain, tox({"1": 0.1, "2": 0.2, "3": 0.3, "4": 0.4}))["path_trend"]
     assert flat["mean_slope"] == pytest.approx(0.1)
 
 
 # r1 .1 ─ x1 .1, x2 .1 | r2 .2 ─ y1 .9 ─ y2 .8 ; y3 .7 ─ y4 .9 | r3 .1
-T2 = [("r1", None, "u1"), ("x1", "r1", "u2"), ("x2", "r1", "u3"), ("r2", None, "u4"), ("y1", "r2", "u5"),
-      ("y2", "y1", "u6"), ("y3", "r2", "u5"), ("y4", "y3", "u6"), ("r3", None, "u7")]
-S2 = tox({"r1": .1, "x1": .1, "x2": .1, "r2": .2, "y1": .9, "y2": .8, "y3": .7, "y4": .9, "r3": .1})
+T2 = [
+    ("r1", None, "u1"),
+    ("x1", "r1", "u2"),
+    ("x2", "r1", "u3"),
+    ("r2", None, "u4"),
+    ("y1", "r2", "u5"),
+    ("y2", "y1", "u6"),
+    ("y3", "r2", "u5"),
+    ("y4", "y3", "u6"),
+    ("r3", None, "u7"),
+]
+S2 = tox({"r1": 0.1, "x1": 0.1, "x2": 0.1, "r2": 0.2, "y1": 0.9, "y2": 0.8, "y3": 0.7, "y4": 0.9, "r3": 0.1})
 
 
 def test_turning_point_is_where_replies_turn_toxic() -> None:
@@ -121,13 +144,22 @@ def test_turning_point_is_where_replies_turn_toxic() -> None:
     assert (tp["comment_id"], tp["replies"], tp["candidates"]) == ("r2", 4, 1)
     assert (tp["before_rate"], tp["after_rate"], tp["jump"]) == (0.0, 1.0, 1.0)
     assert A.turning_point(build(T2), S2, min_jump=1.01) is None
-    assert A.turning_point(build(T2), tox({k: .1 for k in S2})) is None
+    assert A.turning_point(build(T2), tox({k: 0.1 for k in S2})) is None
 
 
 def test_turning_point_earliest_by_time_when_known_else_reading_order() -> None:
-    spec = [("r1", None, "a"), ("x1", "r1", "b"), ("x2", "r1", "c"), ("x3", "r1", "d"),
-            ("r2", None, "e"), ("y1", "r2", "f"), ("y2", "r2", "g"), ("y3", "r2", "h"), ("q", None, "i")]
-    scores = tox({"r1": .1, "x1": .9, "x2": .9, "x3": .9, "r2": .1, "y1": .9, "y2": .9, "y3": .9, "q": .1})
+    spec = [
+        ("r1", None, "a"),
+        ("x1", "r1", "b"),
+        ("x2", "r1", "c"),
+        ("x3", "r1", "d"),
+        ("r2", None, "e"),
+        ("y1", "r2", "f"),
+        ("y2", "r2", "g"),
+        ("y3", "r2", "h"),
+        ("q", None, "i"),
+    ]
+    scores = tox({"r1": 0.1, "x1": 0.9, "x2": 0.9, "x3": 0.9, "r2": 0.1, "y1": 0.9, "y2": 0.9, "y3": 0.9, "q": 0.1})
     assert A.turning_point(build(spec), scores)["comment_id"] == "r1"
     t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
     timed = [row + (t0 + timedelta(hours=10 if row[0].startswith(("r1", "x")) else 1),) for row in spec]
@@ -148,17 +180,25 @@ def test_authors_most_toxic_and_hostile_pairs() -> None:
     a = A.authors(build(T1), S1)
     assert [(r["author"], r["toxic"], r["comments"]) for r in a["most_toxic"]] == [("bob", 2, 2), ("alice", 1, 2)]
     assert a["hostile_pairs"] == [
-        {"authors": ["alice", "bob"], "exchanges": 3, "hostile": 3, "hostile_by": {"alice": 1, "bob": 2}}]
+        {"authors": ["alice", "bob"], "exchanges": 3, "hostile": 3, "hostile_by": {"alice": 1, "bob": 2}}
+    ]
 
 
 def test_over_time_buckets_fill_gaps_and_follow_precision() -> None:
     d = datetime(2024, 1, 1, 10, tzinfo=timezone.utc)
-    spec = [("a", None, "x", d), ("b", "a", "y", d + timedelta(minutes=90)), ("c", None, "z", d + timedelta(days=2, hours=3)),
-            ("n", None, "w")]
-    out = A.over_time(build(spec), tox({"a": .9, "b": .1, "c": .1}))
+    spec = [
+        ("a", None, "x", d),
+        ("b", "a", "y", d + timedelta(minutes=90)),
+        ("c", None, "z", d + timedelta(days=2, hours=3)),
+        ("n", None, "w"),
+    ]
+    out = A.over_time(build(spec), tox({"a": 0.9, "b": 0.1, "c": 0.1}))
     assert out["bucket"] == "day" and out["timed"] == 3 and out["untimed"] == 1
     assert [(r["start"], r["comments"], r["toxic"]) for r in out["series"]] == [
-        ("2024-01-01T00:00:00", 2, 1), ("2024-01-02T00:00:00", 0, 0), ("2024-01-03T00:00:00", 1, 0)]
+        ("2024-01-01T00:00:00", 2, 1),
+        ("2024-01-02T00:00:00", 0, 0),
+        ("2024-01-03T00:00:00", 1, 0),
+    ]
     hourly = A.over_time(build(spec), {}, bucket="hour")
     assert len(hourly["series"]) == 2 * 24 + 4 and hourly["series"][0]["start"] == "2024-01-01T10:00:00"
     monthly = [("a", None, "x", d, "month"), ("b", None, "y", d + timedelta(hours=1), "month")]
@@ -176,7 +216,9 @@ def test_risk_score_formula_and_summary() -> None:
     assert s["risk"] == pytest.approx(expected)
     assert A.risk_score(scored=0, toxic=0, p90=None, max_toxicity=None) == 0.0
     # more toxic comments at the same share rank higher
-    assert A.risk_score(scored=1000, toxic=500, p90=.9, max_toxicity=1) > A.risk_score(scored=10, toxic=5, p90=.9, max_toxicity=1)
+    assert A.risk_score(scored=1000, toxic=500, p90=0.9, max_toxicity=1) > A.risk_score(
+        scored=10, toxic=5, p90=0.9, max_toxicity=1
+    )
 
 
 def test_unscored_thread_reports_without_numbers() -> None:
@@ -187,7 +229,7 @@ def test_unscored_thread_reports_without_numbers() -> None:
 
 def test_post_scores_are_never_counted() -> None:
     thread = build(T1[:2], post=True)
-    r = A.report(thread, {"P": {"toxicity": 1.0}, **tox({"a": .1, "b": .1})})
+    r = A.report(thread, {"P": {"toxicity": 1.0}, **tox({"a": 0.1, "b": 0.1})})
     assert r["summary"]["toxic"] == 0 and r["summary"]["scored"] == 2 and r["escalation"]["reply_pairs"] == 1
 
 
@@ -204,8 +246,17 @@ def test_deep_chain_of_100000_is_iterative_and_linear() -> None:
 
 
 def test_depth_bands_merge_deep_levels_and_keep_the_totals() -> None:
-    rows = [{"depth": d, "comments": 2, "scored": 2, "toxic": 1 if d % 2 else 0, "rate": 0.5 if d % 2 else 0.0,
-             "mean_toxicity": 0.6 if d % 2 else 0.2} for d in range(1, 1001)]
+    rows = [
+        {
+            "depth": d,
+            "comments": 2,
+            "scored": 2,
+            "toxic": 1 if d % 2 else 0,
+            "rate": 0.5 if d % 2 else 0.0,
+            "mean_toxicity": 0.6 if d % 2 else 0.2,
+        }
+        for d in range(1, 1001)
+    ]
     assert A.depth_bands(rows[:24]) == [dict(r, label=str(r["depth"]), depth_to=r["depth"]) for r in rows[:24]]
     bands = A.depth_bands(rows)
     assert len(bands) <= 24

@@ -5,11 +5,10 @@ plus a thread of hostile comments, scored by tiny default models built in the te
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from dashboard_data import HN_SMALL, PASTED, REPO, build_store, hostile_jsonl, needs_data, open_page
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
@@ -27,7 +26,7 @@ def dash_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) ->
 
 
 @pytest.fixture
-def app(dash_db: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator["AppTest"]:  # noqa: F821
+def app(dash_db: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:  # noqa: F821
     """A fresh AppTest of app.py on the test store and models (caches cleared between tests)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -46,8 +45,22 @@ def plain(markdown: str) -> str:
 
 def texts(at) -> str:  # type: ignore[no-untyped-def]
     """Everything the page wrote as text, markdown, captions and titles, joined, unescaped."""
-    parts = [e.value for kind in ("title", "header", "subheader", "caption", "markdown", "text", "success",
-                                  "info", "warning", "error") for e in at.get(kind)]
+    parts = [
+        e.value
+        for kind in (
+            "title",
+            "header",
+            "subheader",
+            "caption",
+            "markdown",
+            "text",
+            "success",
+            "info",
+            "warning",
+            "error",
+        )
+        for e in at.get(kind)
+    ]
     return plain("\n".join(str(p) for p in parts))
 
 
@@ -63,7 +76,9 @@ def test_overview_shows_key_figures_threads_and_filters(app) -> None:  # type: i
     assert metrics["Threads"] == "3" and metrics["Comments"] == "47"  # 21 + 20 + 6
     assert metrics["Share toxic"].endswith("%")
     frame = at.dataframe[0].value
-    assert set(frame["id"]) == {PAGE_THREAD, "hn:1", "hostile"} and list(frame["risk"]) == sorted(frame["risk"], reverse=True)
+    assert set(frame["id"]) == {PAGE_THREAD, "hn:1", "hostile"} and list(frame["risk"]) == sorted(
+        frame["risk"], reverse=True
+    )
     assert len(at.get("vega_lite_chart")) == 1  # toxicity over time
 
     at.selectbox(key="ov_format").set_value("hackernews").run()  # the source filter, carried by the URL
@@ -222,8 +237,9 @@ def test_export_page_prepares_csv_and_training_data(app) -> None:  # type: ignor
     assert task == "toxicity" and data.splitlines()[0].startswith(b"text")
 
 
-def test_demo_imports_examples_once_then_serves_the_dashboard(tmp_path: Path, dashboard_models: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_imports_examples_once_then_serves_the_dashboard(
+    tmp_path: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`analyzer demo --no-browser`: the README's main command, end to end (then stopped), on a
     folder holding the bundled copied page (the Hacker News example is parsed below, not scored:
     2,170 comments cost minutes on a busy two-core machine)."""
@@ -242,7 +258,9 @@ def test_demo_imports_examples_once_then_serves_the_dashboard(tmp_path: Path, da
 
     bundled = pipeline.batches_from_paths([EXAMPLES])
     assert sorted((t.id, len(t.comments)) for b in bundled for t in b.threads) == [
-        ("article_page", 21), ("hn:25015967", 2170)]
+        ("article_page", 21),
+        ("hn:25015967", 2170),
+    ]
 
     examples = tmp_path / "examples"
     examples.mkdir()
@@ -253,9 +271,26 @@ def test_demo_imports_examples_once_then_serves_the_dashboard(tmp_path: Path, da
         port = s.getsockname()[1]
     env = {**os.environ, "THREAD_ANALYZER_MODELS": str(dashboard_models)}
     log = (tmp_path / "demo.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "analyzer", "demo", "--db", str(db), "--port", str(port),
-                             "--no-browser", "--examples", str(examples)], cwd=tmp_path, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "analyzer",
+            "demo",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--no-browser",
+            "--examples",
+            str(examples),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 600
         while True:

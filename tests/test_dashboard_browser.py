@@ -19,18 +19,24 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from dashboard_data import EXAMPLE_PAGE, HOSTILE_AUTHORS, HOSTILE_PARENTS, HOSTILE_TEXTS, REPO, hostile_jsonl
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = REPO / "test-artifacts" / "screenshots"
 SLOW = 240_000  # ms: the first import loads torch and the models in the server, on a busy machine
 REVIEWER = "Playwright Reviewer"
@@ -38,8 +44,11 @@ REVIEWER = "Playwright Reviewer"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium "
-                                                     "(apt-get install chromium; scripts/test.sh does it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's Chromium is not installed at /usr/bin/chromium "
+        "(apt-get install chromium; scripts/test.sh does it)",
+    ),
     pytest.mark.skipif(not EXAMPLE_PAGE.exists(), reason=f"bundled example missing: {EXAMPLE_PAGE}"),
 ]
 
@@ -56,14 +65,37 @@ def server(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) -> 
     tmp = tmp_path_factory.mktemp("browser")
     db = tmp / "store.db"
     port = free_port()
-    env = {**os.environ, "THREAD_ANALYZER_DB": str(db), "THREAD_ANALYZER_MODELS": str(dashboard_models),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "THREAD_ANALYZER_DB": str(db),
+        "THREAD_ANALYZER_MODELS": str(dashboard_models),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     log = (tmp / "streamlit.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,7 +136,9 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     """A fresh page that refuses every request off this machine and records dialogs."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server["url"]) else route.abort())
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(server["url"]) else route.abort()
+    )
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     pg.dialogs = []  # type: ignore[attr-defined]
@@ -138,8 +172,10 @@ def set_reviewer(page: Any, name: str = REVIEWER) -> None:
 def screenshot(page: Any, name: str) -> Path:
     """The whole page (Streamlit scrolls inside its main block, so grow the viewport to fit)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
-                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 800)")
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 800)"
+    )
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 60, 8000)})
     page.wait_for_timeout(800)
     out = SHOTS / f"{name}.png"
@@ -202,7 +238,10 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
     with Store.open(server["db"]) as store:
         (verdict,) = store.verdicts(thread_id="article_page", comment_id="c4")
     assert (verdict["reviewer"], verdict["decision"], verdict["note"]) == (
-        REVIEWER, "remove", "recorded from the browser test")
+        REVIEWER,
+        "remove",
+        "recorded from the browser test",
+    )
 
     # the review queue: approve the most urgent comment in one click
     goto(page, server, "/review?threshold=0&thread=article_page", "Review queue")
@@ -215,8 +254,11 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
     assert len(approved) == 1 and approved[0]["reviewer"] == REVIEWER
     assert approved[0]["comment_id"] != "c4"  # judged comments leave the queue
 
-    for path, heading, name in (("/", "Overview", "overview"), ("/models", "Models", "models"),
-                                ("/export", "Export", "export")):
+    for path, heading, name in (
+        ("/", "Overview", "overview"),
+        ("/models", "Models", "models"),
+        ("/export", "Export", "export"),
+    ):
         goto(page, server, path, heading)
         screenshot(page, name)
     goto(page, server, "/", "Overview")
@@ -229,7 +271,7 @@ def _hover_everything(page: Any) -> None:
     for el in page.locator("details.ta-c > summary, .ta-text, .ta-explained, [data-testid=stText]").all()[:40]:
         try:
             el.hover(timeout=500, trial=False)
-        except Exception:  # noqa: BLE001 - hidden or detached elements: nothing to hover
+        except Exception:
             pass
 
 
@@ -238,14 +280,21 @@ def _assert_inert(page: Any) -> None:
     assert page.dialogs == []  # type: ignore[attr-defined]
     assert page.foreign == [] and not any(":9/" in u for u in page.foreign)  # type: ignore[attr-defined]
     assert page.evaluate("() => document.querySelectorAll('[onerror],[onmouseover],[onload],[onclick]').length") == 0
-    assert page.evaluate("() => [...document.querySelectorAll('a[href]')].filter(a => "
-                         "a.getAttribute('href').trim().toLowerCase().startsWith('javascript')).length") == 0
+    assert (
+        page.evaluate(
+            "() => [...document.querySelectorAll('a[href]')].filter(a => "
+            "a.getAttribute('href').trim().toLowerCase().startsWith('javascript')).length"
+        )
+        == 0
+    )
 
 
 def test_hostile_comments_never_run_and_show_literally(page: Any, server: dict[str, Any]) -> None:
     goto(page, server, "/import", "Import")
     page.get_by_role("tab", name="Paste text").click()
-    page.get_by_label("A comment section copied from a web page (select all, copy, paste)", exact=True).fill(hostile_jsonl().decode("utf-8"))
+    page.get_by_label("A comment section copied from a web page (select all, copy, paste)", exact=True).fill(
+        hostile_jsonl().decode("utf-8")
+    )
     name = page.get_by_label("Name (becomes the thread id; optional)", exact=True)
     name.fill("hostile.jsonl")
     name.press("Enter")

@@ -27,8 +27,15 @@ def build(spec: list[tuple[str, str | None]], *, post: bool = True) -> Thread:
 #   └─ e
 # f ── g
 SPEC = [("a", None), ("b", "a"), ("c", "b"), ("d", "b"), ("e", "a"), ("f", None), ("g", "f")]
-SCORES = {"a": {"toxicity": 0.1}, "b": {"toxicity": 0.2}, "c": {"toxicity": 0.9}, "d": {"toxicity": 0.3},
-          "e": {"toxicity": 0.7}, "f": {"toxicity": 0.0}, "g": {}}
+SCORES = {
+    "a": {"toxicity": 0.1},
+    "b": {"toxicity": 0.2},
+    "c": {"toxicity": 0.9},
+    "d": {"toxicity": 0.3},
+    "e": {"toxicity": 0.7},
+    "f": {"toxicity": 0.0},
+    "g": {},
+}
 
 
 def test_rows_are_in_reading_order_without_the_post_and_top_level_parents_are_none() -> None:
@@ -90,8 +97,11 @@ class _Nesting(HTMLParser):
 def test_tree_html_nests_each_reply_inside_its_parent_and_caps_nesting() -> None:
     rows = tree.rows_of(build(SPEC), SCORES, "toxicity", 0.5)
     parser = _Nesting()
-    parser.feed(tree.tree_html(rows, label="toxicity", marks={"c": ["turning point"]},
-                               href=lambda r: tree.comment_href("t", r.id)))
+    parser.feed(
+        tree.tree_html(
+            rows, label="toxicity", marks={"c": ["turning point"]}, href=lambda r: tree.comment_href("t", r.id)
+        )
+    )
     assert parser.parent == {"a": None, "b": "a", "c": "b", "d": "b", "e": "a", "f": None, "g": "f"}
     capped = _Nesting()
     capped.feed(tree.tree_html(rows, label="toxicity", max_nest=2))
@@ -99,10 +109,11 @@ def test_tree_html_nests_each_reply_inside_its_parent_and_caps_nesting() -> None
 
 
 def test_tree_html_escapes_hostile_text_ids_and_authors() -> None:
-    evil = '<script>alert(1)</script><img src=x onerror=alert(2)>"\''
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'"
     thread = Thread.build("t", [Comment('x"><script>', evil, author=evil, author_inferred=True)])
-    out = tree.tree_html(tree.rows_of(thread, {}, "toxicity", 0.5), label="toxicity",
-                         href=lambda r: tree.comment_href("t", r.id))
+    out = tree.tree_html(
+        tree.rows_of(thread, {}, "toxicity", 0.5), label="toxicity", href=lambda r: tree.comment_href("t", r.id)
+    )
     assert "<script>" not in out and "<img" not in out and "onerror=alert(2)>" not in out
     assert html.escape(evil, quote=True) in out
     assert "(inferred)" in out
@@ -148,8 +159,16 @@ def test_highlight_html_escapes_each_word() -> None:
 
 
 def test_params_read_valid_values_or_defaults() -> None:
-    qp = {"t": "0.7", "bad": "nan", "big": "3", "n": "25", "b": "1", "d": "2024-05-01", "long": "x" * 600,
-          "list": ["a", "b"]}
+    qp = {
+        "t": "0.7",
+        "bad": "nan",
+        "big": "3",
+        "n": "25",
+        "b": "1",
+        "d": "2024-05-01",
+        "long": "x" * 600,
+        "list": ["a", "b"],
+    }
     assert params.get_float(qp, "t", 0.5) == 0.7
     assert params.get_float(qp, "bad", 0.5) == 0.5 and params.get_float(qp, "big", 0.5) == 0.5
     assert params.get_choice(qp, "n", (10, 25), 10) == 25 and params.get_choice(qp, "x", (10, 25), 10) == 10
@@ -157,7 +176,10 @@ def test_params_read_valid_values_or_defaults() -> None:
     assert params.get_str(qp, "long") is None and params.get_str(qp, "list") == "b"
     assert params.get_int(qp, "t", 3) == 3
     assert params.encode({"a": 0.5, "b": True, "c": None, "d": date(2024, 1, 2), "e": 1}, {"e": 1}) == {
-        "a": "0.5", "b": "1", "d": "2024-01-02"}
+        "a": "0.5",
+        "b": "1",
+        "d": "2024-01-02",
+    }
     assert params.thresholds_from({"t_insult": "0.3", "t_threat": "2"}, ["insult", "threat"]) == {"insult": 0.3}
 
 
@@ -179,9 +201,19 @@ def test_precision_recall_from_each_source() -> None:
     assert thresholds.from_pairs(pairs, 0.95).precision is None and thresholds.from_pairs([], 0.5) is None
     cm = thresholds.from_confusion([[80, 10], [5, 15]], 0.5)
     assert (cm.precision, cm.recall) == (0.6, 0.75)
-    meta = {"metrics": {"labels": {"toxicity": {"threshold": 0.5, "confusion_matrix": [[80, 10], [5, 15]]},
-                                   "insult": {"curve": [{"threshold": 0.3, "precision": 0.4, "recall": 0.9},
-                                                        {"threshold": 0.6, "precision": 0.7, "recall": 0.5}]}}}}
+    meta = {
+        "metrics": {
+            "labels": {
+                "toxicity": {"threshold": 0.5, "confusion_matrix": [[80, 10], [5, 15]]},
+                "insult": {
+                    "curve": [
+                        {"threshold": 0.3, "precision": 0.4, "recall": 0.9},
+                        {"threshold": 0.6, "precision": 0.7, "recall": 0.5},
+                    ]
+                },
+            }
+        }
+    }
     assert thresholds.validation_pr(meta, "toxicity", 0.5).precision == 0.6
     assert thresholds.validation_pr(meta, "toxicity", 0.4) is None  # the matrix holds only its own threshold
     assert thresholds.validation_pr(meta, "insult", 0.55).recall == 0.5
@@ -191,7 +223,11 @@ def test_precision_recall_from_each_source() -> None:
 
 def test_verdict_labels_and_description() -> None:
     offered = ["toxicity", "insult"]
-    assert verdict_labels("relabel", offered, ["insult"], "negative") == {"toxicity": 0, "insult": 1, "sentiment": "negative"}
+    assert verdict_labels("relabel", offered, ["insult"], "negative") == {
+        "toxicity": 0,
+        "insult": 1,
+        "sentiment": "negative",
+    }
     assert verdict_labels("remove", offered, ["insult"]) == {"insult": 1}
     assert verdict_labels("approve", offered, ["insult"]) == {}
     line = describe({"decision": "remove", "reviewer": "ana", "labels": {"insult": 1}, "note": "rude", "stale": True})

@@ -18,14 +18,19 @@ PASTED = "threads/pasted/000_f069c0dac730660c.txt"
 @pytest.fixture(scope="module")
 def scored_page(shared_data) -> dict[str, dict]:
     """`analyzer score` with the default models (no --model) on the copied article page."""
-    proc = subprocess.run([sys.executable, "-m", "analyzer", "score", str(shared_data / PASTED)],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analyzer", "score", str(shared_data / PASTED)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     return {r["id"]: r for r in map(json.loads, proc.stdout.splitlines())}
 
 
 def test_defaults_are_marked_and_small():
-    from analyzer.models import default_model_dirs
+    from analyzer.scoring.defaults import default_model_dirs
 
     found = {Path(p).resolve() for p in default_model_dirs()}
     assert found == {p.resolve() for p in MODELS.values()}
@@ -36,7 +41,13 @@ def test_defaults_are_marked_and_small():
 @pytest.mark.parametrize("task", ["toxicity", "sentiment"])
 def test_card_documents_data_metrics_and_command(task):
     card = (MODELS[task] / "README.md").read_text()
-    for section in ("## Labels", "## Data", "## Validation metrics", "## Known limits and biases", "## How it was trained"):
+    for section in (
+        "## Labels",
+        "## Data",
+        "## Validation metrics",
+        "## Known limits and biases",
+        "## How it was trained",
+    ):
         assert section in card
     meta = json.loads((MODELS[task] / "analyzer.json").read_text())
     assert meta["training"]["command"].startswith("analyzer train --task " + task)
@@ -52,9 +63,9 @@ def test_every_comment_gets_both_tasks_labels_and_versions(scored_page):
 
 # Pairs a person would rank the same way: (harsher comment, calmer comment).
 HARSHER = [
-    ("c2", "c11"),   # "Elites ... should be arrested" vs. a measured note on what the White House can do
-    ("c10", "c9"),   # "illegal president Biden ... a weak leader" vs. a historical observation
-    ("c8", "c16"),   # "neither he nor his puppet masters have the slightest idea" vs. policy musing
+    ("c2", "c11"),  # "Elites ... should be arrested" vs. a measured note on what the White House can do
+    ("c10", "c9"),  # "illegal president Biden ... a weak leader" vs. a historical observation
+    ("c8", "c16"),  # "neither he nor his puppet masters have the slightest idea" vs. policy musing
     ("c12", "c13"),  # "This 'Blackhouse'?" vs. a calm clarification
 ]
 
@@ -65,11 +76,15 @@ def test_insulting_comments_score_above_calm_ones(scored_page, harsh, calm):
 
 
 def test_sentiment_is_sensible_on_the_page(scored_page):
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
 
     clf = Classifier.from_pretrained(MODELS["sentiment"])
-    pos, neg = clf.predict(["Thank you, this is a wonderful and helpful article!",
-                            "This is a disgrace, the worst government we have ever had."])
+    pos, neg = clf.predict(
+        [
+            "Thank you, this is a wonderful and helpful article!",
+            "This is a disgrace, the worst government we have ever had.",
+        ]
+    )
     assert pos["positive"] > 0.5 > pos["negative"]
     assert neg["negative"] > 0.5 > neg["positive"]
     # the thread is an angry one: more comments lean negative than positive
@@ -80,12 +95,39 @@ def test_sentiment_is_sensible_on_the_page(scored_page):
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["toxicity", "sentiment"])
 def test_evaluate_reproduces_the_cards_validation_numbers(task, shared_data, tmp_path):
-    subprocess.run([sys.executable, str(REPO / "scripts" / "prepare_training_data.py"), "--data",
-                    str(shared_data / "labeled"), "--out", str(tmp_path / "data")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "prepare_training_data.py"),
+            "--data",
+            str(shared_data / "labeled"),
+            "--out",
+            str(tmp_path / "data"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     out = tmp_path / "eval"
-    proc = subprocess.run([sys.executable, "-m", "analyzer", "evaluate", "--model", str(MODELS[task]), "--task", task,
-                           "--data", str(tmp_path / "data" / f"{task}_val.csv"), "--out", str(out)],
-                          capture_output=True, text=True, timeout=900, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analyzer",
+            "evaluate",
+            "--model",
+            str(MODELS[task]),
+            "--task",
+            task,
+            "--data",
+            str(tmp_path / "data" / f"{task}_val.csv"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads((out / "report.json").read_text())
     card = json.loads((MODELS[task] / "analyzer.json").read_text())["metrics"]

@@ -10,18 +10,19 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from analyzer import distributed
-from analyzer.batch import FrameScorer, score_frame, score_frames, spark_columns
-from analyzer.classifier import Classifier
 from analyzer.errors import InputError
 from analyzer.parsers import parse_path
-from analyzer.scorer import Scorer
+from analyzer.scoring import distributed
+from analyzer.scoring.classifier import Classifier
+from analyzer.scoring.frames import FrameScorer, score_frame, score_frames, spark_columns
+from analyzer.scoring.scorer import Scorer
 
 pytest_plugins = ["conftest_models"]
 pytest.importorskip("distributed")
@@ -68,9 +69,12 @@ def in_process(model_dirs: list[str]) -> Iterator[Scorer]:
 def client() -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster) as c:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+        ) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
@@ -120,7 +124,7 @@ def test_frame_scorer_and_score_frames_are_score_frame(model_dirs: list[str], in
 
 def test_auto_precision_is_int8_on_a_cpu(toxicity_model_dir: Path) -> None:
     """The default (CLI and score_frame) is the fastest precision within the quality bound."""
-    from analyzer.classifier import int8_available
+    from analyzer.scoring.classifier import int8_available
 
     clf = Classifier.from_pretrained(toxicity_model_dir, device="cpu", precision="auto")
     assert clf.precision == ("int8" if int8_available() else "float32")
@@ -143,8 +147,9 @@ def test_partitions_keep_threads_whole_and_cut_only_big_ones(hn_thread: Path, re
     assert [len(p) for p in distributed.partition_threads([threads[0], threads[2]], size=1000)] == [2 * sizes[0]]
 
 
-def test_parquet_input_is_grouped_by_thread_and_keeps_its_columns(tmp_path: Path, options: distributed.ScoreOptions,
-                                                                   in_process: Scorer) -> None:
+def test_parquet_input_is_grouped_by_thread_and_keeps_its_columns(
+    tmp_path: Path, options: distributed.ScoreOptions, in_process: Scorer
+) -> None:
     texts = ["you are an idiot", "thanks", "go away", "nice", "i hate this", "great post"]
     src = pd.DataFrame({"thread_id": ["a", "b", "a", "c", "b", "a"], "text": texts, "likes": range(6)})
     src.to_parquet(tmp_path / "in.parquet")
@@ -160,12 +165,18 @@ def test_parquet_input_is_grouped_by_thread_and_keeps_its_columns(tmp_path: Path
 
 # ---------------------------------------------------------------------- the cluster
 @pytest.mark.slow
-def test_local_cluster_gives_exactly_the_in_process_scores(client: Any, tmp_path: Path, hn_thread: Path,
-                                                           reddit_thread: Path, options: distributed.ScoreOptions,
-                                                           in_process: Scorer) -> None:
+def test_local_cluster_gives_exactly_the_in_process_scores(
+    client: Any,
+    tmp_path: Path,
+    hn_thread: Path,
+    reddit_thread: Path,
+    options: distributed.ScoreOptions,
+    in_process: Scorer,
+) -> None:
     done: list[int] = []
-    summary = distributed.score_files([hn_thread, reddit_thread], tmp_path / "out", options, client=client,
-                                      partition_size=400, progress=done.append)
+    summary = distributed.score_files(
+        [hn_thread, reddit_thread], tmp_path / "out", options, client=client, partition_size=400, progress=done.append
+    )
     assert summary.workers == 2 and summary.errors == []
     assert summary.partitions >= 6 and sum(done) == summary.records
     frame = distributed.read_dataset(tmp_path / "out")
@@ -176,16 +187,19 @@ def test_local_cluster_gives_exactly_the_in_process_scores(client: Any, tmp_path
 
 
 @pytest.mark.slow
-def test_score_records_on_the_cluster_equals_the_scorer(client: Any, reddit_thread: Path,
-                                                        options: distributed.ScoreOptions, in_process: Scorer) -> None:
+def test_score_records_on_the_cluster_equals_the_scorer(
+    client: Any, reddit_thread: Path, options: distributed.ScoreOptions, in_process: Scorer
+) -> None:
     records = [r for t in parse_path(reddit_thread) for r in t.records()]
-    assert distributed.score_records(records, options, client=client, partition_size=150) == \
-        list(in_process.score_records(records))
+    assert distributed.score_records(records, options, client=client, partition_size=150) == list(
+        in_process.score_records(records)
+    )
 
 
 @pytest.mark.slow
-def test_cluster_batching_moves_scores_by_less_than_1e5(client: Any, reddit_thread: Path,
-                                                        model_dirs: list[str]) -> None:
+def test_cluster_batching_moves_scores_by_less_than_1e5(
+    client: Any, reddit_thread: Path, model_dirs: list[str]
+) -> None:
     """With real batches (32 windows, padded to the longest) the scores match the
     in-process Scorer's within the bound the scoring engine promises across batchings."""
     records = [r for t in parse_path(reddit_thread) for r in t.records()]
@@ -199,8 +213,9 @@ def test_cluster_batching_moves_scores_by_less_than_1e5(client: Any, reddit_thre
 
 
 @pytest.mark.slow
-def test_a_dead_worker_and_a_failing_task_are_retried(client: Any, tmp_path: Path, reddit_thread: Path,
-                                                      options: distributed.ScoreOptions, in_process: Scorer) -> None:
+def test_a_dead_worker_and_a_failing_task_are_retried(
+    client: Any, tmp_path: Path, reddit_thread: Path, options: distributed.ScoreOptions, in_process: Scorer
+) -> None:
     from distributed.diagnostics.plugin import WorkerPlugin
 
     killed, failed = tmp_path / "killed", tmp_path / "failed"
@@ -230,8 +245,9 @@ def test_a_dead_worker_and_a_failing_task_are_retried(client: Any, tmp_path: Pat
     flaky = FailOnce(**vars(options))
     client.register_plugin(KillFirstScoringWorker(str(killed)))
     try:
-        summary = distributed.score_files([reddit_thread], tmp_path / "out", flaky, client=client,
-                                          partition_size=100, retries=2)
+        summary = distributed.score_files(
+            [reddit_thread], tmp_path / "out", flaky, client=client, partition_size=100, retries=2
+        )
     finally:
         client.unregister_worker_plugin(KillFirstScoringWorker.name)
     assert killed.exists() and failed.exists()
@@ -241,9 +257,14 @@ def test_a_dead_worker_and_a_failing_task_are_retried(client: Any, tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_an_interrupted_run_resumes_from_the_score_cache(client: Any, tmp_path: Path, hn_thread: Path,
-                                                         reddit_thread: Path, options: distributed.ScoreOptions,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_run_resumes_from_the_score_cache(
+    client: Any,
+    tmp_path: Path,
+    hn_thread: Path,
+    reddit_thread: Path,
+    options: distributed.ScoreOptions,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     cached = distributed.ScoreOptions(**{**vars(options), "cache": str(tmp_path / "cache.sqlite")})
     # the "interrupted" run got through the Reddit thread only, on the cluster
     distributed.score_files([reddit_thread], tmp_path / "out", cached, client=client)
@@ -271,8 +292,9 @@ def test_local_cluster_is_sized_to_the_machine() -> None:
     assert distributed.local_cluster_size(cores=1, memory=1 << 30) == (1, 1)
 
 
-def test_bad_inputs_are_reported_and_the_rest_scored(tmp_path: Path, reddit_thread: Path,
-                                                     options: distributed.ScoreOptions) -> None:
+def test_bad_inputs_are_reported_and_the_rest_scored(
+    tmp_path: Path, reddit_thread: Path, options: distributed.ScoreOptions
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json", encoding="utf-8")
     errors: list[str] = []
@@ -286,19 +308,35 @@ def test_bad_inputs_are_reported_and_the_rest_scored(tmp_path: Path, reddit_thre
 # ---------------------------------------------------------------------- the CLI
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "THREAD_ANALYZER_CACHE": ""}
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 @pytest.mark.slow
-def test_cli_score_on_a_scheduler_writes_the_in_process_scores(client: Any, tmp_path: Path, reddit_thread: Path,
-                                                               model_dirs: list[str], in_process: Scorer) -> None:
+def test_cli_score_on_a_scheduler_writes_the_in_process_scores(
+    client: Any, tmp_path: Path, reddit_thread: Path, model_dirs: list[str], in_process: Scorer
+) -> None:
     models = [x for d in model_dirs for x in ("--model", d)]
     refused = _run("score", str(reddit_thread), *models, "--engine", "dask")
     assert refused.returncode != 0 and "--out" in refused.stderr
-    done = _run("score", str(reddit_thread), *models, "--precision", "float32", "--batch-size", "1",
-                "--threads", "1", "--scheduler", client.scheduler.address,
-                "--out", str(tmp_path / "out"), "--partition-size", "150")
+    done = _run(
+        "score",
+        str(reddit_thread),
+        *models,
+        "--precision",
+        "float32",
+        "--batch-size",
+        "1",
+        "--threads",
+        "1",
+        "--scheduler",
+        client.scheduler.address,
+        "--out",
+        str(tmp_path / "out"),
+        "--partition-size",
+        "150",
+    )
     assert done.returncode == 0, done.stderr
     assert "on 2 Dask worker(s)" in done.stderr
     _assert_same(_reference(in_process, reddit_thread), distributed.read_dataset(tmp_path / "out"))
@@ -306,13 +344,21 @@ def test_cli_score_on_a_scheduler_writes_the_in_process_scores(client: Any, tmp_
 
 
 @pytest.mark.slow
-def test_cli_ingest_on_a_scheduler_stores_what_local_ingest_stores(client: Any, tmp_path: Path, reddit_thread: Path,
-                                                                    model_dirs: list[str]) -> None:
+def test_cli_ingest_on_a_scheduler_stores_what_local_ingest_stores(
+    client: Any, tmp_path: Path, reddit_thread: Path, model_dirs: list[str]
+) -> None:
     models = [x for d in model_dirs for x in ("--model", d)]
     local = _run("ingest", str(reddit_thread), *models, "--db", str(tmp_path / "local.db"))
     assert local.returncode == 0, local.stderr
-    dask = _run("ingest", str(reddit_thread), *models, "--db", str(tmp_path / "dask.db"),
-                "--scheduler", client.scheduler.address)
+    dask = _run(
+        "ingest",
+        str(reddit_thread),
+        *models,
+        "--db",
+        str(tmp_path / "dask.db"),
+        "--scheduler",
+        client.scheduler.address,
+    )
     assert dask.returncode == 0, dask.stderr
     for name in ("local", "dask"):
         exported = _run("export", "--db", str(tmp_path / f"{name}.db"), "--out", str(tmp_path / f"{name}.csv"))

@@ -17,12 +17,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
-
 from hostile.corpus import jsonl_bytes
 
 pytest_plugins = ["conftest_models"]
@@ -39,8 +38,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, code: str | None = No
 
 def start_cli(*args: str, env: dict[str, str] | None = None, code: str | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "analyzer", *args]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess, pattern: str) -> str:
@@ -61,14 +61,17 @@ def snapshot(db: Path) -> dict[str, object]:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        dupes = conn.execute("SELECT thread_id, comment_id FROM comments GROUP BY thread_id, comment_id "
-                             "HAVING count(*) > 1").fetchall()
+        dupes = conn.execute(
+            "SELECT thread_id, comment_id FROM comments GROUP BY thread_id, comment_id HAVING count(*) > 1"
+        ).fetchall()
         assert dupes == [], f"duplicated comments: {dupes[:5]}"
         out: dict[str, object] = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("imports", "threads", "comments", "scores", "models", "thread_stats")
         }
-        out["texts"] = sorted(r[0] for r in conn.execute("SELECT thread_id || '/' || comment_id || '=' || text FROM comments"))
+        out["texts"] = sorted(
+            r[0] for r in conn.execute("SELECT thread_id || '/' || comment_id || '=' || text FROM comments")
+        )
         out["sources"] = sorted(r[0] for r in conn.execute("SELECT source FROM imports"))
         return out
     finally:
@@ -77,8 +80,16 @@ def snapshot(db: Path) -> dict[str, object]:
 
 def write_thread(path: Path, thread: str, n: int, *, width: int = 20) -> Path:
     """A JSON Lines file: one thread of ``n`` comments, each replying to an earlier one."""
-    rows = [{"id": f"{thread}-{i}", "conversation_id": thread, "parent_id": f"{thread}-{i // 2}" if i else None,
-             "author": f"user{i % 5}", "text": f"comment {i} of {thread} " + "word " * (i % width)} for i in range(n)]
+    rows = [
+        {
+            "id": f"{thread}-{i}",
+            "conversation_id": thread,
+            "parent_id": f"{thread}-{i // 2}" if i else None,
+            "author": f"user{i % 5}",
+            "text": f"comment {i} of {thread} " + "word " * (i % width),
+        }
+        for i in range(n)
+    ]
     path.write_bytes(jsonl_bytes(rows))
     return path
 
@@ -110,7 +121,7 @@ def tmpfs(path: Path, size: str) -> Iterator[Path | None]:
 # touches $MARK and sleeps, so the test can kill it while scoring is under way.
 PAUSE_WHILE_SCORING = """
 import os, sys, time
-from analyzer import scorer
+from analyzer.scoring import scorer
 init, chunk = scorer.Scorer.__init__, scorer.Scorer._score_chunk
 def small_init(self, *args, **kwargs):
     init(self, *args, **kwargs)
@@ -141,8 +152,9 @@ def test_sigkill_while_scoring_leaves_the_store_consistent_and_a_rerun_completes
 
     new = write_thread(tmp_path / "new.jsonl", "new", 120)
     mark = tmp_path / "scoring"
-    proc = start_cli("ingest", "--db", str(db), *model, str(new), code=PAUSE_WHILE_SCORING,
-                     env={"MARK": str(mark), "PAUSE": "120"})
+    proc = start_cli(
+        "ingest", "--db", str(db), *model, str(new), code=PAUSE_WHILE_SCORING, env={"MARK": str(mark), "PAUSE": "120"}
+    )
     deadline = time.monotonic() + CLI_TIMEOUT
     while not mark.exists():
         assert proc.poll() is None, proc.communicate()
@@ -268,8 +280,15 @@ def test_two_importers_at_once_neither_corrupt_nor_duplicate(tmp_path: Path) -> 
     db = tmp_path / "store.db"
     a, shared, b = (write_thread(tmp_path / f"{name}.jsonl", name, 300) for name in ("a", "shared", "b"))
     mark = tmp_path / "first-is-writing"
-    first = start_cli("ingest", "--no-score", "--db", str(db), str(a), str(shared),
-                      env={"THREAD_ANALYZER_TEST_PAUSE_FILE": str(mark), "THREAD_ANALYZER_TEST_PAUSE_SECONDS": "3"})
+    first = start_cli(
+        "ingest",
+        "--no-score",
+        "--db",
+        str(db),
+        str(a),
+        str(shared),
+        env={"THREAD_ANALYZER_TEST_PAUSE_FILE": str(mark), "THREAD_ANALYZER_TEST_PAUSE_SECONDS": "3"},
+    )
     try:
         deadline = time.monotonic() + CLI_TIMEOUT
         while not mark.exists():  # the first importer is inside its write transaction now

@@ -58,19 +58,41 @@ CSV_BROKEN_TIME = (
     b'id\tparent_id\tthread_id\tauead_id\tauthor\tcreated_at\ttext\n1\t\tt\tann\t2024-01-01T00:00:00Z\t"hello\t '
     b'""world"""\n2\t1\tt\tbob\t1700000000\treply\n3\t9\tt\t ago\t"multi\nline"\n'
 )
-JSONL_BROKEN_TIME = json.dumps({
-    "id": "552783667052167168", "conversation_id": "552783667052167168", "reply_to": None, "speaker": "euronews",
-    "timestamp": "Wed Jan 07 11A:07:51 +0000 2015", "text": "France: 10 people dead after shooting at HQ",
-}).encode() + b"\n" + json.dumps({"id": "2", "conversation_id": "552783667052167168",
-                                   "reply_to": "552783667052167168", "text": "reply"}).encode() + b"\n"
-YOUTUBE_BROKEN_TIME = json.dumps({
-    "authorDisplayName": "Oeurn Ravuth", "authorChannelId": {"value": "UCqPku3cxM-ED3poX8YtGqeg"},
-    "videoId": "wtLJPvx7-ys", "textDisplay": "This video is awesome! GOOD", "textOriginal": "This video is awesome! GOOD",
-    "likeCount": 0, "publishedAt": "2019-63-28T11:33:46.000Z", "updatedAt": "2019-03-28T11:33:46.000Z",
-}, indent=2).encode()
+JSONL_BROKEN_TIME = (
+    json.dumps(
+        {
+            "id": "552783667052167168",
+            "conversation_id": "552783667052167168",
+            "reply_to": None,
+            "speaker": "euronews",
+            "timestamp": "Wed Jan 07 11A:07:51 +0000 2015",
+            "text": "France: 10 people dead after shooting at HQ",
+        }
+    ).encode()
+    + b"\n"
+    + json.dumps(
+        {"id": "2", "conversation_id": "552783667052167168", "reply_to": "552783667052167168", "text": "reply"}
+    ).encode()
+    + b"\n"
+)
+YOUTUBE_BROKEN_TIME = json.dumps(
+    {
+        "authorDisplayName": "Oeurn Ravuth",
+        "authorChannelId": {"value": "UCqPku3cxM-ED3poX8YtGqeg"},
+        "videoId": "wtLJPvx7-ys",
+        "textDisplay": "This video is awesome! GOOD",
+        "textOriginal": "This video is awesome! GOOD",
+        "likeCount": 0,
+        "publishedAt": "2019-63-28T11:33:46.000Z",
+        "updatedAt": "2019-03-28T11:33:46.000Z",
+    },
+    indent=2,
+).encode()
 
-HN_LIST_AS_TYPE = (b'[{"id": 1, "typd": "story", "by": "pg", "title": "S", "kids": [1], "time": 1600000000}, '
-                   b'{"id": 3, "type": [3], "time": 1600000001}, {"id": 3, "type": "commenz", "dead": true}]')
+HN_LIST_AS_TYPE = (
+    b'[{"id": 1, "typd": "story", "by": "pg", "title": "S", "kids": [1], "time": 1600000000}, '
+    b'{"id": 3, "type": [3], "time": 1600000001}, {"id": 3, "type": "commenz", "dead": true}]'
+)
 HN_OBJECT_AS_TYPE = b'[{"id": 1, "type": {"story": 1}, "kids": [2]}, {"id": 2, "type": "comment", "parent": 1}]'
 
 DISQUS_MARKED_SECTION = (
@@ -78,14 +100,19 @@ DISQUS_MARKED_SECTION = (
     b'xmlns:dsq="http://disqus.com/disqus-internals">\n<thread dsq:id="1"><title>T</title></thread>\n'
     b'<post dsq:id="2"><message><![CDATA[<p>hi <![GDATA[<p>x</p>]]></message><thread dsq:id="1" /></post>\n</disqus>\n'
 )
-HN_MARKED_SECTION = json.dumps({"id": 1, "title": "T", "comments": [
-    {"id": 2, "level": 0, "user": "u", "content": "a <![ b <p>c"}]}).encode()
+HN_MARKED_SECTION = json.dumps(
+    {"id": 1, "title": "T", "comments": [{"id": 2, "level": 0, "user": "u", "content": "a <![ b <p>c"}]}
+).encode()
 
 CSV_SUPERSCRIPT_TIME = "text,time\nhello,\u00b9\nworld,\u0663\u0660\n".encode()
-JSONL_ZONE_OUT_OF_RANGE = (b'[{"text": "a"}, {"text": "b", "speaker": "n", "timestamp": "Wed Jan 07 11:18:0M +3000 2015"}, '
-                           b'{"text": "c", "timestamp": "2015-01-07 11:18 -2500"}]')
+JSONL_ZONE_OUT_OF_RANGE = (
+    b'[{"text": "a"}, {"text": "b", "speaker": "n", "timestamp": "Wed Jan 07 11:18:0M +3000 2015"}, '
+    b'{"text": "c", "timestamp": "2015-01-07 11:18 -2500"}]'
+)
 
-JSONL_LONG_MINUTES = json.dumps({"id": "1", "text": "x", "timestamp": "Wed Jan 07 11:" + "1" * 30 + "4:38 +0000 2015"}).encode()
+JSONL_LONG_MINUTES = json.dumps(
+    {"id": "1", "text": "x", "timestamp": "Wed Jan 07 11:" + "1" * 30 + "4:38 +0000 2015"}
+).encode()
 
 CRASHES = [
     ("jsonl", JSONL_LONG_MINUTES),
@@ -118,7 +145,9 @@ def test_times_python_cannot_represent_are_left_empty() -> None:
     (thread,) = parse_bytes(JSONL_ZONE_OUT_OF_RANGE, name="z.json")
     assert [c.created_at for c in thread.comments] == [None, None, None]
     assert [c.extra.get("created_raw") for c in thread.comments][1:] == [
-        "Wed Jan 07 11:18:0M +3000 2015", "2015-01-07 11:18 -2500"]
+        "Wed Jan 07 11:18:0M +3000 2015",
+        "2015-01-07 11:18 -2500",
+    ]
     (thread,) = parse_bytes(CSV_SUPERSCRIPT_TIME, name="s.csv")
     assert thread.comments[1].created_at is not None and thread.comments[1].created_at.year == 1970  # Arabic-Indic 30
 
@@ -155,9 +184,9 @@ def test_a_column_of_unreadable_times_costs_milliseconds_each() -> None:
 
 
 def test_a_lone_surrogate_is_replaced_and_the_comment_can_be_scored(toxicity_model_dir: Path) -> None:
-    from analyzer.classifier import Classifier
     from analyzer.parsers import parse_bytes
-    from analyzer.scorer import Scorer
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.scorer import Scorer
 
     data = b'{"id": "a", "text": "half \\ud83d a pair \\ud83d\\ude00", "author": "x\\udc00"}\n'
     (thread,) = parse_bytes(data, name="s.jsonl")
@@ -170,8 +199,8 @@ def test_a_lone_surrogate_is_replaced_and_the_comment_can_be_scored(toxicity_mod
 def test_a_lone_surrogate_given_straight_to_the_engine_is_scored_and_explained(toxicity_model_dir: Path) -> None:
     """Texts that never went through a parser (a library caller, a Parquet column) reach the
     Scorer, the cache key and ``explain`` as they are: half a character must not crash them."""
-    from analyzer.classifier import Classifier
-    from analyzer.scorer import Scorer
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.scorer import Scorer
 
     clf = Classifier.from_pretrained(toxicity_model_dir)
     half, whole = Scorer([clf]).score_texts(["half \ud83d here", "half \ufffd here"])
@@ -193,7 +222,9 @@ def test_lone_surrogates_in_platform_extras_are_replaced_so_parse_output_is_utf8
     data = b'{"id": "a", "text": "t", "flair": "x\\ud83d", "meta": {"k\\udc00": ["\\ud800", 1]}}\n'
     (thread,) = parse_bytes(data, name="s.jsonl")
     extra = thread.comments[0].extra
-    assert "\ud83d" not in _json.dumps(extra, ensure_ascii=False) and "x\ufffd" in _json.dumps(extra, ensure_ascii=False)
+    assert "\ud83d" not in _json.dumps(extra, ensure_ascii=False) and "x\ufffd" in _json.dumps(
+        extra, ensure_ascii=False
+    )
     src = tmp_path / "s.jsonl"
     src.write_bytes(data)
     result = CliRunner().invoke(cli, ["parse", str(src)])
@@ -207,8 +238,12 @@ def test_every_parser_meets_its_contract_on_generated_inputs(target: str) -> Non
     """Property-based fuzzing of each parser (``fuzz.strategies``): random bytes, documents
     shaped like the format, mutated seeds. ``THREAD_ANALYZER_FUZZ_EXAMPLES`` raises the count."""
 
-    @settings(max_examples=int(os.environ.get("THREAD_ANALYZER_FUZZ_EXAMPLES", "40")), deadline=None,
-              suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=int(os.environ.get("THREAD_ANALYZER_FUZZ_EXAMPLES", "40")),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     @given(inputs(target))
     def run(data: bytes) -> None:
         check(data, target)
@@ -218,9 +253,8 @@ def test_every_parser_meets_its_contract_on_generated_inputs(target: str) -> Non
 
 def test_the_contract_catches_broken_threads() -> None:
     """Trees built without ``Thread.build`` (which would repair them) fail the contract."""
-    from fuzz.contract import ContractViolation, check_thread
-
     from analyzer.thread import Comment, Thread
+    from fuzz.contract import ContractViolation, check_thread
 
     def tree(*comments: Comment) -> Thread:
         return Thread("t", None, list(comments))
@@ -253,26 +287,52 @@ def test_the_seeds_parse_cleanly(target: str) -> None:
 def test_the_atheris_target_runs_for_every_parser(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is not installed (pip install atheris)")
     for target in TARGETS:
-        run = subprocess.run([sys.executable, str(REPO / "fuzz" / "fuzz_parsers.py"), target, "-runs=150",
-                              "-max_len=4096", f"-artifact_prefix={tmp_path}/"],
-                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        run = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "fuzz" / "fuzz_parsers.py"),
+                target,
+                "-runs=150",
+                "-max_len=4096",
+                f"-artifact_prefix={tmp_path}/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert run.returncode == 0, f"{target}: {run.stderr[-3000:]}"
         assert "Done 150 runs" in run.stderr, run.stderr[-2000:]
-    bad = subprocess.run([sys.executable, str(REPO / "fuzz" / "fuzz_parsers.py"), "nope"], capture_output=True,
-                         text=True, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, str(REPO / "fuzz" / "fuzz_parsers.py"), "nope"], capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode != 0 and "FORMAT:" in bad.stderr
 
 
 @pytest.mark.slow
 def test_the_fuzz_benchmark_tabulates_inputs_and_crashes(tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is not installed (pip install atheris)")
-    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fuzz_parsers.py"), "--seconds", "3",
-                          "--targets", "csv,hackernews", "--artifacts", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "fuzz_parsers.py"),
+            "--seconds",
+            "3",
+            "--targets",
+            "csv,hackernews",
+            "--artifacts",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     table = run.stdout.splitlines()
     assert table[0].split() == ["parser", "engine", "seconds", "inputs", "tried", "crashes", "found"]
     body = [line.split() for line in table if line.split()[:1] in (["csv"], ["hackernews"])]
-    assert {(row[0], row[1]) for row in body} == {(t, e) for t in ("csv", "hackernews") for e in ("hypothesis", "atheris")}
+    assert {(row[0], row[1]) for row in body} == {
+        (t, e) for t in ("csv", "hackernews") for e in ("hypothesis", "atheris")
+    }
     assert all(int(row[3].replace(",", "")) > 0 and row[4] == "0" for row in body)
     assert list(tmp_path.iterdir()) == []  # no crash saved

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile import corpus
+from hostile.markup import start_tags
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,8 +31,6 @@ from analyzer.commands.report import build_report, render_markdown
 from analyzer.errors import InputError
 from analyzer.parsers import deepjson, parse_bytes, parse_path
 from analyzer.store import Store
-from hostile import corpus
-from hostile.markup import start_tags
 
 pytest_plugins = ["conftest_models"]
 
@@ -48,8 +48,12 @@ def classifiers(toxicity_model_dir: Path, sentiment_model_dir: Path) -> list[Any
 @pytest.fixture(scope="module")
 def one_label_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Any) -> Path:
     """A tiny toxicity model with a single label: the big inputs store one score per comment."""
-    return tiny_model(tmp_path_factory.mktemp("models") / "tiny-toxic", labels=["toxic"],
-                      problem_type="multi_label_classification", analyzer=None)
+    return tiny_model(
+        tmp_path_factory.mktemp("models") / "tiny-toxic",
+        labels=["toxic"],
+        problem_type="multi_label_classification",
+        analyzer=None,
+    )
 
 
 def parsed_form(text: str) -> str:
@@ -63,8 +67,25 @@ def stored_form(text: str) -> str:
     return parsed_form(text).replace("\x00", "\ufffd")
 
 
-SAFE_TAGS = {"h1", "h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "strong", "em", "ul", "li",
-             "blockquote", "code", "br"}
+SAFE_TAGS = {
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "strong",
+    "em",
+    "ul",
+    "li",
+    "blockquote",
+    "code",
+    "br",
+}
 
 
 def assert_inert_markdown(text: str) -> None:
@@ -75,8 +96,11 @@ def assert_inert_markdown(text: str) -> None:
 
     renderer = MarkdownIt("commonmark").enable("table")
     renderer.validateLink = lambda url: True  # see every link, even those this renderer would refuse
-    unsafe = [(tag, attrs) for tag, attrs in start_tags(renderer.render(text))
-              if tag not in SAFE_TAGS or any(k != "style" or "javascript" in (v or "") for k, v in attrs)]
+    unsafe = [
+        (tag, attrs)
+        for tag, attrs in start_tags(renderer.render(text))
+        if tag not in SAFE_TAGS or any(k != "style" or "javascript" in (v or "") for k, v in attrs)
+    ]
     assert unsafe == [], unsafe[:5]
     assert "\x1b" not in text and "\u202e" not in text
 
@@ -116,8 +140,13 @@ def run_measured(args: list[str], tmp_path: Path) -> Run:
     folder = Path(tempfile.mkdtemp(prefix=f"{args[0]}-", dir=tmp_path))
     out_path, err_path, rss_path = folder / "stdout", folder / "stderr", folder / "maxrss"
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", _MEASURE, str(rss_path), sys.executable, "-m", "analyzer", *args],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _MEASURE, str(rss_path), sys.executable, "-m", "analyzer", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=SUBPROCESS_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -167,8 +196,14 @@ def test_hostile_text_stays_data_through_parse_score_store_report(
 
 def test_report_markdown_check_catches_markup() -> None:
     """The inertness check itself fails on what it must catch."""
-    for bad in ("[x](javascript:alert(1))", "![i](http://127.0.0.1:9/p.png)", "<script>x</script>", "<b>x</b>",
-                "\u202eevil", "\x1b[31mred"):
+    for bad in (
+        "[x](javascript:alert(1))",
+        "![i](http://127.0.0.1:9/p.png)",
+        "<script>x</script>",
+        "<b>x</b>",
+        "\u202eevil",
+        "\x1b[31mred",
+    ):
         with pytest.raises(AssertionError):
             assert_inert_markdown(f"# Thread\n\n{bad}\n")
     assert_inert_markdown("# Thread\n\n\\[x\\]\\(javascript:alert\\(1\\)\\) \\<b\\>\n")
@@ -177,14 +212,26 @@ def test_report_markdown_check_catches_markup() -> None:
 def test_threads_table_and_report_cli_keep_hostile_text_inert(markup_corpus, tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     path, _ = markup_corpus["jsonl"]
-    ingest = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), str(path)],
-                            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    ingest = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert ingest.returncode == 0, ingest.stderr[-2000:]
-    table = subprocess.run([sys.executable, "-m", "analyzer", "threads", "--db", str(db)],
-                           capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    table = subprocess.run(
+        [sys.executable, "-m", "analyzer", "threads", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert table.returncode == 0 and "\x1b" not in table.stdout and "\u202e" not in table.stdout
-    report = subprocess.run([sys.executable, "-m", "analyzer", "report", "--db", str(db), corpus.HOSTILE_THREAD],
-                            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    report = subprocess.run(
+        [sys.executable, "-m", "analyzer", "report", "--db", str(db), corpus.HOSTILE_THREAD],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert report.returncode == 0, report.stderr[-2000:]
     assert_inert_markdown(report.stdout)
 
@@ -209,16 +256,21 @@ def test_broken_files_fail_the_cli_one_line_each_and_store_nothing(tmp_path: Pat
         path = folder / case.filename
         path.write_bytes(case.data)
         paths.append(str(path))
-    parse = subprocess.run([sys.executable, "-m", "analyzer", "parse", *paths], capture_output=True, text=True,
-                           timeout=SUBPROCESS_TIMEOUT)
+    parse = subprocess.run(
+        [sys.executable, "-m", "analyzer", "parse", *paths], capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT
+    )
     errors = [ln for ln in parse.stderr.splitlines() if ln.startswith("error: ")]
     assert parse.returncode == 2 and parse.stdout == "" and "Traceback" not in parse.stderr
     assert len(errors) == len(cases)
     for case in cases:
         assert any(case.filename in ln and re.search(case.error, ln) for ln in errors), (case.name, errors)
     db = tmp_path / "store.db"
-    ingest = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), paths[0]],
-                            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    ingest = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), paths[0]],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert ingest.returncode == 2 and "Traceback" not in ingest.stderr
     assert not db.exists()  # parsed before the store is opened: a bad file leaves no store
 
@@ -270,8 +322,10 @@ def test_hacker_news_items_in_a_parent_loop_are_reported(tmp_path: Path) -> None
 def test_ids_differing_only_in_lone_surrogates_are_one_id_reported_as_duplicate(tmp_path: Path) -> None:
     """Lone surrogates become U+FFFD before duplicates are looked for: the store (which cannot
     hold them) never sees two ids that collide, and output is valid UTF-8."""
-    data = (b'{"id": "a\\ud800", "text": "one"}\n{"id": "a\\udc00", "text": "two"}\n'
-            b'{"id": "b", "parent_id": "a\\udc00", "text": "three", "conversation_id": "t\\ud83d"}\n')
+    data = (
+        b'{"id": "a\\ud800", "text": "one"}\n{"id": "a\\udc00", "text": "two"}\n'
+        b'{"id": "b", "parent_id": "a\\udc00", "text": "three", "conversation_id": "t\\ud83d"}\n'
+    )
     path = tmp_path / "surrogate_ids.jsonl"
     path.write_bytes(data)
     threads = parse_path(path, now=NOW)
@@ -279,11 +333,16 @@ def test_ids_differing_only_in_lone_surrogates_are_one_id_reported_as_duplicate(
     first = next(t for t in threads if t.id == "surrogate_ids")
     assert [c.id for c in first.comments] == ["a\ufffd"] and first.repairs[0].kind == "duplicate_dropped"
     db = tmp_path / "s.db"
-    ingest = subprocess.run([sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), str(path)],
-                            capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    ingest = subprocess.run(
+        [sys.executable, "-m", "analyzer", "ingest", "--no-score", "--db", str(db), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert ingest.returncode == 0, ingest.stderr[-3000:]
-    parse = subprocess.run([sys.executable, "-m", "analyzer", "parse", str(path)], capture_output=True,
-                           timeout=SUBPROCESS_TIMEOUT)
+    parse = subprocess.run(
+        [sys.executable, "-m", "analyzer", "parse", str(path)], capture_output=True, timeout=SUBPROCESS_TIMEOUT
+    )
     assert parse.returncode == 0 and "\ufffd" in parse.stdout.decode("utf-8")  # strict UTF-8
 
 
@@ -302,9 +361,12 @@ DEPTH = 100_000
 
 @pytest.mark.parametrize("kind", ["jsonl", "csv", "hackernews", "reddit"])
 def test_a_reply_chain_100000_deep_parses_in_every_nesting_format(kind: str) -> None:
-    build = {"jsonl": (corpus.deep_chain_jsonl, "deep.jsonl"), "csv": (corpus.deep_chain_csv, "deep.csv"),
-             "hackernews": (corpus.deep_chain_hn_nested, "deep.json"),
-             "reddit": (corpus.deep_chain_reddit, "deep.json")}[kind]
+    build = {
+        "jsonl": (corpus.deep_chain_jsonl, "deep.jsonl"),
+        "csv": (corpus.deep_chain_csv, "deep.csv"),
+        "hackernews": (corpus.deep_chain_hn_nested, "deep.json"),
+        "reddit": (corpus.deep_chain_reddit, "deep.json"),
+    }[kind]
     (thread,) = parse_bytes(build[0](DEPTH), name=build[1], now=NOW)
     assert len(thread.comments) == DEPTH and thread.max_depth == DEPTH and thread.repairs == []
     deepest = thread.comments[-1] if kind != "reddit" else max(thread.comments, key=lambda c: c.depth)

@@ -10,11 +10,11 @@ A real browser is in ``test_dashboard_browser.py`` (``test_hostile_comments_neve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from dashboard_data import REPO, open_page
 from hostile import corpus
 from hostile.markup import start_tags
@@ -28,14 +28,61 @@ MARKUP_FORMATS = ["jsonl", "csv", "hackernews", "reddit", "youtube", "disqus", "
 # Fragments of the hostile texts that mean live markup wherever they appear unescaped in a
 # Markdown body: Markdown links and images, raw HTML, event handlers, Streamlit directives.
 LIVE_IN_MARKDOWN = (
-    "<script", "<img", "<svg", "<iframe", "<style", "<details", "<!--", "onerror=", "onload=", "onmouseover=",
-    "javascript:", "](", "![", ":red[", ":blue-background[", ":material/", "$\\LaTeX$", "**bold**", "~~struck~~",
-    "{{7*7}}", "<%=",
+    "<script",
+    "<img",
+    "<svg",
+    "<iframe",
+    "<style",
+    "<details",
+    "<!--",
+    "onerror=",
+    "onload=",
+    "onmouseover=",
+    "javascript:",
+    "](",
+    "![",
+    ":red[",
+    ":blue-background[",
+    ":material/",
+    "$\\LaTeX$",
+    "**bold**",
+    "~~struck~~",
+    "{{7*7}}",
+    "<%=",
 )
-MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success",
-                  "exception")
-DANGEROUS_TAGS = {"script", "img", "svg", "iframe", "object", "embed", "style", "link", "meta", "form", "input",
-                  "button", "base", "math", "video", "audio", "source", "frame", "frameset"}
+MARKDOWN_KINDS = (
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "info",
+    "warning",
+    "error",
+    "success",
+    "exception",
+)
+DANGEROUS_TAGS = {
+    "script",
+    "img",
+    "svg",
+    "iframe",
+    "object",
+    "embed",
+    "style",
+    "link",
+    "meta",
+    "form",
+    "input",
+    "button",
+    "base",
+    "math",
+    "video",
+    "audio",
+    "source",
+    "frame",
+    "frameset",
+}
 
 
 def live_markup_in_html(body: str) -> list[str]:
@@ -72,8 +119,13 @@ def assert_page_inert(at: Any) -> None:
 def test_the_checks_catch_live_markup() -> None:
     """The checks fail on what they must catch, and pass escaped text."""
     assert live_markup_in_html('<div class="x">&lt;script&gt;</div>') == []
-    for bad in ("<script>x</script>", '<img src=x onerror="y">', '<a href=" JavaScript:x">a</a>', "<svg/onload=x>",
-                '<div onmouseover="x">'):
+    for bad in (
+        "<script>x</script>",
+        '<img src=x onerror="y">',
+        '<a href=" JavaScript:x">a</a>',
+        "<svg/onload=x>",
+        '<div onmouseover="x">',
+    ):
         assert live_markup_in_html(f"<div>{bad}</div>"), bad
     assert live_markup_in_markdown("\\[x\\]\\(javascript\\:1\\) \\<script\\> \\:red\\[x\\]") == []
     assert live_markup_in_markdown("[x](javascript:1) <script> :red[x]") == ["<script", "javascript:", "](", ":red["]
@@ -84,15 +136,19 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path)
     """A store holding the hostile corpus in every format and the broken trees, scored by the
     tiny default models; returns it with {format: parsed thread}."""
     from analyzer import pipeline
-    from analyzer.classifier import Classifier
-    from analyzer.models import default_model_dirs
     from analyzer.parsers import parse_path
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.defaults import default_model_dirs
     from analyzer.store import Store
 
     folder = tmp_path_factory.mktemp("hostile-dash")
     files = corpus.write_markup_corpus(folder / "markup")
-    for name, data in (("cycles.jsonl", corpus.cycles_jsonl()), ("dups.jsonl", corpus.duplicates_jsonl()),
-                       ("items.json", corpus.hn_items_with_cycle()), ("wall.jsonl", corpus.huge_comment_jsonl())):
+    for name, data in (
+        ("cycles.jsonl", corpus.cycles_jsonl()),
+        ("dups.jsonl", corpus.duplicates_jsonl()),
+        ("items.json", corpus.hn_items_with_cycle()),
+        ("wall.jsonl", corpus.huge_comment_jsonl()),
+    ):
         (folder / name).write_bytes(data)
         files[name] = (folder / name, {})
     classifiers = [Classifier.from_pretrained(d, device="cpu") for d in default_model_dirs(dashboard_models)]
@@ -104,7 +160,9 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path)
 
 
 @pytest.fixture
-def app(hostile_db: tuple[Path, dict[str, Any]], dashboard_models: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def app(
+    hostile_db: tuple[Path, dict[str, Any]], dashboard_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -146,8 +204,8 @@ HUGE = 100_000
 def huge_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) -> Path:
     """A store with a reply chain and a fan of siblings, each 100,000 comments, scored."""
     from analyzer import pipeline
-    from analyzer.classifier import Classifier
-    from analyzer.models import default_model_dirs
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.defaults import default_model_dirs
     from analyzer.store import Store
 
     folder = tmp_path_factory.mktemp("huge-dash")
@@ -156,14 +214,16 @@ def huge_db(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) ->
     classifiers = [Classifier.from_pretrained(d, device="cpu") for d in default_model_dirs(dashboard_models)]
     db = folder / "store.db"
     with Store.open(db) as store:
-        pipeline.import_batches(store, pipeline.batches_from_paths([folder / "deep.jsonl", folder / "wide.jsonl"]),
-                                classifiers)
+        pipeline.import_batches(
+            store, pipeline.batches_from_paths([folder / "deep.jsonl", folder / "wide.jsonl"]), classifiers
+        )
     return db
 
 
 @pytest.mark.parametrize(("thread", "drawn"), [("deep", 2000), ("wide", 30)])
-def test_huge_threads_open_with_a_bounded_page(huge_db: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch,
-                                               thread: str, drawn: int) -> None:
+def test_huge_threads_open_with_a_bounded_page(
+    huge_db: Path, dashboard_models: Path, monkeypatch: pytest.MonkeyPatch, thread: str, drawn: int
+) -> None:
     """A 100,000-deep chain draws its first 2,000 comments (every one under its parent); 100,000
     siblings draw 30 top-level sub-threads a page. Depth is shown in bands, not 100,000 bars."""
     import streamlit as st

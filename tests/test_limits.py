@@ -12,11 +12,11 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from hostile.corpus import jsonl_bytes
 
 from analyzer.errors import AnalyzerError, InputError
 from analyzer.limits import Limits, env_var
 from analyzer.parsers import parse_bytes, parse_path
-from hostile.corpus import jsonl_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 VARS = {f.name: env_var(f.name) for f in fields(Limits)}
@@ -27,8 +27,13 @@ def rows(n: int, text: str = "hello") -> bytes:
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
 
 
 def test_each_limit_has_its_variable() -> None:
@@ -40,7 +45,9 @@ def test_each_limit_has_its_variable() -> None:
     assert Limits.from_env({}) == Limits()
     set_all = Limits.from_env({var: str(100 + i) for i, var in enumerate(VARS.values())})
     assert [getattr(set_all, name) for name in VARS] == [100, 101, 102]
-    assert Limits.from_env({VARS["max_file_bytes"]: " 2048 ", VARS["max_comment_chars"]: ""}) == Limits(max_file_bytes=2048)
+    assert Limits.from_env({VARS["max_file_bytes"]: " 2048 ", VARS["max_comment_chars"]: ""}) == Limits(
+        max_file_bytes=2048
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "ten", "1.5", "1e6"])
@@ -60,7 +67,9 @@ def test_a_file_over_the_size_limit_is_refused_naming_the_limit(tmp_path: Path) 
     path = tmp_path / "big.jsonl"
     path.write_bytes(rows(200))  # ~ 9 kB
     small = Limits(max_file_bytes=5_000)
-    message = rf"big\.jsonl: the file is \d+(\.\d)? kB, over the 5\.0 kB limit \(raise it with {VARS['max_file_bytes']}\)"
+    message = (
+        rf"big\.jsonl: the file is \d+(\.\d)? kB, over the 5\.0 kB limit \(raise it with {VARS['max_file_bytes']}\)"
+    )
     with pytest.raises(InputError, match=message):
         parse_path(path, limits=small)
     with pytest.raises(InputError, match=message):  # an upload or a paste
@@ -82,7 +91,10 @@ def test_the_size_limit_applies_to_the_cli_before_anything_is_stored(tmp_path: P
 
 
 def test_a_thread_over_the_comment_limit_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=rf"thread t has 30 comments, over the limit of 25 \(raise it with {VARS['max_comments_per_thread']}\)"):
+    with pytest.raises(
+        InputError,
+        match=rf"thread t has 30 comments, over the limit of 25 \(raise it with {VARS['max_comments_per_thread']}\)",
+    ):
         parse_bytes(rows(30), name="t.jsonl", limits=Limits(max_comments_per_thread=25))
     assert len(parse_bytes(rows(25), name="t.jsonl", limits=Limits(max_comments_per_thread=25))[0].comments) == 25
     path = tmp_path / "t.jsonl"
@@ -104,8 +116,10 @@ def test_long_comments_are_cut_flagged_and_counted(tmp_path: Path) -> None:
     assert run.returncode == 0
     record = json.loads(run.stdout.splitlines()[0])
     assert len(record["text"]) == 40 and record["extra"]["flags"] == ["truncated"]
-    assert f"1 comment(s) cut to 40 characters, flagged 'truncated' (raise the limit with {VARS['max_comment_chars']})" \
+    assert (
+        f"1 comment(s) cut to 40 characters, flagged 'truncated' (raise the limit with {VARS['max_comment_chars']})"
         in run.stderr
+    )
 
 
 def test_limits_are_documented() -> None:

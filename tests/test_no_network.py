@@ -18,7 +18,9 @@ def test_outbound_connect_is_blocked_here():
 
 
 def test_outbound_connect_is_blocked_in_subprocesses():
-    code = "import socket\ntry:\n socket.create_connection(('1.1.1.1', 443), timeout=2)\nexcept OSError as e:\n print(e)"
+    code = (
+        "import socket\ntry:\n socket.create_connection(('1.1.1.1', 443), timeout=2)\nexcept OSError as e:\n print(e)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert "blocked" in out
 

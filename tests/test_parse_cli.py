@@ -14,7 +14,18 @@ from click.testing import CliRunner
 from analyzer.cli import cli
 
 NOW = "2022-05-10T12:00:00Z"
-RECORD_KEYS = ["thread_id", "id", "kind", "parent_id", "depth", "author", "author_inferred", "created_at", "text", "extra"]
+RECORD_KEYS = [
+    "thread_id",
+    "id",
+    "kind",
+    "parent_id",
+    "depth",
+    "author",
+    "author_inferred",
+    "created_at",
+    "text",
+    "extra",
+]
 
 
 def invoke(*args: str) -> tuple[int, list[dict], str]:
@@ -44,7 +55,10 @@ def test_pasted_page_records(shared_data: Path) -> None:
     assert [r["id"] for r in recs[1:5]] == ["c1", "c2", "c3", "c4"]  # pre-order: c4 replies to c3
     c3 = recs[3]
     assert (c3["author"], c3["author_inferred"], c3["parent_id"], c3["created_at"]) == (
-        "Namvet", True, "post", "2022-01-10T12:00:00+00:00"
+        "Namvet",
+        True,
+        "post",
+        "2022-01-10T12:00:00+00:00",
     )
     assert recs[4]["parent_id"] == "c3" and recs[4]["depth"] == 2
     assert "1 thread(s)" in err and "21 comment(s)" in err and "max depth 3" in err and "repairs: none" in err
@@ -110,9 +124,14 @@ def test_missing_input(tmp_path: Path) -> None:
 def test_format_override_and_columns(tmp_path: Path) -> None:
     path = tmp_path / "export.txt"
     path.write_text("key;reply;msg\n1;;hello\n2;1;hi back\n")
-    code, recs, _ = invoke(str(path), "--format", "csv", "--column", "id=key", "--column", "parent=reply", "--column", "text=msg")
+    code, recs, _ = invoke(
+        str(path), "--format", "csv", "--column", "id=key", "--column", "parent=reply", "--column", "text=msg"
+    )
     assert code == 0
-    assert [(r["id"], r["parent_id"], r["depth"], r["text"]) for r in recs] == [("1", None, 1, "hello"), ("2", "1", 2, "hi back")]
+    assert [(r["id"], r["parent_id"], r["depth"], r["text"]) for r in recs] == [
+        ("1", None, 1, "hello"),
+        ("2", "1", 2, "hi back"),
+    ]
 
 
 def test_bad_options() -> None:

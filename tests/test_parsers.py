@@ -102,7 +102,9 @@ def test_pasted_article(pasted: Thread) -> None:
     assert post.extra["breadcrumb"] == "Instagram / Politics"
     assert post.extra["byline"] == "AMAC Exclusive – By Ben Solis"
     assert post.text.startswith("Russia Russian Kazakhstan putin in moscow")
-    assert post.text.endswith("Ben Solis is the pen name of an international affairs journalist, historian and researcher.")
+    assert post.text.endswith(
+        "Ben Solis is the pen name of an international affairs journalist, historian and researcher."
+    )
     assert "Donate Now" not in post.text and "Newsletter" not in post.text and "Notify of" not in post.text
     assert pasted.extra["layout_profile"] == "wpdiscuz"
 
@@ -114,8 +116,27 @@ def test_pasted_every_comment(pasted: Thread) -> None:
     ]
     by_id = {c.id: c for c in pasted.comments}
     expected_preorder = [
-        "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "c13",
-        "c14", "c15", "c16", "c17", "c18", "c19", "c20", "c21",
+        "c1",
+        "c2",
+        "c3",
+        "c4",
+        "c5",
+        "c6",
+        "c7",
+        "c8",
+        "c9",
+        "c10",
+        "c11",
+        "c12",
+        "c13",
+        "c14",
+        "c15",
+        "c16",
+        "c17",
+        "c18",
+        "c19",
+        "c20",
+        "c21",
     ]
     assert [g[0] for g in got] == expected_preorder
     assert len(pasted.comments) == 21 and pasted.repairs == []
@@ -300,7 +321,9 @@ def test_hackernews_counts_and_text(threads_dir: Path) -> None:
     assert t.post is not None and t.post.extra["title"].startswith("Biden wins White House")
     small = one(parse_path(threads_dir / "hackernews" / "hn_1_y_combinator.json"))
     assert small.get("15").text == '"the rising star of venture capital" -unknown VC eating lunch on SHR'
-    assert small.get("234621").text.startswith("I guess that news.yc is 1-indexed :)\n\nhttp://news.ycombinator.com/item?id=0")
+    assert small.get("234621").text.startswith(
+        "I guess that news.yc is 1-indexed :)\n\nhttp://news.ycombinator.com/item?id=0"
+    )
     assert small.post is not None and small.post.author == "pg" and len(small.comments) == 20
 
 
@@ -368,7 +391,9 @@ def test_youtube_not_loaded_replies(threads_dir: Path) -> None:
 
 def test_youtube_orphan_replies_flagged(threads_dir: Path) -> None:
     t = one(parse_path(threads_dir / "youtube" / "apidata__comments__comments_by_parent_paged_1.json"))
-    assert all(FLAG_ORPHAN in c.flags and c.extra["missing_parent_id"] == "Ugw5zYU6n9pmIgAZWvN4AaABAg" for c in t.comments)
+    assert all(
+        FLAG_ORPHAN in c.flags and c.extra["missing_parent_id"] == "Ugw5zYU6n9pmIgAZWvN4AaABAg" for c in t.comments
+    )
     assert [r.kind for r in t.repairs] == [FLAG_ORPHAN]
 
 
@@ -457,18 +482,29 @@ def test_rumoureval_structure_and_raw_folders(threads_dir: Path) -> None:
 
 
 def test_csv_text_only_is_one_flat_thread() -> None:
-    t = one(parse_bytes(b"text\nfirst comment\n\"second, with a comma\"\nthird\n", name="notes.csv"))
+    t = one(parse_bytes(b'text\nfirst comment\n"second, with a comma"\nthird\n', name="notes.csv"))
     assert t.id == "notes" and t.post is None
     assert [(c.id, c.text, c.parent_id, c.depth) for c in t.comments] == [
-        ("1", "first comment", None, 1), ("2", "second, with a comma", None, 1), ("3", "third", None, 1),
+        ("1", "first comment", None, 1),
+        ("2", "second, with a comma", None, 1),
+        ("3", "third", None, 1),
     ]
 
 
 def test_csv_with_custom_columns_and_tsv() -> None:
-    data = "msg_id\tin_thread\tanswer_to\twho\twhen\tmsg\tscore\n" \
-           "1\tT\t\tann\t2021-03-04\thello\t5\n" \
-           "2\tT\t1\tbob\t1614816000\thi ann\t\n"
-    cols = {"id": "msg_id", "thread": "in_thread", "parent": "answer_to", "author": "who", "time": "when", "text": "msg"}
+    data = (
+        "msg_id\tin_thread\tanswer_to\twho\twhen\tmsg\tscore\n"
+        "1\tT\t\tann\t2021-03-04\thello\t5\n"
+        "2\tT\t1\tbob\t1614816000\thi ann\t\n"
+    )
+    cols = {
+        "id": "msg_id",
+        "thread": "in_thread",
+        "parent": "answer_to",
+        "author": "who",
+        "time": "when",
+        "text": "msg",
+    }
     t = one(parse_bytes(data.encode(), name="x.tsv", columns=cols))
     a, b = t.comments
     assert (a.author, a.parent_id, a.extra, a.created_precision) == ("ann", None, {"score": "5"}, "day")
@@ -505,7 +541,11 @@ BAD = [
     (b'{"weird": true}', "odd.json", r"odd.json: JSON of an unknown shape"),
     (b"<html><body>hi</body></html>", "page.html", r"page.html: this is an HTML page"),
     (b"[" * 100_000 + b"]" * 100_000, "deep.json", r"deep.json: JSON of an unknown shape"),  # read, then refused
-    (b'{"text": "a", "t": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n{}\n", "deep.jsonl", r"deep.jsonl:line 1: JSON nested too deeply"),
+    (
+        b'{"text": "a", "t": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n{}\n",
+        "deep.jsonl",
+        r"deep.jsonl:line 1: JSON nested too deeply",
+    ),
 ]
 
 
@@ -532,7 +572,9 @@ def test_missing_file_and_folder_errors(tmp_path: Path) -> None:
 def test_oversize_file_refused_with_limit_named(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     path.write_bytes(b"text\n" + b"x" * 2000 + b"\n")
-    with pytest.raises(InputError, match=r"big.csv: the file is 2.0 kB, over the 1.0 kB limit.*THREAD_ANALYZER_MAX_FILE_BYTES"):
+    with pytest.raises(
+        InputError, match=r"big.csv: the file is 2.0 kB, over the 1.0 kB limit.*THREAD_ANALYZER_MAX_FILE_BYTES"
+    ):
         parse_path(path, limits=Limits(max_file_bytes=1000))
     with pytest.raises(InputError, match="over the 1.0 kB limit"):
         parse_bytes(path.read_bytes(), name="big.csv", limits=Limits(max_file_bytes=1000))

@@ -52,21 +52,93 @@ def test_random_bytes(data: bytes, fmt: str | None) -> None:
 
 
 # ---------------------------------------------------------------------- JSON shapes
-KEYS = (
-    "kind data children replies id name parent_id link_id body author created_utc count score "
-    "comments level user content time timeago items snippet topLevelComment textOriginal textDisplay "
-    "parentId videoId channelId totalReplyCount authorDisplayName publishedAt by kids parent type text "
-    "deleted dead title request_body response json things structure conversation_id reply_to speaker "
-    "timestamp selftext authorChannelId value"
-).split()
-VALUES = (
-    "Listing t1 t3 more youtube#comment youtube#commentThread youtube#commentThreadListResponse "
-    "youtube#commentListResponse story comment [deleted] [removed] t1_a t3_b a b _ 4 months ago "
-    "2019-06-23T02:49:00.000Z children=a,b <p>x<p>y &amp; <br>"
-).split()
+KEYS = [
+    "kind",
+    "data",
+    "children",
+    "replies",
+    "id",
+    "name",
+    "parent_id",
+    "link_id",
+    "body",
+    "author",
+    "created_utc",
+    "count",
+    "score",
+    "comments",
+    "level",
+    "user",
+    "content",
+    "time",
+    "timeago",
+    "items",
+    "snippet",
+    "topLevelComment",
+    "textOriginal",
+    "textDisplay",
+    "parentId",
+    "videoId",
+    "channelId",
+    "totalReplyCount",
+    "authorDisplayName",
+    "publishedAt",
+    "by",
+    "kids",
+    "parent",
+    "type",
+    "text",
+    "deleted",
+    "dead",
+    "title",
+    "request_body",
+    "response",
+    "json",
+    "things",
+    "structure",
+    "conversation_id",
+    "reply_to",
+    "speaker",
+    "timestamp",
+    "selftext",
+    "authorChannelId",
+    "value",
+]
+VALUES = [
+    "Listing",
+    "t1",
+    "t3",
+    "more",
+    "youtube#comment",
+    "youtube#commentThread",
+    "youtube#commentThreadListResponse",
+    "youtube#commentListResponse",
+    "story",
+    "comment",
+    "[deleted]",
+    "[removed]",
+    "t1_a",
+    "t3_b",
+    "a",
+    "b",
+    "_",
+    "4",
+    "months",
+    "ago",
+    "2019-06-23T02:49:00.000Z",
+    "children=a,b",
+    "<p>x<p>y",
+    "&amp;",
+    "<br>",
+]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=True), st.sampled_from(VALUES), st.text(max_size=12)
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True),
+    st.sampled_from(VALUES),
+    st.text(max_size=12),
 )
 json_docs = st.recursive(
     scalars,
@@ -85,17 +157,39 @@ def test_random_json_documents(doc: Any, fmt: str | None) -> None:
 
 
 @FUZZ
-@given(st.lists(st.dictionaries(st.sampled_from(KEYS), scalars, max_size=6), min_size=1, max_size=8), st.sampled_from([None, "jsonl", "pheme"]))
+@given(
+    st.lists(st.dictionaries(st.sampled_from(KEYS), scalars, max_size=6), min_size=1, max_size=8),
+    st.sampled_from([None, "jsonl", "pheme"]),
+)
 def test_random_json_lines(rows: list[dict[str, Any]], fmt: str | None) -> None:
     check("\n".join(json.dumps(r) for r in rows).encode(), fmt, name="fuzz.jsonl")
 
 
 # ---------------------------------------------------------------------- text shapes
 PASTED_LINES = [
-    "", "", "", "4 months ago", "an hour ago", "just now", "Reply to  Bob", "Reply to Alice", "Alice", "Bob",
-    "Dan W.", "Some comment text.", "More text, a second paragraph.", "Notify of", "Oldest Most Voted",
-    "View all comments", "Would love your thoughts, please comment.x", "News / Politics", "A title", "By Someone",
-    "Donate Now", "Reply to", "0 seconds ago",
+    "",
+    "",
+    "",
+    "4 months ago",
+    "an hour ago",
+    "just now",
+    "Reply to  Bob",
+    "Reply to Alice",
+    "Alice",
+    "Bob",
+    "Dan W.",
+    "Some comment text.",
+    "More text, a second paragraph.",
+    "Notify of",
+    "Oldest Most Voted",
+    "View all comments",
+    "Would love your thoughts, please comment.x",
+    "News / Politics",
+    "A title",
+    "By Someone",
+    "Donate Now",
+    "Reply to",
+    "0 seconds ago",
 ]
 
 
@@ -124,7 +218,12 @@ csv_cells = st.text(alphabet=st.sampled_from(list('ab,;"\n\r\t 1é')), max_size=
 
 @FUZZ
 @given(
-    st.lists(st.sampled_from(["id", "text", "body", "parent_id", "reply_to", "thread_id", "author", "time", "x"]), min_size=1, max_size=5, unique=True),
+    st.lists(
+        st.sampled_from(["id", "text", "body", "parent_id", "reply_to", "thread_id", "author", "time", "x"]),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    ),
     st.lists(st.lists(csv_cells, min_size=0, max_size=6), max_size=10),
     st.sampled_from([",", ";", "\t"]),
 )
@@ -138,11 +237,27 @@ def test_random_csv(header: list[str], rows: list[list[str]], delimiter: str) ->
 
 
 XML_BITS = [
-    '<?xml version="1.0"?>', '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">',
-    "</disqus>", '<thread dsq:id="1">', "</thread>", '<post dsq:id="2">', '<post dsq:id="3">', "</post>",
-    '<thread dsq:id="1" />', '<parent dsq:id="2" />', '<parent dsq:id="3" />', "<message><![CDATA[<p>hi</p>]]></message>",
-    "<isDeleted>true</isDeleted>", "<isSpam>true</isSpam>", "<author><name>N</name></author>", "<title>T</title>",
-    "<createdAt>2014-06-21T00:51:15Z</createdAt>", "&amp;", "&bogus;", "<!DOCTYPE x>", "text",
+    '<?xml version="1.0"?>',
+    '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">',
+    "</disqus>",
+    '<thread dsq:id="1">',
+    "</thread>",
+    '<post dsq:id="2">',
+    '<post dsq:id="3">',
+    "</post>",
+    '<thread dsq:id="1" />',
+    '<parent dsq:id="2" />',
+    '<parent dsq:id="3" />',
+    "<message><![CDATA[<p>hi</p>]]></message>",
+    "<isDeleted>true</isDeleted>",
+    "<isSpam>true</isSpam>",
+    "<author><name>N</name></author>",
+    "<title>T</title>",
+    "<createdAt>2014-06-21T00:51:15Z</createdAt>",
+    "&amp;",
+    "&bogus;",
+    "<!DOCTYPE x>",
+    "text",
 ]
 
 
@@ -155,8 +270,23 @@ def test_random_disqus_xml(bits: list[str]) -> None:
 
 def test_well_formed_disqus_from_bits() -> None:
     """The fuzz alphabet can build a valid export (so the fuzzing reaches the tree code)."""
-    doc = "\n".join([XML_BITS[0], XML_BITS[1], XML_BITS[3], XML_BITS[4], XML_BITS[5], XML_BITS[8], XML_BITS[11], XML_BITS[7],
-                     XML_BITS[6], XML_BITS[8], XML_BITS[9], XML_BITS[7], XML_BITS[2]])
+    doc = "\n".join(
+        [
+            XML_BITS[0],
+            XML_BITS[1],
+            XML_BITS[3],
+            XML_BITS[4],
+            XML_BITS[5],
+            XML_BITS[8],
+            XML_BITS[11],
+            XML_BITS[7],
+            XML_BITS[6],
+            XML_BITS[8],
+            XML_BITS[9],
+            XML_BITS[7],
+            XML_BITS[2],
+        ]
+    )
     threads = check(doc.encode(), None, name="ok.xml")
     assert threads is not None
     (t,) = threads

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.cache import ScoreCache, normalize_text, text_key
-from analyzer.classifier import Classifier
 from analyzer.errors import ModelError
-from analyzer.labels import CANONICAL_LABELS, canonical_label
-from analyzer.models import NO_DEFAULTS, default_model_dirs
-from analyzer.scorer import Scorer
+from analyzer.scoring.cache import ScoreCache, normalize_text, text_key
+from analyzer.scoring.classifier import Classifier
+from analyzer.scoring.defaults import NO_DEFAULTS, default_model_dirs
+from analyzer.scoring.labels import CANONICAL_LABELS, canonical_label
+from analyzer.scoring.scorer import Scorer
 
 pytest_plugins = ["conftest_models"]
 
@@ -209,7 +210,7 @@ def test_models_run_in_parallel_give_exactly_the_sequential_scores(toxicity: Cla
 
 
 def test_batch_size_defaults_by_device(toxicity: Classifier) -> None:
-    from analyzer.scorer import CPU_BATCH, GPU_BATCH
+    from analyzer.scoring.scorer import CPU_BATCH, GPU_BATCH
 
     assert Scorer([toxicity]).batch_size_for(toxicity) == CPU_BATCH  # the tiny model is on the CPU
     assert Scorer([toxicity], batch_size=7).batch_size_for(toxicity) == 7
@@ -248,7 +249,7 @@ def test_windowed_scores_combine_max_for_toxicity_and_weighted_mean_for_sentimen
         windows = clf.windows(ids)
         assert len(windows) > 1
         rows = clf.forward(windows)
-        (scores, windowed), = clf.score([text])
+        ((scores, windowed),) = clf.score([text])
         assert windowed
         for j, label in enumerate(clf.output_labels):
             if clf.task == "toxicity":
@@ -260,8 +261,9 @@ def test_windowed_scores_combine_max_for_toxicity_and_weighted_mean_for_sentimen
 
 
 # ---------------------------------------------------------------------- cache
-def test_cache_prevents_rescoring(toxicity: Classifier, sentiment: Classifier, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_prevents_rescoring(
+    toxicity: Classifier, sentiment: Classifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "scores.sqlite"
     cache = ScoreCache(path)
     scorer = Scorer([toxicity, sentiment], cache=cache)
@@ -346,20 +348,30 @@ def test_fingerprint_changes_when_weights_change(toxicity_model_dir: Path, tmp_p
 def test_fingerprint_of_a_model_built_in_memory(toxicity: Classifier) -> None:
     import torch
 
-    from analyzer.classifier import ClassifierConfig
+    from analyzer.scoring.classifier import ClassifierConfig
 
     config = ClassifierConfig(name="mem", task="toxicity", multi_label=True, max_length=64)
     clf = Classifier(toxicity.model, toxicity.tokenizer, toxicity.output_labels, config)
     before = clf.fingerprint
-    assert before == Classifier(toxicity.model, toxicity.tokenizer, toxicity.output_labels,
-                                ClassifierConfig(name="mem", task="toxicity", multi_label=True,
-                                                 max_length=64)).fingerprint
+    assert (
+        before
+        == Classifier(
+            toxicity.model,
+            toxicity.tokenizer,
+            toxicity.output_labels,
+            ClassifierConfig(name="mem", task="toxicity", multi_label=True, max_length=64),
+        ).fingerprint
+    )
     copy = type(toxicity.model)(toxicity.model.config)
     copy.load_state_dict(toxicity.model.state_dict())
     with torch.no_grad():
         copy.classifier.bias.add_(1e-3)
-    other = Classifier(copy, toxicity.tokenizer, toxicity.output_labels,
-                       ClassifierConfig(name="mem", task="toxicity", multi_label=True, max_length=64))
+    other = Classifier(
+        copy,
+        toxicity.tokenizer,
+        toxicity.output_labels,
+        ClassifierConfig(name="mem", task="toxicity", multi_label=True, max_length=64),
+    )
     assert other.fingerprint != before
 
 
@@ -379,8 +391,9 @@ def test_score_records_adds_fields_and_scores_posts(toxicity: Classifier, sentim
     json.dumps(out)  # plain Python values only
 
 
-def test_scoring_works_with_all_network_blocked(toxicity_model_dir: Path, sentiment_model_dir: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scoring_works_with_all_network_blocked(
+    toxicity_model_dir: Path, sentiment_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def blocked(*args: object, **kwargs: object) -> None:
         raise OSError("network access attempted during an offline test")
 
@@ -438,8 +451,9 @@ def test_default_model_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 # ---------------------------------------------------------------------- precision
 @pytest.mark.parametrize("precision", ["bfloat16", "int8"])
-def test_lower_precision_is_close_and_cached_apart(toxicity_model_dir: Path, toxicity: Classifier,
-                                                  precision: str) -> None:
+def test_lower_precision_is_close_and_cached_apart(
+    toxicity_model_dir: Path, toxicity: Classifier, precision: str
+) -> None:
     fast = Classifier.from_pretrained(toxicity_model_dir, device="cpu", precision=precision)
     assert fast.precision == precision and toxicity.precision == "float32"
     assert fast.fingerprint == toxicity.fingerprint and fast.cache_key != toxicity.cache_key
@@ -461,10 +475,11 @@ def test_unusable_device_is_a_model_error(toxicity_model_dir: Path) -> None:
 @settings(max_examples=200, deadline=None)
 @given(n_tokens=st.integers(0, 3000), max_length=st.integers(3, 600))
 def test_window_spans_cover_every_token_once_in_order(n_tokens: int, max_length: int) -> None:
-    from analyzer.classifier import ClassifierConfig
+    from analyzer.scoring.classifier import ClassifierConfig
 
-    clf = Classifier(None, None, [], ClassifierConfig(name="x", task="toxicity", multi_label=True,
-                                                      max_length=max_length))
+    clf = Classifier(
+        None, None, [], ClassifierConfig(name="x", task="toxicity", multi_label=True, max_length=max_length)
+    )
     clf._specials = ([101], [102])  # as a BERT tokenizer would: [CLS] ... [SEP]
     spans = clf.window_spans(n_tokens)
     room = max_length - 2

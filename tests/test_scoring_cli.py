@@ -36,16 +36,30 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     import os
 
     full_env = {**os.environ, "THREAD_ANALYZER_CACHE": "", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, env=full_env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, env=full_env, timeout=300
+    )
 
 
 @pytest.mark.slow
-def test_score_cli_end_to_end(comments_csv: Path, toxicity_model_dir: Path, sentiment_model_dir: Path,
-                              tmp_path: Path) -> None:
+def test_score_cli_end_to_end(
+    comments_csv: Path, toxicity_model_dir: Path, sentiment_model_dir: Path, tmp_path: Path
+) -> None:
     cache = tmp_path / "cache.sqlite"
-    args = ["score", str(comments_csv), "--model", str(toxicity_model_dir), "--model", str(sentiment_model_dir),
-            "--cache", str(cache), "--batch-size", "2", "--threads", "1"]
+    args = [
+        "score",
+        str(comments_csv),
+        "--model",
+        str(toxicity_model_dir),
+        "--model",
+        str(sentiment_model_dir),
+        "--cache",
+        str(cache),
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+    ]
     first = _run(*args)
     assert first.returncode == 0, first.stderr
     records = [json.loads(line) for line in first.stdout.splitlines()]
@@ -76,8 +90,9 @@ def test_score_cli_bad_model_dir(comments_csv: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_score_cli_bad_input_is_reported_and_others_still_scored(comments_csv: Path, toxicity_model_dir: Path,
-                                                                 tmp_path: Path) -> None:
+def test_score_cli_bad_input_is_reported_and_others_still_scored(
+    comments_csv: Path, toxicity_model_dir: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     result = _run("score", str(bad), str(comments_csv), "--model", str(toxicity_model_dir))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
+from store_helpers import model_info, scored, synthetic
 
 from analyzer.errors import AnalyzerError
 from analyzer.store import Store, StoreError
@@ -20,8 +21,6 @@ from analyzer.store import migrate as versions
 from analyzer.store import schema as t
 from analyzer.store.database import WRITE, make_engine, resolve_url
 from analyzer.thread import Comment, Thread
-
-from store_helpers import model_info, scored, synthetic
 
 pytest_plugins = ["conftest_store"]
 
@@ -33,8 +32,15 @@ WHEN = datetime(2024, 3, 1, 12, 30, tzinfo=timezone.utc)
 def sample_thread(text_b: str = "you are an idiot") -> Thread:
     post = Comment("p", "The article", author="editor", extra={"title": "Big news"})
     comments = [
-        Comment("a", "first!", parent_id="p", author="ann", created_at=WHEN, created_precision="second",
-                extra={"score": 3, "nested": {"k": [1, 2]}}),
+        Comment(
+            "a",
+            "first!",
+            parent_id="p",
+            author="ann",
+            created_at=WHEN,
+            created_precision="second",
+            extra={"score": 3, "nested": {"k": [1, 2]}},
+        ),
         Comment("b", text_b, parent_id="a", author="bob", created_at=WHEN, author_inferred=True),
         Comment("c", "no, you are", parent_id="b", author="ann"),
         Comment("d", "orphan", parent_id="missing", author="dan"),
@@ -42,13 +48,20 @@ def sample_thread(text_b: str = "you are an idiot") -> Thread:
     return Thread.build("th-1", comments, post=post, source="sample.json", format="jsonl", extra={"title": "Big news"})
 
 
-SCORES = {"a": {"toxicity": 0.1, "insult": 0.05}, "b": {"toxicity": 0.92, "insult": 0.8},
-          "c": {"toxicity": 0.7, "insult": 0.3}, "d": {"toxicity": 0.2, "insult": 0.1}, "p": {"toxicity": 0.01}}
+SCORES = {
+    "a": {"toxicity": 0.1, "insult": 0.05},
+    "b": {"toxicity": 0.92, "insult": 0.8},
+    "c": {"toxicity": 0.7, "insult": 0.3},
+    "d": {"toxicity": 0.2, "insult": 0.1},
+    "p": {"toxicity": 0.01},
+}
 
 
 def counts(store: Store) -> dict[str, int]:
     with store.engine.connect() as conn:
-        return {name: conn.execute(select(func.count()).select_from(t.metadata.tables[name])).scalar() for name in TABLES}
+        return {
+            name: conn.execute(select(func.count()).select_from(t.metadata.tables[name])).scalar() for name in TABLES
+        }
 
 
 @pytest.fixture
@@ -72,8 +85,9 @@ def test_open_creates_the_newest_schema_matching_the_tables(store: Store) -> Non
 
 def test_import_and_load_round_trip(store: Store) -> None:
     thread = sample_thread()
-    summary = store.import_threads([thread], scored(thread, SCORES), source="sample.json", format="jsonl",
-                                   models=[model_info()])
+    summary = store.import_threads(
+        [thread], scored(thread, SCORES), source="sample.json", format="jsonl", models=[model_info()]
+    )
     assert (summary.threads_added, summary.comments_added, summary.scores_added, summary.repaired) == (1, 5, 9, 1)
     loaded = store.load_thread("th-1")
     got = loaded.thread
@@ -113,8 +127,13 @@ def test_same_source_twice_adds_nothing(store: Store) -> None:
 
 def test_relative_times_read_again_later_are_not_a_change(store: Store) -> None:
     def page(now: datetime) -> Thread:  # as a pasted page says '4 months ago', read at ``now``
-        return Thread.build("page", [Comment("a", "hi", created_at=now - timedelta(days=120), created_precision="month"),
-                                     Comment("b", "exact", created_at=WHEN, created_precision="second")])
+        return Thread.build(
+            "page",
+            [
+                Comment("a", "hi", created_at=now - timedelta(days=120), created_precision="month"),
+                Comment("b", "exact", created_at=WHEN, created_precision="second"),
+            ],
+        )
 
     store.import_threads([page(WHEN)], None, source="page.txt", sha256="1" * 64)
     summary = store.import_threads([page(WHEN + timedelta(days=3))], None, source="page.txt", sha256="1" * 64)
@@ -163,8 +182,11 @@ def test_list_threads_ranks_by_risk_and_filters(store: Store) -> None:
     for n in range(3):
         comments = [Comment(f"c{i}", f"c{i}", parent_id=None if i == 0 else "c0", author=f"u{i}") for i in range(6)]
         threads.append(Thread.build(f"t{n}_x%", comments, extra={"title": f"Thread {n}"}))
-    records = [r for th, level in zip(threads, [0.1, 0.9, 0.5])
-               for r in scored(th, {f"c{i}": {"toxicity": level} for i in range(6)})]
+    records = [
+        r
+        for th, level in zip(threads, [0.1, 0.9, 0.5])
+        for r in scored(th, {f"c{i}": {"toxicity": level} for i in range(6)})
+    ]
     store.import_threads(threads, records, source="many", models=[model_info()])
     assert [r["thread_id"] for r in store.list_threads()] == ["t1_x%", "t2_x%", "t0_x%"]
     assert [r["thread_id"] for r in store.list_threads(limit=1, offset=1)] == ["t2_x%"]
@@ -179,7 +201,7 @@ def test_list_threads_ranks_by_risk_and_filters(store: Store) -> None:
 
 HOSTILE = [
     "'); DROP TABLE comments; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "NUL\x00inside",
     "lone \ud800 surrogate",
     "%_\\ like wildcards",
@@ -201,8 +223,11 @@ def test_hostile_text_is_stored_as_data(store: Store) -> None:
     assert loaded.get("id'; DROP TABLE threads;--").text == "id is hostile too"
     assert counts(store)["comments"] == len(HOSTILE) + 1
     # the same import again is recognised as unchanged (hashes are of the original text)
-    again = Thread.build("'; DELETE FROM threads; --", [Comment(f"h{i}", body, author=body[:50]) for i, body in enumerate(HOSTILE)]
-                         + [Comment("id'; DROP TABLE threads;--", "id is hostile too")])
+    again = Thread.build(
+        "'; DELETE FROM threads; --",
+        [Comment(f"h{i}", body, author=body[:50]) for i, body in enumerate(HOSTILE)]
+        + [Comment("id'; DROP TABLE threads;--", "id is hostile too")],
+    )
     assert store.import_threads([again], None, source="hostile\x00'").comments_updated == 0
 
 
@@ -222,8 +247,13 @@ def test_verdicts_review_queue_and_staleness(store: Store) -> None:
     assert len(store.review_queue("toxicity", include_reviewed=True)) == 2
     assert [v["comment_id"] for v in store.verdicts(reviewer="mod2")] == ["a", "c"]
     assert store.verdicts(thread_id="th-1", comment_id="b")[0]["labels"] == {"insult": 1}
-    for bad in [dict(decision="ban"), dict(decision="relabel"), dict(decision="relabel", labels={"toxicity": 2}),
-                dict(decision="remove", labels={"made_up": 1}), dict(decision="approve", labels={"sentiment": "meh"})]:
+    for bad in [
+        dict(decision="ban"),
+        dict(decision="relabel"),
+        dict(decision="relabel", labels={"toxicity": 2}),
+        dict(decision="remove", labels={"made_up": 1}),
+        dict(decision="approve", labels={"sentiment": "meh"}),
+    ]:
         with pytest.raises(AnalyzerError):
             store.add_verdict("th-1", "b", reviewer="x", **bad)
     with pytest.raises(AnalyzerError):
@@ -238,7 +268,7 @@ def test_verdicts_review_queue_and_staleness(store: Store) -> None:
 def test_exports_csv_parquet_and_training_format(store: Store, tmp_path: Path) -> None:
     import pandas as pd
 
-    from analyzer.training_data import load_labeled
+    from analyzer.training.data import load_labeled
 
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()
@@ -247,7 +277,9 @@ def test_exports_csv_parquet_and_training_format(store: Store, tmp_path: Path) -
     store.import_threads([thread], scored(thread, SCORES), source="s", models=[model_info()])
     store.add_verdict("th-1", "b", reviewer="m", decision="remove", labels={"insult": 1})
     store.add_verdict("th-1", "c", reviewer="m", decision="approve")
-    store.add_verdict("th-1", "a", reviewer="m", decision="relabel", labels={"identity_attack": 0, "sentiment": "positive"})
+    store.add_verdict(
+        "th-1", "a", reviewer="m", decision="relabel", labels={"identity_attack": 0, "sentiment": "positive"}
+    )
     store.add_verdict("th-1", "a", reviewer="m2", decision="approve")  # the latest verdict per comment wins
     assert store.export(tmp_path / "all.csv") == 5
     csv_rows = pd.read_csv(tmp_path / "all.csv", keep_default_na=False, dtype=str)
@@ -256,7 +288,11 @@ def test_exports_csv_parquet_and_training_format(store: Store, tmp_path: Path) -
     assert float(b["toxicity"]) == 0.92 and b["verdict"] == "remove" and b["verdicts"] == "1"
     assert store.export(tmp_path / "all.parquet") == 5
     pq = pd.read_parquet(tmp_path / "all.parquet").set_index("comment_id")
-    assert pq.loc["c", "verdict"] == "approve" and pq.loc["a", "verdicts"] == 2 and pq.loc["p", "insult"] != pq.loc["p", "insult"]
+    assert (
+        pq.loc["c", "verdict"] == "approve"
+        and pq.loc["a", "verdicts"] == 2
+        and pq.loc["p", "insult"] != pq.loc["p", "insult"]
+    )
     assert store.export_training(tmp_path / "train.csv") == 3
     data = load_labeled([tmp_path / "train.csv"], "toxicity")
     rows = dict(zip(data.texts, data.y.tolist()))
@@ -284,10 +320,19 @@ def test_csv_export_defuses_spreadsheet_formulas_unless_raw(store: Store, tmp_pa
 
     from analyzer.thread import Comment, Thread
 
-    payloads = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-                "\t=1", "\r=1", "a = b", "fine"]
-    thread = Thread.build("=th", [Comment(f"c{i}", text, author="=evil" if i == 0 else "ok")
-                                  for i, text in enumerate(payloads)])
+    payloads = [
+        '=HYPERLINK("http://evil.example","x")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        "a = b",
+        "fine",
+    ]
+    thread = Thread.build(
+        "=th", [Comment(f"c{i}", text, author="=evil" if i == 0 else "ok") for i, text in enumerate(payloads)]
+    )
     store.import_threads([thread], None, source="s")
     store.add_verdict("=th", "c1", reviewer="@me", decision="approve", note="-note")
     store.export(tmp_path / "safe.csv", thread_id="=th")
@@ -328,9 +373,14 @@ def test_failed_import_leaves_the_store_as_it_was(store: Store, monkeypatch: pyt
 
 
 def _worker(url: str, seed: int, n: int, m: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE / "store_worker.py"), url, str(seed), str(n), str(m)],
-                            cwd=HERE, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "store_worker.py"), url, str(seed), str(n), str(m)],
+        cwd=HERE,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -351,8 +401,13 @@ def test_sigkill_mid_import_leaves_store_consistent_and_rerun_completes(store_ur
         store.import_threads(threads, records, source="base", models=[model_info()])
         before, listed = counts(store), store.list_threads(limit=None)
     marker = tmp_path / "paused"
-    proc = _worker(store_url, 42, 40, 50, {"THREAD_ANALYZER_TEST_PAUSE_FILE": str(marker),
-                                           "THREAD_ANALYZER_TEST_PAUSE_SECONDS": "120"})
+    proc = _worker(
+        store_url,
+        42,
+        40,
+        50,
+        {"THREAD_ANALYZER_TEST_PAUSE_FILE": str(marker), "THREAD_ANALYZER_TEST_PAUSE_SECONDS": "120"},
+    )
     _wait_for(marker, proc)  # 20 of 40 threads written inside the open transaction
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -380,8 +435,13 @@ def test_reader_keeps_reading_while_another_process_writes(
     with Store.open(store_url) as store:
         store.import_threads(threads, records, source="base", models=[model_info()])
     marker = tmp_path / "paused"
-    writer = _worker(store_url, 9, 20, 50, {"THREAD_ANALYZER_TEST_PAUSE_FILE": str(marker),
-                                            "THREAD_ANALYZER_TEST_PAUSE_SECONDS": "4"})
+    writer = _worker(
+        store_url,
+        9,
+        20,
+        50,
+        {"THREAD_ANALYZER_TEST_PAUSE_FILE": str(marker), "THREAD_ANALYZER_TEST_PAUSE_SECONDS": "4"},
+    )
     try:
         _wait_for(marker, writer)
         monkeypatch.setenv("THREAD_ANALYZER_BUSY_TIMEOUT", "0.5")
@@ -412,32 +472,63 @@ def _create_v1(url: str) -> None:
         conn = conn.execution_options(**{WRITE: True})
         with conn.begin():
             versions.upgrade(conn, "0001")
-            conn.execute(text(
-                "INSERT INTO imports (id, source, sha256, format, imported_at, repairs, threads, comments, added, updated,"
-                " unchanged, repaired, scores) VALUES (1, 'old.json', :sha, 'jsonl', :now, '[]', 1, 3, 3, 0, 0, 0, 3)"),
-                {"sha": "0" * 64, "now": now})
-            conn.execute(text(
-                "INSERT INTO threads (id, title, source, format, post_id, extra, repairs, first_import_id, last_import_id,"
-                " created_at, updated_at) VALUES ('old', 'Old thread', 'old.json', 'jsonl', NULL, '{}', '[]', 1, 1, :now, :now)"),
-                {"now": now})
+            conn.execute(
+                text(
+                    "INSERT INTO imports (id, source, sha256, format, imported_at, repairs, threads, comments, added, updated,"
+                    " unchanged, repaired, scores) VALUES (1, 'old.json', :sha, 'jsonl', :now, '[]', 1, 3, 3, 0, 0, 0, 3)"
+                ),
+                {"sha": "0" * 64, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO threads (id, title, source, format, post_id, extra, repairs, first_import_id, last_import_id,"
+                    " created_at, updated_at) VALUES ('old', 'Old thread', 'old.json', 'jsonl', NULL, '{}', '[]', 1, 1, :now, :now)"
+                ),
+                {"now": now},
+            )
             for pk, (cid, parent, value) in enumerate([("x", None, 0.9), ("y", "x", 0.8), ("z", "y", 0.1)], start=1):
-                conn.execute(text(
-                    "INSERT INTO comments (pk, thread_id, comment_id, kind, parent_id, depth, position, author,"
-                    " author_inferred, text, text_hash, revision, extra, flags, first_import_id, last_import_id, updated_at)"
-                    " VALUES (:pk, 'old', :cid, 'comment', :parent, :depth, :pos, :author, :f, :text, :h, 1, '{}', '[]', 1, 1, :now)"),
-                    {"pk": pk, "cid": cid, "parent": parent, "depth": pk, "pos": pk, "author": f"u{pk}", "f": False,
-                     "text": f"text {cid}", "h": "0" * 32, "now": now})
+                conn.execute(
+                    text(
+                        "INSERT INTO comments (pk, thread_id, comment_id, kind, parent_id, depth, position, author,"
+                        " author_inferred, text, text_hash, revision, extra, flags, first_import_id, last_import_id, updated_at)"
+                        " VALUES (:pk, 'old', :cid, 'comment', :parent, :depth, :pos, :author, :f, :text, :h, 1, '{}', '[]', 1, 1, :now)"
+                    ),
+                    {
+                        "pk": pk,
+                        "cid": cid,
+                        "parent": parent,
+                        "depth": pk,
+                        "pos": pk,
+                        "author": f"u{pk}",
+                        "f": False,
+                        "text": f"text {cid}",
+                        "h": "0" * 32,
+                        "now": now,
+                    },
+                )
                 if pk == 1:
-                    conn.execute(text(
-                        "INSERT INTO models (id, fingerprint, name, task, labels, thresholds, card, first_seen)"
-                        " VALUES (1, 'oldfp', 'old-model', 'toxicity', '[\"toxicity\"]', '{\"toxicity\": 0.5}', NULL, :now)"),
-                        {"now": now})
-                conn.execute(text("INSERT INTO scores (comment_pk, revision, model_id, label, value, windowed)"
-                                  " VALUES (:pk, 1, 1, 'toxicity', :v, :f)"), {"pk": pk, "v": value, "f": False})
+                    conn.execute(
+                        text(
+                            "INSERT INTO models (id, fingerprint, name, task, labels, thresholds, card, first_seen)"
+                            " VALUES (1, 'oldfp', 'old-model', 'toxicity', '[\"toxicity\"]', '{\"toxicity\": 0.5}', NULL, :now)"
+                        ),
+                        {"now": now},
+                    )
+                conn.execute(
+                    text(
+                        "INSERT INTO scores (comment_pk, revision, model_id, label, value, windowed)"
+                        " VALUES (:pk, 1, 1, 'toxicity', :v, :f)"
+                    ),
+                    {"pk": pk, "v": value, "f": False},
+                )
             if conn.dialect.name == "postgresql":  # explicit ids above: move the sequences on
                 for table, col in (("imports", "id"), ("comments", "pk"), ("models", "id")):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'),"
-                                      f" (SELECT max({col}) FROM {table}))"))
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'),"
+                            f" (SELECT max({col}) FROM {table}))"
+                        )
+                    )
     engine.dispose()
 
 

@@ -36,7 +36,9 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest
 
 @needs_data
 def test_ingest_threads_report_export(store_url: str, tmp_path: Path, capsys, monkeypatch) -> None:
-    code, out, err = run(["ingest", str(PASTED), str(HN), "--db", store_url, "--no-score", "--now", NOW], capsys, monkeypatch)
+    code, out, err = run(
+        ["ingest", str(PASTED), str(HN), "--db", store_url, "--no-score", "--now", NOW], capsys, monkeypatch
+    )
     assert code == 0, err
     assert "3 thread(s)" in out and "comments 2214 added, 0 updated, 0 unchanged" in out
 
@@ -55,19 +57,43 @@ def test_ingest_threads_report_export(store_url: str, tmp_path: Path, capsys, mo
         assert code == 0, err
         report = json.loads(out)
         assert report["thread_id"] == thread_id and report["summary"]["comments"] > 0
-        assert {"toxicity_by_depth", "escalation", "turning_point", "hottest_subthreads", "authors", "over_time"} <= report.keys()
+        assert {
+            "toxicity_by_depth",
+            "escalation",
+            "turning_point",
+            "hottest_subthreads",
+            "authors",
+            "over_time",
+        } <= report.keys()
         code, out, err = run(["report", thread_id, "--db", store_url], capsys, monkeypatch)
         assert code == 0 and out.startswith("# Thread") and "## Toxicity by depth" in out and "## Over time" in out
-    assert json.loads(run(["report", "hn:25015967", "--db", store_url, "--format", "json"], capsys, monkeypatch)[1])[
-        "summary"]["authors"] > 1000
+    assert (
+        json.loads(run(["report", "hn:25015967", "--db", store_url, "--format", "json"], capsys, monkeypatch)[1])[
+            "summary"
+        ]["authors"]
+        > 1000
+    )
 
     with Store.open(store_url) as store:
         store.add_verdict("hn:1", store.load_thread("hn:1").thread.comments[0].id, reviewer="me", decision="remove")
-    code, out, err = run(["export", "--db", store_url, "--out", str(tmp_path / "all.parquet"),
-                          "--verdicts-for-training", str(tmp_path / "train.csv")], capsys, monkeypatch)
+    code, out, err = run(
+        [
+            "export",
+            "--db",
+            store_url,
+            "--out",
+            str(tmp_path / "all.parquet"),
+            "--verdicts-for-training",
+            str(tmp_path / "train.csv"),
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     assert "wrote 2214 comment(s)" in out and "wrote 1 toxicity training row(s)" in out
-    code, out, _ = run(["export", "--db", store_url, "--out", str(tmp_path / "one.csv"), "--thread", "hn:1"], capsys, monkeypatch)
+    code, out, _ = run(
+        ["export", "--db", store_url, "--out", str(tmp_path / "one.csv"), "--thread", "hn:1"], capsys, monkeypatch
+    )
     assert code == 0 and "wrote 21 comment(s)" in out  # 20 comments and the story
 
 
@@ -82,7 +108,11 @@ def test_user_errors_are_one_line_and_leave_nothing(tmp_path: Path, capsys, monk
     assert code == 2 and "no such file" in err
     code, _, err = run(["ingest", str(bad), "--db", db, "--no-score", "--now", "yesterday"], capsys, monkeypatch)
     assert code == 2 and "--now" in err
-    for args in (["threads", "--db", db], ["report", "x", "--db", db], ["export", "--db", db, "--out", str(tmp_path / "x.csv")]):
+    for args in (
+        ["threads", "--db", db],
+        ["report", "x", "--db", db],
+        ["export", "--db", db, "--out", str(tmp_path / "x.csv")],
+    ):
         code, _, err = run(args, capsys, monkeypatch)
         assert code == 2 and "no store here" in err, args
     good = tmp_path / "ok.jsonl"
@@ -105,7 +135,10 @@ def test_user_errors_are_one_line_and_leave_nothing(tmp_path: Path, capsys, monk
 def test_report_markdown_and_table_neutralise_hostile_text(tmp_path: Path, capsys, monkeypatch) -> None:
     db = str(tmp_path / "s.db")
     evil = "\x1b]0;pwned\x07\x1b[31m[click](http://evil.example) <script>alert(1)</script> | # not a heading"
-    comments = [Comment("a", evil, author=evil), *[Comment(f"r{i}", evil, parent_id="a", author=f"u{i}") for i in range(4)]]
+    comments = [
+        Comment("a", evil, author=evil),
+        *[Comment(f"r{i}", evil, parent_id="a", author=f"u{i}") for i in range(4)],
+    ]
     thread = Thread.build("evil", comments, extra={"title": evil})
     records = [{**r, "scores": {"toxicity": 0.9}, "models": {"toxicity": "m@fp"}} for r in thread.records()]
     with Store.open(db) as store:
@@ -121,9 +154,10 @@ def test_report_markdown_and_table_neutralise_hostile_text(tmp_path: Path, capsy
 
 
 @needs_data
-def test_ingest_scores_with_models_and_skips_what_is_scored(store_url: str, toxicity_model_dir: Path,
-                                                           sentiment_model_dir: Path, capsys, monkeypatch) -> None:
-    from analyzer.scorer import Scorer
+def test_ingest_scores_with_models_and_skips_what_is_scored(
+    store_url: str, toxicity_model_dir: Path, sentiment_model_dir: Path, capsys, monkeypatch
+) -> None:
+    from analyzer.scoring.scorer import Scorer
 
     seen: list[int] = []
     real = Scorer.score_records
@@ -134,8 +168,18 @@ def test_ingest_scores_with_models_and_skips_what_is_scored(store_url: str, toxi
         return real(self, records, **kwargs)
 
     monkeypatch.setattr(Scorer, "score_records", counting)
-    args = ["ingest", str(PASTED), "--db", store_url, "--now", NOW,
-            "--model", str(toxicity_model_dir), "--model", str(sentiment_model_dir)]
+    args = [
+        "ingest",
+        str(PASTED),
+        "--db",
+        store_url,
+        "--now",
+        NOW,
+        "--model",
+        str(toxicity_model_dir),
+        "--model",
+        str(sentiment_model_dir),
+    ]
     code, out, err = run(args, capsys, monkeypatch)
     assert code == 0, err
     assert "comments 22 added" in out and "scores 154 added" in out  # 22 records x (4 toxicity + 3 sentiment)
@@ -145,8 +189,15 @@ def test_ingest_scores_with_models_and_skips_what_is_scored(store_url: str, toxi
     with Store.open(store_url) as store:
         assert {m["name"] for m in store.models()} == {"tiny-toxicity", "tiny-sentiment"}
         loaded = store.load_thread("000_f069c0dac730660c")
-        assert set(loaded.models) == {"toxicity", "severe_toxicity", "insult", "identity_attack",
-                                      "negative", "neutral", "positive"}
+        assert set(loaded.models) == {
+            "toxicity",
+            "severe_toxicity",
+            "insult",
+            "identity_attack",
+            "negative",
+            "neutral",
+            "positive",
+        }
         assert loaded.thresholds["negative"] == 0.6
     code, out, _ = run(["report", "000_f069c0dac730660c", "--db", store_url, "--format", "json"], capsys, monkeypatch)
     report = json.loads(out)

@@ -12,8 +12,8 @@ from analyzer.thread import FLAG_CYCLE, FLAG_ORPHAN, Comment, Thread
 
 def _tree(post: bool = True) -> Thread:
     """post ─ a ─ b ─ d
-               └ c
-            └ e"""
+       └ c
+    └ e"""
     comments = [
         Comment("a", "A"),
         Comment("b", "B", parent_id="a"),
@@ -69,8 +69,16 @@ def test_records_preorder_fields() -> None:
     recs = list(t.records())
     assert [r["id"] for r in recs] == ["P", "a"]
     assert recs[0] == {
-        "thread_id": "t", "id": "P", "kind": "post", "parent_id": None, "depth": 0, "author": None,
-        "author_inferred": False, "created_at": None, "text": "post", "extra": {},
+        "thread_id": "t",
+        "id": "P",
+        "kind": "post",
+        "parent_id": None,
+        "depth": 0,
+        "author": None,
+        "author_inferred": False,
+        "created_at": None,
+        "text": "post",
+        "extra": {},
     }
     assert recs[1]["parent_id"] == "P" and recs[1]["depth"] == 1
     assert recs[1]["created_at"] == "2022-01-10T00:00:00+00:00"
@@ -144,7 +152,9 @@ def valid_trees(draw: st.DrawFn) -> tuple[list[int | None], bool]:
 
 def _comments(parents: list[int | None], order: list[int], post: bool) -> list[Comment]:
     root = "P" if post else None
-    return [Comment(f"c{i}", f"text {i}", parent_id=f"c{parents[i]}" if parents[i] is not None else root) for i in order]
+    return [
+        Comment(f"c{i}", f"text {i}", parent_id=f"c{parents[i]}" if parents[i] is not None else root) for i in order
+    ]
 
 
 @settings(max_examples=150, deadline=None)

@@ -26,8 +26,9 @@ def prepare(db: str, examples: Path = EXAMPLES) -> str:
     from analyzer.store import Store
 
     if not examples.is_dir():
-        raise AnalyzerError("the bundled examples are missing (run from a checkout of the repository)",
-                            source=str(examples))
+        raise AnalyzerError(
+            "the bundled examples are missing (run from a checkout of the repository)", source=str(examples)
+        )
     batches = pipeline.batches_from_paths([examples])
     try:
         models = pipeline.load_models()
@@ -49,22 +50,38 @@ def streamlit_command(port: int, headless: bool, address: str = "127.0.0.1") -> 
     """``streamlit run app.py`` kept offline: no usage statistics, and an explicit address
     (else Streamlit asks a web service for this machine's external IP)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", address,
-        "--server.port", str(port),
-        "--server.headless", "true" if headless else "false",
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true" if headless else "false",
+        "--browser.gatherUsageStats",
+        "false",
     ]
 
 
 @click.command()
-@click.option("--db", default="demo.db", show_default=True, metavar="PATH", help="Store for the demo (SQLite file or URL).")
+@click.option(
+    "--db", default="demo.db", show_default=True, metavar="PATH", help="Store for the demo (SQLite file or URL)."
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Dashboard port.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser (serve headless).")
-@click.option("--address", default="127.0.0.1", show_default=True,
-              help="Address to serve on (0.0.0.0 to let other machines in).")
-@click.option("--examples", type=click.Path(exists=True, file_okay=False, path_type=Path), default=EXAMPLES,
-              show_default="the bundled examples/", help="Import the threads in this folder instead.")
+@click.option(
+    "--address", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0 to let other machines in)."
+)
+@click.option(
+    "--examples",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=EXAMPLES,
+    show_default="the bundled examples/",
+    help="Import the threads in this folder instead.",
+)
 def demo(db: str, port: int, no_browser: bool, address: str, examples: Path) -> None:
     """Import the bundled examples/ into --db and open the dashboard on them."""
     click.echo(prepare(db, examples))

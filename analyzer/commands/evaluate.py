@@ -10,27 +10,50 @@ import click
 
 @click.command()
 @click.option("--model", "model_dir", required=True, type=click.Path(), help="Model folder to evaluate.")
-@click.option("--data", "data_files", required=True, multiple=True, type=click.Path(dir_okay=False),
-              help="Labeled CSV/TSV/JSON Lines, same format as `analyzer train` (repeatable).")
+@click.option(
+    "--data",
+    "data_files",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Labeled CSV/TSV/JSON Lines, same format as `analyzer train` (repeatable).",
+)
 @click.option("--task", type=click.Choice(["toxicity", "sentiment"]), required=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for report.json, report.md and plots (default: evaluation/<model>-<data>).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for report.json, report.md and plots (default: evaluation/<model>-<data>).",
+)
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-columns", default=None, help="Comma-separated label columns.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--device", default=None)
 @click.option("--no-bias", is_flag=True, help="Skip the identity-term bias check.")
-@click.option("--precision", type=click.Choice(["float32", "bfloat16", "int8", "auto"]), default="float32",
-              show_default=True, help="Run the model as `analyzer score --precision` would (to check a fast option).")
-def evaluate(model_dir, data_files, task, out_dir, text_column, label_columns, batch_size, device, no_bias,
-             precision="float32") -> None:
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "bfloat16", "int8", "auto"]),
+    default="float32",
+    show_default=True,
+    help="Run the model as `analyzer score --precision` would (to check a fast option).",
+)
+def evaluate(
+    model_dir, data_files, task, out_dir, text_column, label_columns, batch_size, device, no_bias, precision="float32"
+) -> None:
     """Score labeled data with a model; print and save per-label ROC-AUC, macro-F1 at the
     model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias."""
-    from analyzer.classifier import Classifier
-    from analyzer.evaluation import (bias_check, evaluate_predictions, markdown_report, plot_confusion,
-                                     plot_reliability, reliability)
-    from analyzer.scorer import Scorer
-    from analyzer.training_data import load_labeled
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.scorer import Scorer
+    from analyzer.training.data import load_labeled
+    from analyzer.training.evaluation import (
+        bias_check,
+        evaluate_predictions,
+        markdown_report,
+        plot_confusion,
+        plot_reliability,
+        reliability,
+    )
 
     cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
     data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols)

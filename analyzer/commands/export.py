@@ -11,18 +11,36 @@ from analyzer.errors import AnalyzerError
 
 @click.command()
 @click.option("--db", default=None, metavar="URL", help=DB_HELP)
-@click.option("--out", default=None, metavar="FILE",
-              help="Every comment with its current scores and latest verdict (.csv or .parquet).")
+@click.option(
+    "--out",
+    default=None,
+    metavar="FILE",
+    help="Every comment with its current scores and latest verdict (.csv or .parquet).",
+)
 @click.option("--thread", "thread_id", default=None, help="Only this thread (for --out).")
-@click.option("--raw-csv", is_flag=True,
-              help="Write texts in the --out CSV exactly as stored. By default a cell that a spreadsheet "
-                   "would run as a formula (starting with = + - @) gets a leading apostrophe.")
-@click.option("--verdicts-for-training", "training_out", default=None, metavar="FILE",
-              help="Reviewers' verdicts as a training CSV (text + label columns) for `analyzer train`.")
-@click.option("--task", type=click.Choice(["toxicity", "sentiment"]), default="toxicity", show_default=True,
-              help="Which labels --verdicts-for-training writes.")
-def export(db: str | None, out: str | None, thread_id: str | None, raw_csv: bool, training_out: str | None,
-           task: str) -> None:
+@click.option(
+    "--raw-csv",
+    is_flag=True,
+    help="Write texts in the --out CSV exactly as stored. By default a cell that a spreadsheet "
+    "would run as a formula (starting with = + - @) gets a leading apostrophe.",
+)
+@click.option(
+    "--verdicts-for-training",
+    "training_out",
+    default=None,
+    metavar="FILE",
+    help="Reviewers' verdicts as a training CSV (text + label columns) for `analyzer train`.",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["toxicity", "sentiment"]),
+    default="toxicity",
+    show_default=True,
+    help="Which labels --verdicts-for-training writes.",
+)
+def export(
+    db: str | None, out: str | None, thread_id: str | None, raw_csv: bool, training_out: str | None, task: str
+) -> None:
     """Write the store's scores and verdicts to files."""
     from analyzer.store import Store
     from analyzer.store.exporting import export_format

@@ -14,7 +14,9 @@ import click
 
 from analyzer.errors import AnalyzerError, InputError
 
-DB_HELP = "Store: an SQLite file path or a postgresql+psycopg:// URL (default: $THREAD_ANALYZER_DB or ./thread_analyzer.db)."
+DB_HELP = (
+    "Store: an SQLite file path or a postgresql+psycopg:// URL (default: $THREAD_ANALYZER_DB or ./thread_analyzer.db)."
+)
 
 
 def parse_now(value: str | None) -> datetime | None:
@@ -32,25 +34,57 @@ def parse_now(value: str | None) -> datetime | None:
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--db", default=None, metavar="URL", help=DB_HELP)
 @click.option("--no-score", is_flag=True, help="Store the threads without scoring them.")
-@click.option("--model", "model_dirs", multiple=True, metavar="DIR",
-              help="Classifier folder; repeatable (default: the default models).")
+@click.option(
+    "--model",
+    "model_dirs",
+    multiple=True,
+    metavar="DIR",
+    help="Classifier folder; repeatable (default: the default models).",
+)
 @click.option("--format", "fmt", default=None, help="Input format (default: detected from each file).")
 @click.option("--now", default=None, metavar="ISO-TIME", help="Reference time for relative times ('4 months ago').")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Windows per forward pass (default: 32 on a CPU, 256 on a GPU).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Windows per forward pass (default: 32 on a CPU, 256 on a GPU).",
+)
 @click.option("--device", default=None, help="cpu, cuda, ... (default: CUDA when present).")
-@click.option("--precision", type=click.Choice(["float32", "bfloat16", "int8", "auto"]), default="auto",
-              show_default=True, help="auto: int8 on a CPU, bfloat16 on a GPU; float32: exact (see analyzer score).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
-              help="Where scoring runs: this process (local, default) or a Dask cluster (see docs/scaling.md).")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask; default: a local cluster).")
-def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: tuple[str, ...], fmt: str | None,
-           now: str | None, batch_size: int | None, device: str | None, precision: str = "auto", engine: str | None = None,
-           scheduler: str | None = None) -> None:
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "bfloat16", "int8", "auto"]),
+    default="auto",
+    show_default=True,
+    help="auto: int8 on a CPU, bfloat16 on a GPU; float32: exact (see analyzer score).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default=None,
+    help="Where scoring runs: this process (local, default) or a Dask cluster (see docs/scaling.md).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask; default: a local cluster).",
+)
+def ingest(
+    inputs: tuple[str, ...],
+    db: str | None,
+    no_score: bool,
+    model_dirs: tuple[str, ...],
+    fmt: str | None,
+    now: str | None,
+    batch_size: int | None,
+    device: str | None,
+    precision: str = "auto",
+    engine: str | None = None,
+    scheduler: str | None = None,
+) -> None:
     """Parse INPUT files or folders, score them (unless --no-score) and store them.
     Re-ingesting the same file adds nothing; changed comments are updated."""
-    from analyzer.batch import quiet_openmp
+    from analyzer.scoring.frames import quiet_openmp
 
     quiet_openmp()  # before torch loads
     from tqdm import tqdm
@@ -72,14 +106,23 @@ def ingest(inputs: tuple[str, ...], db: str | None, no_score: bool, model_dirs: 
         if models:
             with tqdm(total=n_records, unit="comment", file=sys.stderr, disable=None, desc="scoring") as bar:
                 if scheduler or engine == "dask":
-                    from analyzer import distributed
+                    from analyzer.scoring import distributed
 
                     with distributed.connect(scheduler) as client:
-                        distributed.score_batches(store, batches, models, client=client, batch_size=batch_size,
-                                                  device=device, precision=precision, progress=bar.update)
+                        distributed.score_batches(
+                            store,
+                            batches,
+                            models,
+                            client=client,
+                            batch_size=batch_size,
+                            device=device,
+                            precision=precision,
+                            progress=bar.update,
+                        )
                 else:
-                    pipeline.score_batches(store, batches, models, batch_size=batch_size, device=device,
-                                           progress=bar.update)
+                    pipeline.score_batches(
+                        store, batches, models, batch_size=batch_size, device=device, progress=bar.update
+                    )
         with tqdm(total=n_records, unit="comment", file=sys.stderr, disable=None, desc="storing") as bar:
             summary = pipeline.store_batches(store, batches, models, progress=bar.update)
         click.echo(pipeline.summary_line(summary, n_threads, store.url))

@@ -156,8 +156,10 @@ class _Totals:
             parts.append(f"{self.not_loaded:,} comment(s) not loaded in the sources")
         if self.cut:
             limits = Limits.from_env()
-            parts.append(f"{self.cut:,} comment(s) cut to {limits.max_comment_chars:,} characters, flagged "
-                         f"'truncated' (raise the limit with {env_var('max_comment_chars')})")
+            parts.append(
+                f"{self.cut:,} comment(s) cut to {limits.max_comment_chars:,} characters, flagged "
+                f"'truncated' (raise the limit with {env_var('max_comment_chars')})"
+            )
         if failed:
             parts.append(f"{failed} input(s) failed")
         return "parsed " + "; ".join(parts)

@@ -91,84 +91,156 @@ def render_markdown(data: dict[str, Any]) -> str:
     if data.get("models"):
         lines += ["Models: " + ", ".join(f"{md(k)} ← {md(v)}" for k, v in sorted(data["models"].items()))]
     lines += ["", "## Summary", ""]
-    lines += _table(["metric", "value"], [
-        ["risk (0–1)", _num(s["risk"])],
-        ["comments", str(s["comments"])],
-        ["authors", str(s["authors"])],
-        ["max / mean depth", f"{s['max_depth']} / {_num(s['mean_depth'], 1)}"],
-        ["scored", str(s["scored"])],
-        ["toxic", f"{s['toxic']} ({_pct(s['toxic_share'])})"],
-        ["toxicity mean / p90 / max", f"{_num(s['mean_toxicity'])} / {_num(s['p90_toxicity'])} / {_num(s['max_toxicity'])}"],
-        ["most frequent label", md(s["top_label"] or "–")],
-        ["first / last comment", f"{s['first_at'] or '–'} / {s['last_at'] or '–'}"],
-    ])
+    lines += _table(
+        ["metric", "value"],
+        [
+            ["risk (0–1)", _num(s["risk"])],
+            ["comments", str(s["comments"])],
+            ["authors", str(s["authors"])],
+            ["max / mean depth", f"{s['max_depth']} / {_num(s['mean_depth'], 1)}"],
+            ["scored", str(s["scored"])],
+            ["toxic", f"{s['toxic']} ({_pct(s['toxic_share'])})"],
+            [
+                "toxicity mean / p90 / max",
+                f"{_num(s['mean_toxicity'])} / {_num(s['p90_toxicity'])} / {_num(s['max_toxicity'])}",
+            ],
+            ["most frequent label", md(s["top_label"] or "–")],
+            ["first / last comment", f"{s['first_at'] or '–'} / {s['last_at'] or '–'}"],
+        ],
+    )
     if s["labels"]:
         lines += ["", "## Labels", ""]
-        lines += _table(["label", "n", "mean", "max", "p90", "threshold", "at/above"], [
-            [md(k), str(v["n"]), _num(v["mean"]), _num(v["max"]), _num(v["p90"]), _num(v["threshold"]), _pct(v["share_above"])]
-            for k, v in s["labels"].items()
-        ])
+        lines += _table(
+            ["label", "n", "mean", "max", "p90", "threshold", "at/above"],
+            [
+                [
+                    md(k),
+                    str(v["n"]),
+                    _num(v["mean"]),
+                    _num(v["max"]),
+                    _num(v["p90"]),
+                    _num(v["threshold"]),
+                    _pct(v["share_above"]),
+                ]
+                for k, v in s["labels"].items()
+            ],
+        )
     sent = data["sentiment"]
     if sent["n"]:
         lines += ["", "## Sentiment", ""]
-        lines += _table(["class", "share (most likely)", "mean probability"],
-                        [[k, _pct(sent["share"][k]), _num(sent["mean"][k])] for k in sent["share"]])
+        lines += _table(
+            ["class", "share (most likely)", "mean probability"],
+            [[k, _pct(sent["share"][k]), _num(sent["mean"][k])] for k in sent["share"]],
+        )
     lines += ["", "## Toxicity by depth", ""]
-    lines += _table(["depth", "comments", "scored", "toxic", "rate", "mean toxicity"], [
-        [r["label"], str(r["comments"]), str(r["scored"]), str(r["toxic"]), _pct(r["rate"]), _num(r["mean_toxicity"])]
-        for r in depth_bands(data["toxicity_by_depth"])
-    ] or [["–"] * 6])
+    lines += _table(
+        ["depth", "comments", "scored", "toxic", "rate", "mean toxicity"],
+        [
+            [
+                r["label"],
+                str(r["comments"]),
+                str(r["scored"]),
+                str(r["toxic"]),
+                _pct(r["rate"]),
+                _num(r["mean_toxicity"]),
+            ]
+            for r in depth_bands(data["toxicity_by_depth"])
+        ]
+        or [["–"] * 6],
+    )
     e = data["escalation"]
     trend = e["path_trend"]
-    lines += ["", "## Escalation", "",
-              f"- reply pairs (both scored): {e['reply_pairs']}",
-              f"- base toxic rate: {_pct(e['base_rate'])}",
-              f"- P(reply toxic | parent toxic): {_pct(e['p_toxic_after_toxic'])}, "
-              f"against P(reply toxic | parent not toxic): {_pct(e['p_toxic_after_clean'])}",
-              f"- escalation ratio (vs base rate): {_num(e['ratio'])}",
-              f"- along {trend['paths']} root-to-leaf path(s): mean toxicity slope per level "
-              f"{_num(trend['mean_slope'], 3)}, rising on {_pct(trend['rising_share'])}"]
+    lines += [
+        "",
+        "## Escalation",
+        "",
+        f"- reply pairs (both scored): {e['reply_pairs']}",
+        f"- base toxic rate: {_pct(e['base_rate'])}",
+        f"- P(reply toxic | parent toxic): {_pct(e['p_toxic_after_toxic'])}, "
+        f"against P(reply toxic | parent not toxic): {_pct(e['p_toxic_after_clean'])}",
+        f"- escalation ratio (vs base rate): {_num(e['ratio'])}",
+        f"- along {trend['paths']} root-to-leaf path(s): mean toxicity slope per level "
+        f"{_num(trend['mean_slope'], 3)}, rising on {_pct(trend['rising_share'])}",
+    ]
     tp = data["turning_point"]
     lines += ["", "## Turning point", ""]
     if tp is None:
         lines += ["No comment after which its replies turn markedly more toxic than the rest of the thread."]
     else:
-        lines += [f"Comment **{md(tp['comment_id'])}** by {md(tp['author'] or 'unknown')} (depth {tp['depth']}"
-                  + (f", {tp['created_at']}" if tp["created_at"] else "") + f"): its {tp['replies']} replies are toxic at "
-                  f"{_pct(tp['after_rate'])} against {_pct(tp['before_rate'])} in the rest of the thread "
-                  f"(jump {_num(tp['jump'])}; {tp['candidates']} candidate(s)).", "",
-                  f"> {md(tp['preview'])}"]
+        lines += [
+            f"Comment **{md(tp['comment_id'])}** by {md(tp['author'] or 'unknown')} (depth {tp['depth']}"
+            + (f", {tp['created_at']}" if tp["created_at"] else "")
+            + f"): its {tp['replies']} replies are toxic at "
+            f"{_pct(tp['after_rate'])} against {_pct(tp['before_rate'])} in the rest of the thread "
+            f"(jump {_num(tp['jump'])}; {tp['candidates']} candidate(s)).",
+            "",
+            f"> {md(tp['preview'])}",
+        ]
     hot = data["hottest_subthreads"]
     lines += ["", "## Hottest sub-threads", ""]
-    lines += _table(["comment", "author", "depth", "comments", "toxic", "rate", "heat", "starts with"], [
-        [md(h["comment_id"], 30), md(h["author"] or "–", 30), str(h["depth"]), str(h["comments"]), str(h["toxic"]),
-         _pct(h["rate"]), _num(h["heat"]), md(h["preview"], 80)]
-        for h in hot
-    ]) if hot else ["None (no sub-thread of 3+ scored comments with a toxic one)."]
+    lines += (
+        _table(
+            ["comment", "author", "depth", "comments", "toxic", "rate", "heat", "starts with"],
+            [
+                [
+                    md(h["comment_id"], 30),
+                    md(h["author"] or "–", 30),
+                    str(h["depth"]),
+                    str(h["comments"]),
+                    str(h["toxic"]),
+                    _pct(h["rate"]),
+                    _num(h["heat"]),
+                    md(h["preview"], 80),
+                ]
+                for h in hot
+            ],
+        )
+        if hot
+        else ["None (no sub-thread of 3+ scored comments with a toxic one)."]
+    )
     a = data["authors"]
     lines += ["", "## Authors", ""]
-    lines += _table(["author", "comments", "toxic", "rate", "max toxicity"], [
-        [md(r["author"], 40), str(r["comments"]), str(r["toxic"]), _pct(r["rate"]), _num(r["max_toxicity"])]
-        for r in a["most_toxic"]
-    ]) if a["most_toxic"] else ["No toxic comment with a known author."]
+    lines += (
+        _table(
+            ["author", "comments", "toxic", "rate", "max toxicity"],
+            [
+                [md(r["author"], 40), str(r["comments"]), str(r["toxic"]), _pct(r["rate"]), _num(r["max_toxicity"])]
+                for r in a["most_toxic"]
+            ],
+        )
+        if a["most_toxic"]
+        else ["No toxic comment with a known author."]
+    )
     if a["hostile_pairs"]:
         lines += ["", "Hostile exchanges (toxic replies between two authors):", ""]
-        lines += _table(["authors", "replies", "toxic replies", "by each"], [
-            [" ↔ ".join(md(x, 30) for x in p["authors"]), str(p["exchanges"]), str(p["hostile"]),
-             ", ".join(f"{md(k, 30)}: {v}" for k, v in p["hostile_by"].items())]
-            for p in a["hostile_pairs"]
-        ])
+        lines += _table(
+            ["authors", "replies", "toxic replies", "by each"],
+            [
+                [
+                    " ↔ ".join(md(x, 30) for x in p["authors"]),
+                    str(p["exchanges"]),
+                    str(p["hostile"]),
+                    ", ".join(f"{md(k, 30)}: {v}" for k, v in p["hostile_by"].items()),
+                ]
+                for p in a["hostile_pairs"]
+            ],
+        )
     ot = data["over_time"]
     lines += ["", "## Over time", ""]
     if ot is None:
         lines += ["No comment has a known time."]
     else:
         busy = [r for r in ot["series"] if r["comments"]]
-        lines += [f"Per {ot['bucket']}; {ot['timed']} comment(s) with a time, {ot['untimed']} without."
-                  + (f" Showing the 60 busiest of {len(busy)} buckets." if len(busy) > 60 else ""), ""]
+        lines += [
+            f"Per {ot['bucket']}; {ot['timed']} comment(s) with a time, {ot['untimed']} without."
+            + (f" Showing the 60 busiest of {len(busy)} buckets." if len(busy) > 60 else ""),
+            "",
+        ]
         shown = sorted(sorted(busy, key=lambda r: -r["comments"])[:60], key=lambda r: r["start"])
-        lines += _table([ot["bucket"], "comments", "toxic", "rate"],
-                        [[r["start"], str(r["comments"]), str(r["toxic"]), _pct(r["rate"])] for r in shown])
+        lines += _table(
+            [ot["bucket"], "comments", "toxic", "rate"],
+            [[r["start"], str(r["comments"]), str(r["toxic"]), _pct(r["rate"])] for r in shown],
+        )
     if data["repairs"]:
         lines += ["", "## Repairs made while reading", ""]
         lines += [f"- {md(r['kind'])}: {md(r['message'], 300)}" for r in data["repairs"]]

@@ -16,10 +16,12 @@ from analyzer.commands.ingest import DB_HELP
 @click.option("--offset", type=click.IntRange(min=0), default=0)
 @click.option("--search", default=None, help="Only threads whose id or title contains this text.")
 @click.option("--min-risk", type=click.FloatRange(0, 1), default=None)
-@click.option("--order", type=click.Choice(["risk", "comments", "toxic", "updated", "id"]), default="risk",
-              show_default=True)
-def threads(db: str | None, fmt: str, limit: int, offset: int, search: str | None, min_risk: float | None,
-            order: str) -> None:
+@click.option(
+    "--order", type=click.Choice(["risk", "comments", "toxic", "updated", "id"]), default="risk", show_default=True
+)
+def threads(
+    db: str | None, fmt: str, limit: int, offset: int, search: str | None, min_risk: float | None, order: str
+) -> None:
     """List stored threads ranked by risk (or --order), as a table or JSON."""
     from analyzer.commands.report import terminal_safe
     from analyzer.store import Store
@@ -35,9 +37,17 @@ def threads(db: str | None, fmt: str, limit: int, offset: int, search: str | Non
         return
     header = ("risk", "thread", "comments", "authors", "depth", "toxic", "max", "top label", "title")
     body = [
-        (f"{r['risk']:.2f}", terminal_safe(r["thread_id"]), str(r["comments"]), str(r["authors"]),
-         str(r["max_depth"]), _pct(r["toxic_share"]), _num(r["max_toxicity"]), r["top_label"] or "-",
-         terminal_safe(r["title"] or "", 50))
+        (
+            f"{r['risk']:.2f}",
+            terminal_safe(r["thread_id"]),
+            str(r["comments"]),
+            str(r["authors"]),
+            str(r["max_depth"]),
+            _pct(r["toxic_share"]),
+            _num(r["max_toxicity"]),
+            r["top_label"] or "-",
+            terminal_safe(r["title"] or "", 50),
+        )
         for r in rows
     ]
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]

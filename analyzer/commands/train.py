@@ -10,45 +10,109 @@ import click
 
 @click.command()
 @click.option("--task", type=click.Choice(["toxicity", "sentiment"]), required=True, help="What the model predicts.")
-@click.option("--data", "data_files", multiple=True, required=True, type=click.Path(dir_okay=False),
-              help="CSV/TSV/JSON Lines with a text column and label columns (repeatable).")
-@click.option("--val-data", "val_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Validation files (default: a held-out share of --data).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Model folder to write, e.g. models/my-toxicity.")
-@click.option("--base", type=click.Path(file_okay=False), default=None,
-              help="Encoder folder to start from (default: the bundled all-MiniLM-L6-v2).")
-@click.option("--method", type=click.Choice(["finetune", "head"]), default="finetune", show_default=True,
-              help="finetune: train the whole encoder; head: frozen encoder + logistic regression (minutes on a CPU).")
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV/TSV/JSON Lines with a text column and label columns (repeatable).",
+)
+@click.option(
+    "--val-data",
+    "val_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Validation files (default: a held-out share of --data).",
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Model folder to write, e.g. models/my-toxicity."
+)
+@click.option(
+    "--base",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Encoder folder to start from (default: the bundled all-MiniLM-L6-v2).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["finetune", "head"]),
+    default="finetune",
+    show_default=True,
+    help="finetune: train the whole encoder; head: frozen encoder + logistic regression (minutes on a CPU).",
+)
 @click.option("--text-column", default="text", show_default=True)
-@click.option("--label-columns", default=None, help="Comma-separated label columns (default: canonical names found in the file).")
+@click.option(
+    "--label-columns", default=None, help="Comma-separated label columns (default: canonical names found in the file)."
+)
 @click.option("--epochs", type=float, default=1.0, show_default=True)
 @click.option("--lr", type=float, default=5e-5, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--max-length", type=int, default=96, show_default=True)
 @click.option("--seed", type=int, default=13, show_default=True)
-@click.option("--eval-every", type=int, default=400, show_default=True, help="Steps between validations and checkpoints.")
-@click.option("--patience", type=int, default=3, show_default=True, help="Validations without improvement before stopping.")
+@click.option(
+    "--eval-every", type=int, default=400, show_default=True, help="Steps between validations and checkpoints."
+)
+@click.option(
+    "--patience", type=int, default=3, show_default=True, help="Validations without improvement before stopping."
+)
 @click.option("--max-steps", type=int, default=None, help="Stop after this many steps (smoke runs).")
 @click.option("--max-train-rows", type=int, default=None, help="Use at most this many training rows (a seeded sample).")
-@click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
-              help="Where to keep resumable state; re-running the same command resumes from it.")
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to keep resumable state; re-running the same command resumes from it.",
+)
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 @click.option("--device", default=None, help="cpu or cuda (default: CUDA when present).")
-def train(task, data_files, val_files, out, base, method, text_column, label_columns, epochs, lr, batch_size,
-          max_length, seed, eval_every, patience, max_steps, max_train_rows, checkpoint_dir, threads, device) -> None:
+def train(
+    task,
+    data_files,
+    val_files,
+    out,
+    base,
+    method,
+    text_column,
+    label_columns,
+    epochs,
+    lr,
+    batch_size,
+    max_length,
+    seed,
+    eval_every,
+    patience,
+    max_steps,
+    max_train_rows,
+    checkpoint_dir,
+    threads,
+    device,
+) -> None:
     """Train a toxicity (multi-label) or sentiment (single-label) classifier and write a
     ready-to-use model folder with thresholds and a model card."""
     import numpy as np
 
-    from analyzer.trainer import Trainer
-    from analyzer.training_args import TrainingArguments
-    from analyzer.training_data import load_labeled, split
+    from analyzer.training.arguments import TrainingArguments
+    from analyzer.training.data import load_labeled, split
+    from analyzer.training.trainer import Trainer
 
     cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
-    args = TrainingArguments(task=task, method=method, epochs=epochs, lr=lr, batch_size=batch_size,
-                             max_length=max_length, seed=seed, eval_every=eval_every, patience=patience,
-                             max_steps=max_steps, max_train_rows=max_train_rows, num_threads=threads,
-                             device=device, checkpoint_dir=checkpoint_dir)
+    args = TrainingArguments(
+        task=task,
+        method=method,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_length=max_length,
+        seed=seed,
+        eval_every=eval_every,
+        patience=patience,
+        max_steps=max_steps,
+        max_train_rows=max_train_rows,
+        num_threads=threads,
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+    )
     data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols)
     val = load_labeled(list(val_files), task, text_column=text_column, label_columns=cols) if val_files else None
     train_set, val_set = split(data, val, args.val_fraction, seed)
@@ -57,9 +121,18 @@ def train(task, data_files, val_files, out, base, method, text_column, label_col
         train_set = train_set.subset(keep)
     click.echo(f"training on {len(train_set)} rows, validating on {len(val_set)}", err=True)
     command = "analyzer train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    result = Trainer(args, train_set, val_set, base=base, command=command,
-                     data_files=list(data_files) + [f"{f} (validation)" for f in val_files]).train(out)
+    result = Trainer(
+        args,
+        train_set,
+        val_set,
+        base=base,
+        command=command,
+        data_files=list(data_files) + [f"{f} (validation)" for f in val_files],
+    ).train(out)
     m = result.metrics
-    summary = (f"mean ROC-AUC {m['mean_roc_auc']:.3f}, mean macro-F1 {m['mean_macro_f1']:.3f}" if task == "toxicity"
-               else f"macro recall {m['macro_recall']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+    summary = (
+        f"mean ROC-AUC {m['mean_roc_auc']:.3f}, mean macro-F1 {m['mean_macro_f1']:.3f}"
+        if task == "toxicity"
+        else f"macro recall {m['macro_recall']:.3f}, macro-F1 {m['macro_f1']:.3f}"
+    )
     click.echo(f"wrote {out}: validation {summary}", err=True)

@@ -7,8 +7,9 @@ value or the default, never raises. Writers drop defaults, so links stay short.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 MAX_PARAM = 500  # longer values are ignored: no legitimate one is that long

@@ -20,7 +20,7 @@ from analyzer import analytics
 from analyzer.dashboard import params
 from analyzer.dashboard.thresholds import effective
 from analyzer.errors import AnalyzerError
-from analyzer.models import ENV_MODELS
+from analyzer.scoring.defaults import ENV_MODELS
 from analyzer.store import ENV_DB, LoadedThread, Store, resolve_url
 
 TUNED = "tuned_thresholds"  # session key: {label: threshold} chosen on the Models page
@@ -70,8 +70,8 @@ def read_meta(folder: str | None) -> dict[str, Any]:
 
 @st.cache_resource(show_spinner="Loading the models…")
 def _models(roots: str) -> Models:
-    from analyzer.classifier import Classifier
-    from analyzer.models import default_model_dirs
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.defaults import default_model_dirs
 
     try:
         classifiers = [Classifier.from_pretrained(d) for d in default_model_dirs()]
@@ -114,7 +114,7 @@ def tuned_thresholds(labels: list[str] | None = None) -> dict[str, float]:
 
 
 def analytics_labels() -> tuple[str, ...]:
-    from analyzer.labels import CANONICAL_LABELS
+    from analyzer.scoring.labels import CANONICAL_LABELS
 
     return CANONICAL_LABELS
 

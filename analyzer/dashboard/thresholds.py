@@ -5,8 +5,9 @@ verdicts in the store, or (only at the model's own threshold) its validation con
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -50,8 +51,14 @@ def from_curve(curve: Sequence[Mapping[str, Any]], threshold: float, source: str
     if not points:
         return None
     p = min(points, key=lambda q: abs(float(q["threshold"]) - threshold))
-    return PR(float(p["threshold"]), p.get("precision"), p.get("recall"), int(p.get("n", 0) or 0),
-              int(p.get("positives", 0) or 0), source)
+    return PR(
+        float(p["threshold"]),
+        p.get("precision"),
+        p.get("recall"),
+        int(p.get("n", 0) or 0),
+        int(p.get("positives", 0) or 0),
+        source,
+    )
 
 
 def label_metrics(meta: Mapping[str, Any] | None, label: str) -> Mapping[str, Any]:

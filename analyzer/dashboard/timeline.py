@@ -3,8 +3,9 @@ readable number of points, and the trend figure (this period against the one bef
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 MAX_POINTS = 120
 
@@ -48,8 +49,14 @@ def bucketed(daily: Sequence[Mapping[str, Any]], bucket: str | None = None) -> t
         s[2] += int(r.get("scored", 0))
         s[3] += int(r.get("toxic", 0))
     rows = [
-        {"start": k, "threads": v[0], "comments": v[1], "scored": v[2], "toxic": v[3],
-         "toxic_share": (v[3] / v[2]) if v[2] else None}
+        {
+            "start": k,
+            "threads": v[0],
+            "comments": v[1],
+            "scored": v[2],
+            "toxic": v[3],
+            "toxic_share": (v[3] / v[2]) if v[2] else None,
+        }
         for k, v in sorted(sums.items())
     ]
     return bucket, rows

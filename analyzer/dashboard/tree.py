@@ -8,9 +8,9 @@ All walks are iterative (reply chains can be very deep), and the HTML nests at m
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
 from analyzer.dashboard.safe import esc, esc_isolated
@@ -61,12 +61,22 @@ def rows_of(thread: Thread, scores: Mapping[str, Mapping[str, float]], label: st
     for c in thread.traverse("preorder", include_post=False):
         s = scores.get(c.id) or {}
         value = s.get(label)
-        out.append(Row(
-            id=c.id, parent_id=c.parent_id if c.parent_id in thread and thread.get(c.parent_id).kind == "comment" else None,
-            depth=c.depth, author=c.author, author_inferred=c.author_inferred, created_at=c.created_at,
-            created_precision=c.created_precision, text=c.text, scores=dict(s), value=value,
-            above=value is not None and value >= threshold, flags=tuple(c.flags),
-        ))
+        out.append(
+            Row(
+                id=c.id,
+                parent_id=c.parent_id if c.parent_id in thread and thread.get(c.parent_id).kind == "comment" else None,
+                depth=c.depth,
+                author=c.author,
+                author_inferred=c.author_inferred,
+                created_at=c.created_at,
+                created_precision=c.created_precision,
+                text=c.text,
+                scores=dict(s),
+                value=value,
+                above=value is not None and value >= threshold,
+                flags=tuple(c.flags),
+            )
+        )
     return out
 
 
@@ -147,8 +157,10 @@ def _header(row: Row, label: str, marks: Sequence[str], href: str | None) -> str
     if row.depth > MAX_NEST:
         parts.append(f'<span style="color:#6b7280">depth {row.depth}</span>')
     for mark in marks:
-        parts.append(f'<span class="ta-mark" style="background:#111827;color:#fde68a;border-radius:4px;'
-                     f'padding:0 4px">{esc(mark)}</span>')
+        parts.append(
+            f'<span class="ta-mark" style="background:#111827;color:#fde68a;border-radius:4px;'
+            f'padding:0 4px">{esc(mark)}</span>'
+        )
     if href is not None:
         parts.append(f'<a class="ta-open" href="{esc(href)}" target="_self">open</a>')
     return " ".join(parts)
@@ -193,7 +205,9 @@ def tree_html(
     return "".join(out)
 
 
-def mark_map(turning_point: Mapping[str, object] | None, hottest: Sequence[Mapping[str, object]]) -> dict[str, list[str]]:
+def mark_map(
+    turning_point: Mapping[str, object] | None, hottest: Sequence[Mapping[str, object]]
+) -> dict[str, list[str]]:
     """Badges by comment id: the turning point and the roots of the hottest sub-threads."""
     marks: dict[str, list[str]] = {}
     if turning_point:

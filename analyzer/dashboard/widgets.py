@@ -3,7 +3,8 @@ widgets, and safe ways to show errors. Layout only: decisions live in the plain 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from analyzer.dashboard import params, resources
 from analyzer.dashboard.safe import md_escape
 from analyzer.dashboard.verdicts import DECISION_HELP, DECISIONS, verdict_labels
 from analyzer.errors import AnalyzerError
-from analyzer.labels import SENTIMENT_LABELS, TOXICITY_LABELS
+from analyzer.scoring.labels import SENTIMENT_LABELS, TOXICITY_LABELS
 
 REVIEWER = "reviewer"  # session key of the reviewer's name (sidebar)
 
@@ -19,8 +20,9 @@ REVIEWER = "reviewer"  # session key of the reviewer's name (sidebar)
 def sidebar() -> None:
     """Who is reviewing, and where the data is (the models load only on pages that need them)."""
     with st.sidebar:
-        st.text_input("Your name (for verdicts)", key=REVIEWER, max_chars=200,
-                      help="Verdicts are recorded under this name.")
+        st.text_input(
+            "Your name (for verdicts)", key=REVIEWER, max_chars=200, help="Verdicts are recorded under this name."
+        )
         st.caption("Store: " + md_escape(resources.store().url))
 
 
@@ -68,10 +70,16 @@ def verdict_form(
         st.success(md_escape(saved))
     with st.form(key=f"verdict-{key}", clear_on_submit=True, border=True):
         st.markdown("**Your verdict**")
-        decision = st.radio("Decision", DECISIONS, horizontal=True, key=f"{key}-decision",
-                            format_func=lambda d: f"{d} — {DECISION_HELP[d]}")
-        checked = st.multiselect("Labels that apply (for relabel; on remove, the kinds of toxicity)", toxicity,
-                                 key=f"{key}-labels")
+        decision = st.radio(
+            "Decision",
+            DECISIONS,
+            horizontal=True,
+            key=f"{key}-decision",
+            format_func=lambda d: f"{d} — {DECISION_HELP[d]}",
+        )
+        checked = st.multiselect(
+            "Labels that apply (for relabel; on remove, the kinds of toxicity)", toxicity, key=f"{key}-labels"
+        )
         sentiment = st.selectbox("Sentiment (optional)", ["", *SENTIMENT_LABELS], key=f"{key}-sentiment")
         note = st.text_area("Note (optional)", key=f"{key}-note", max_chars=10_000, height=80)
         submitted = st.form_submit_button("Record verdict", type="primary")
@@ -82,9 +90,14 @@ def verdict_form(
         st.error("Enter your name in the sidebar first: verdicts are recorded under it.")
         return
     try:
-        verdict_id = store.add_verdict(thread_id, comment_id, reviewer=name, decision=decision,
-                                       labels=verdict_labels(decision, toxicity, checked, sentiment or None),
-                                       note=note.strip() or None)
+        verdict_id = store.add_verdict(
+            thread_id,
+            comment_id,
+            reviewer=name,
+            decision=decision,
+            labels=verdict_labels(decision, toxicity, checked, sentiment or None),
+            note=note.strip() or None,
+        )
     except AnalyzerError as exc:
         error("The verdict was not recorded", exc)
         return

@@ -18,10 +18,11 @@ import itertools
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from analyzer.errors import InputError
 from analyzer.limits import Limits, describe_bytes, env_var
@@ -275,7 +276,7 @@ def _guard(src: Source, fmt: str | None, run: Any) -> list[Thread]:
         raise src.fail("nested too deeply to read") from exc
     except MemoryError as exc:
         raise src.fail("too large to parse in the memory available") from exc
-    except Exception as exc:  # noqa: BLE001 - user bytes must never crash the caller
+    except Exception as exc:
         what = f"as {fmt}" if fmt else "in any known format"
         raise src.fail(f"could not be read {what}: {type(exc).__name__}: {exc}") from exc
 

@@ -9,11 +9,12 @@ import html
 import json
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from analyzer.errors import InputError
 from analyzer.limits import Limits
@@ -45,7 +46,7 @@ class Context:
     now: datetime
     limits: Limits
     columns: Mapping[str, str] = field(default_factory=dict)
-    companions: list["Source"] = field(default_factory=list)
+    companions: list[Source] = field(default_factory=list)
 
 
 class Source:
@@ -163,7 +164,7 @@ def html_to_text(markup: str | None) -> str:
             text = soup.get_text()
             soup.decompose()  # break the tree's reference cycles now (parsers pause the GC)
     except (RecursionError, ParserRejectedMarkup):  # pathological nesting, or markup Python's
-        text = html.unescape(_TAG.sub("", markup))   # HTML parser gives up on ('<![GDATA['): strip tags
+        text = html.unescape(_TAG.sub("", markup))  # HTML parser gives up on ('<![GDATA['): strip tags
     return tidy(text)
 
 
@@ -218,13 +219,38 @@ def sequence(value: Any) -> list[Any]:
 # ---------------------------------------------------------------------- times
 UTC = timezone.utc
 _UNITS = {
-    "s": "second", "sec": "second", "secs": "second", "second": "second", "seconds": "second",
-    "m": "minute", "min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
-    "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
-    "d": "day", "day": "day", "days": "day",
-    "w": "week", "wk": "week", "wks": "week", "week": "week", "weeks": "week",
-    "mo": "month", "mos": "month", "month": "month", "months": "month",
-    "y": "year", "yr": "year", "yrs": "year", "year": "year", "years": "year",
+    "s": "second",
+    "sec": "second",
+    "secs": "second",
+    "second": "second",
+    "seconds": "second",
+    "m": "minute",
+    "min": "minute",
+    "mins": "minute",
+    "minute": "minute",
+    "minutes": "minute",
+    "h": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "hour": "hour",
+    "hours": "hour",
+    "d": "day",
+    "day": "day",
+    "days": "day",
+    "w": "week",
+    "wk": "week",
+    "wks": "week",
+    "week": "week",
+    "weeks": "week",
+    "mo": "month",
+    "mos": "month",
+    "month": "month",
+    "months": "month",
+    "y": "year",
+    "yr": "year",
+    "yrs": "year",
+    "year": "year",
+    "years": "year",
 }
 RELATIVE_TIME = re.compile(
     r"(?P<n>\d{1,4}|an?|one)\s*(?P<unit>[a-z]{1,7})\s+ago",
@@ -348,8 +374,12 @@ class TimeParser:
 
                     self._dateparser = dateparser.DateDataParser(
                         languages=["en"],
-                        settings={"RELATIVE_BASE": self.now.replace(tzinfo=None), "TIMEZONE": "UTC",
-                                  "RETURN_AS_TIMEZONE_AWARE": True, "TO_TIMEZONE": "UTC"},
+                        settings={
+                            "RELATIVE_BASE": self.now.replace(tzinfo=None),
+                            "TIMEZONE": "UTC",
+                            "RETURN_AS_TIMEZONE_AWARE": True,
+                            "TO_TIMEZONE": "UTC",
+                        },
                     )
                 data = self._dateparser.get_date_data(v)
         except Exception:  # dateparser raises assorted errors on odd input; a miss is a miss

@@ -66,7 +66,9 @@ class _Reader:
         local = _local(name)
         if self.depth == 1:
             if local != "disqus":
-                raise self.src.fail(f"not a Disqus export: the root element is <{local}>, not <disqus>", where=self.where())
+                raise self.src.fail(
+                    f"not a Disqus export: the root element is <{local}>, not <disqus>", where=self.where()
+                )
         elif self.depth == 2:
             if local in ("thread", "post"):
                 self.record = {"_kind": local, "_line": self.parser.CurrentLineNumber, "_id": _dsq_id(attrs)}
@@ -181,8 +183,9 @@ def _page(tid: str, t: dict[str, Any], times: TimeParser) -> Comment:
             extra[out] = value
     if _true(t.get("isClosed")):
         extra["closed"] = True
-    page = Comment(id=tid, text=html_to_text(t.get("message")), author=_name(t), created_at=created, kind="post", extra=extra)
+    page = Comment(
+        id=tid, text=html_to_text(t.get("message")), author=_name(t), created_at=created, kind="post", extra=extra
+    )
     if _true(t.get("isDeleted")):
         page.flags.append(FLAG_DELETED)
     return page
-

@@ -30,9 +30,15 @@ _STORY_TYPES = {"story", "job", "poll", "ask", "show", "link"}
 
 def looks_like_nested(doc: Any) -> bool:
     """A story object with a ``comments`` array (HNPWA)."""
-    return isinstance(doc, dict) and isinstance(doc.get("comments"), list) and "id" in doc and (
-        "title" in doc or "level" in doc or "points" in doc or any(
-            isinstance(c, dict) and "level" in c for c in doc["comments"][:5]
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("comments"), list)
+        and "id" in doc
+        and (
+            "title" in doc
+            or "level" in doc
+            or "points" in doc
+            or any(isinstance(c, dict) and "level" in c for c in doc["comments"][:5])
         )
     )
 
@@ -89,7 +95,9 @@ def _story(item: dict[str, Any], text_key: str, author_key: str) -> Comment:
             extra[key] = item[key]
     for key in ("points", "score", "descendants", "comments_count", "commentscount"):
         if as_int(item.get(key)) is not None:
-            extra["score" if key == "points" else ("comments_count" if key == "commentscount" else key)] = as_int(item[key])
+            extra["score" if key == "points" else ("comments_count" if key == "commentscount" else key)] = as_int(
+                item[key]
+            )
     return Comment(
         id=as_str(item.get("id")) or "story",
         text=_text(item, text_key),
@@ -185,9 +193,7 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
     threads = []
     for root, members in groups.items():
         story_item = by_id.get(root)
-        is_story = story_item is not None and (
-            _is_story_type(story_item) or as_str(story_item.get("parent")) is None
-        )
+        is_story = story_item is not None and (_is_story_type(story_item) or as_str(story_item.get("parent")) is None)
         post = _story(story_item, "text", "by") if is_story and story_item is not None else None
         # A root that is an item but no story closes a parent cycle: its replies keep their
         # parent, so that Thread.build breaks the cycle and reports it.

@@ -56,7 +56,7 @@ class LayoutProfile:
     """An author line is short; longer lines before a time line are text, not names."""
 
     @cached_property
-    def compiled(self) -> "_Compiled":
+    def compiled(self) -> _Compiled:
         return _Compiled(self)
 
 

@@ -41,8 +41,10 @@ class _Stub:
 
 def is_morechildren(doc: Any) -> bool:
     """A recording of ``/api/morechildren`` calls: ``[{request_body, response}, ...]``."""
-    return isinstance(doc, list) and bool(doc) and all(
-        isinstance(x, dict) and "response" in x and "request_body" in x for x in doc
+    return (
+        isinstance(doc, list)
+        and bool(doc)
+        and all(isinstance(x, dict) and "response" in x and "request_body" in x for x in doc)
     )
 
 
@@ -198,7 +200,9 @@ def _comment(data: dict[str, Any], parent: str | None, fallback_id: str) -> Comm
         text=text,
         parent_id=parent,
         author=author,
-        created_at=from_epoch(float(created)) if isinstance(created, (int, float)) and not isinstance(created, bool) else None,
+        created_at=from_epoch(float(created))
+        if isinstance(created, (int, float)) and not isinstance(created, bool)
+        else None,
         extra=extra,
         flags=flags,
     )

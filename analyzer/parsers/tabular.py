@@ -13,7 +13,8 @@ import codecs
 import csv
 import io
 import json
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from analyzer.parsers.base import Context, Source, TimeParser, as_str, load_json
 from analyzer.thread import Comment, Thread
@@ -23,21 +24,55 @@ ROLES = ("id", "parent", "thread", "author", "time", "text")
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id", "comment_id", "utterance_id", "message_id", "tweet_id", "id_str", "post_id", "uid"),
     "parent": (
-        "reply_to", "parent_id", "parent", "in_reply_to", "in_reply_to_id", "in_reply_to_status_id_str",
-        "reply_to_id", "parent_comment_id", "replied_to",
+        "reply_to",
+        "parent_id",
+        "parent",
+        "in_reply_to",
+        "in_reply_to_id",
+        "in_reply_to_status_id_str",
+        "reply_to_id",
+        "parent_comment_id",
+        "replied_to",
     ),
     "thread": (
-        "conversation_id", "thread_id", "conversation", "thread", "link_id", "root_id", "submission_id",
-        "discussion_id", "story_id", "video_id", "article_id",
+        "conversation_id",
+        "thread_id",
+        "conversation",
+        "thread",
+        "link_id",
+        "root_id",
+        "submission_id",
+        "discussion_id",
+        "story_id",
+        "video_id",
+        "article_id",
     ),
     "author": ("author", "speaker", "user", "username", "user_name", "screen_name", "by", "author_name", "user_id"),
     "time": (
-        "created_at", "timestamp", "time", "created_utc", "created", "date", "datetime", "published_at",
-        "posted_at", "published", "time_created",
+        "created_at",
+        "timestamp",
+        "time",
+        "created_utc",
+        "created",
+        "date",
+        "datetime",
+        "published_at",
+        "posted_at",
+        "published",
+        "time_created",
     ),
     "text": (
-        "text", "body", "content", "comment", "message", "comment_text", "text_original", "tweet", "utterance",
-        "selftext", "full_text",
+        "text",
+        "body",
+        "content",
+        "comment",
+        "message",
+        "comment_text",
+        "text_original",
+        "tweet",
+        "utterance",
+        "selftext",
+        "full_text",
     ),
 }
 
@@ -106,7 +141,13 @@ def _text(value: Any) -> str:
         return value
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False)
+        if isinstance(value, (dict, list))
+        else str(value)
+    )
 
 
 class _Collector:
@@ -120,8 +161,17 @@ class _Collector:
         self.posts: dict[str, Comment] = {}
         self.default_thread = src.stem
 
-    def add(self, row_no: int, rid: str | None, parent: str | None, thread: str | None, author: str | None,
-            when: Any, text: str, extra: dict[str, Any]) -> None:
+    def add(
+        self,
+        row_no: int,
+        rid: str | None,
+        parent: str | None,
+        thread: str | None,
+        author: str | None,
+        when: Any,
+        text: str,
+        extra: dict[str, Any],
+    ) -> None:
         created, precision = self.times(when) if when is not None else (None, None)
         if created is None and when not in (None, ""):
             extra["created_raw"] = when

@@ -21,8 +21,10 @@ def looks_like(doc: Any) -> bool:
     if "topLevelComment" in doc or "textOriginal" in doc or "textDisplay" in doc:
         return True
     comments = doc.get("comments")
-    return isinstance(comments, list) and bool(comments) and all(
-        isinstance(c, dict) and str(c.get("kind", "")).startswith("youtube#") for c in comments
+    return (
+        isinstance(comments, list)
+        and bool(comments)
+        and all(isinstance(c, dict) and str(c.get("kind", "")).startswith("youtube#") for c in comments)
     )
 
 
@@ -49,7 +51,11 @@ class _Builder:
             text = html_to_text(display) if isinstance(display, str) else ""
         created, _ = self.times(snippet.get("publishedAt"))
         extra: dict[str, Any] = {}
-        for key, out in (("likeCount", "likes"), ("viewerRating", "viewer_rating"), ("moderationStatus", "moderation_status")):
+        for key, out in (
+            ("likeCount", "likes"),
+            ("viewerRating", "viewer_rating"),
+            ("moderationStatus", "moderation_status"),
+        ):
             if snippet.get(key) is not None and not isinstance(snippet.get(key), (dict, list)):
                 extra[out] = snippet[key]
         updated, _ = self.times(snippet.get("updatedAt"))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
@@ -133,8 +134,9 @@ def _read_only_connector(path: Path, timeout: float) -> Callable[[], Any]:
         wal = path.with_name(path.name + "-wal").exists() or path.with_name(path.name + "-shm").exists()
         if (not wal and not os.access(path.parent, os.W_OK)) or _mounted_read_only(path):
             query += "&immutable=1"
-        return sqlite3.connect(f"file:{quote(str(path))}?{query}", uri=True, timeout=timeout,
-                               isolation_level=None, check_same_thread=False)
+        return sqlite3.connect(
+            f"file:{quote(str(path))}?{query}", uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
 
     return connect
 

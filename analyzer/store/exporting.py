@@ -15,27 +15,38 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
 from analyzer.errors import AnalyzerError
-from analyzer.labels import CANONICAL_LABELS, SENTIMENT_LABELS, TOXICITY_LABELS
+from analyzer.scoring.labels import CANONICAL_LABELS, SENTIMENT_LABELS, TOXICITY_LABELS
 from analyzer.store import schema as t
 
 CHUNK = 10_000
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 TRAINING_TASKS = ("toxicity", "sentiment")
 TRAINING_COLUMNS = ("toxicity", "insult", "identity_attack")  # always written for toxicity
-_BASE = ["thread_id", "comment_id", "kind", "parent_id", "depth", "author", "author_inferred", "created_at",
-         "text", "revision"]
+_BASE = [
+    "thread_id",
+    "comment_id",
+    "kind",
+    "parent_id",
+    "depth",
+    "author",
+    "author_inferred",
+    "created_at",
+    "text",
+    "revision",
+]
 _VERDICT = ["verdict", "verdict_labels", "verdict_reviewer", "verdict_note", "verdict_at", "verdict_stale", "verdicts"]
 
 
 def export_format(path: str | Path) -> str:
-    """"csv" or "parquet" from the file's extension, or AnalyzerError."""
+    """ "csv" or "parquet" from the file's extension, or AnalyzerError."""
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise AnalyzerError(f"cannot tell the export format from {str(path)!r}: use a .csv or .parquet file name")
@@ -124,8 +135,9 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def export(conn: Connection, out: str | Path, *, thread_id: str | None = None, chunk: int = CHUNK,
-           raw: bool = False) -> int:
+def export(
+    conn: Connection, out: str | Path, *, thread_id: str | None = None, chunk: int = CHUNK, raw: bool = False
+) -> int:
     """Write every comment (or one thread's) with one column per label (current score), the
     models used (JSON) and the latest verdict; CSV or Parquet by extension. Returns rows.
     CSV cells are ``spreadsheet_safe`` unless ``raw``."""
@@ -148,14 +160,29 @@ def export(conn: Connection, out: str | Path, *, thread_id: str | None = None, c
             import pyarrow.parquet as pq
 
             schema = pa.schema(
-                [("thread_id", pa.string()), ("comment_id", pa.string()), ("kind", pa.string()),
-                 ("parent_id", pa.string()), ("depth", pa.int32()), ("author", pa.string()),
-                 ("author_inferred", pa.bool_()), ("created_at", pa.timestamp("us", tz="UTC")),
-                 ("text", pa.string()), ("revision", pa.int32())]
+                [
+                    ("thread_id", pa.string()),
+                    ("comment_id", pa.string()),
+                    ("kind", pa.string()),
+                    ("parent_id", pa.string()),
+                    ("depth", pa.int32()),
+                    ("author", pa.string()),
+                    ("author_inferred", pa.bool_()),
+                    ("created_at", pa.timestamp("us", tz="UTC")),
+                    ("text", pa.string()),
+                    ("revision", pa.int32()),
+                ]
                 + [(label, pa.float64()) for label in labels]
-                + [("models", pa.string()), ("verdict", pa.string()), ("verdict_labels", pa.string()),
-                   ("verdict_reviewer", pa.string()), ("verdict_note", pa.string()),
-                   ("verdict_at", pa.timestamp("us", tz="UTC")), ("verdict_stale", pa.bool_()), ("verdicts", pa.int32())]
+                + [
+                    ("models", pa.string()),
+                    ("verdict", pa.string()),
+                    ("verdict_labels", pa.string()),
+                    ("verdict_reviewer", pa.string()),
+                    ("verdict_note", pa.string()),
+                    ("verdict_at", pa.timestamp("us", tz="UTC")),
+                    ("verdict_stale", pa.bool_()),
+                    ("verdicts", pa.int32()),
+                ]
             )
             with pq.ParquetWriter(tmp, schema) as writer:
                 for rows in _chunks(conn, thread_id, chunk):
@@ -174,7 +201,9 @@ def _flat(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     out["models"] = json.dumps(row["models"], sort_keys=True) if row["models"] else ""
     for k in _VERDICT:
         out[k] = row[k]
-    out["verdict_labels"] = json.dumps(row["verdict_labels"], sort_keys=True) if row["verdict_labels"] is not None else ""
+    out["verdict_labels"] = (
+        json.dumps(row["verdict_labels"], sort_keys=True) if row["verdict_labels"] is not None else ""
+    )
     out["verdict_at"] = row["verdict_at"].isoformat() if row["verdict_at"] else ""
     return {k: ("" if v is None else v) for k, v in out.items()}
 
@@ -186,7 +215,9 @@ def _typed(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     out["models"] = json.dumps(row["models"], sort_keys=True) if row["models"] else None
     for k in _VERDICT:
         out[k] = row[k]
-    out["verdict_labels"] = json.dumps(row["verdict_labels"], sort_keys=True) if row["verdict_labels"] is not None else None
+    out["verdict_labels"] = (
+        json.dumps(row["verdict_labels"], sort_keys=True) if row["verdict_labels"] is not None else None
+    )
     return out
 
 
@@ -235,9 +266,8 @@ def export_training(conn: Connection, out: str | Path, *, task: str = "toxicity"
     if Path(out).suffix.lower() != ".csv":
         raise AnalyzerError("training data is written as CSV: use a .csv file name", source=str(out))
     columns, rows = training_rows(conn, task)
-    with atomic_output(out) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogatepass") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
+    with atomic_output(out) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors="surrogatepass") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
     return len(rows)

@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
@@ -44,7 +45,7 @@ class ModelInfo:
     card: str | None = None
 
     @classmethod
-    def of(cls, model: Any) -> "ModelInfo":
+    def of(cls, model: Any) -> ModelInfo:
         if isinstance(model, ModelInfo):
             return model
         get = model.get if isinstance(model, Mapping) else (lambda k, d=None: getattr(model, k, d))
@@ -220,12 +221,21 @@ class Importer:
                 self._thread(thread, records.get(thread.id, {}), import_id, batch, counts)
                 for r in thread.repairs:
                     counts.repaired += len(r.ids)
-                    repairs.append({"thread_id": thread.id, "kind": r.kind, "ids": list(r.ids[:MAX_REPAIR_IDS]),
-                                    "n_ids": len(r.ids), "message": r.message})
+                    repairs.append(
+                        {
+                            "thread_id": thread.id,
+                            "kind": r.kind,
+                            "ids": list(r.ids[:MAX_REPAIR_IDS]),
+                            "n_ids": len(r.ids),
+                            "message": r.message,
+                        }
+                    )
                 done += 1
             if not seen:
                 self.conn.execute(
-                    update(t.imports).where(t.imports.c.id == import_id).values(
+                    update(t.imports)
+                    .where(t.imports.c.id == import_id)
+                    .values(
                         repairs=repairs,
                         threads=len(batch.threads),
                         comments=counts.comments_added + counts.comments_updated + counts.comments_unchanged,
@@ -243,8 +253,16 @@ class Importer:
         s = self.summary
         s.sources += 1
         s.sources_seen_before += 1 if seen else 0
-        for name in ("threads_added", "threads_updated", "threads_unchanged", "comments_added",
-                     "comments_updated", "comments_unchanged", "repaired", "scores_added"):
+        for name in (
+            "threads_added",
+            "threads_updated",
+            "threads_unchanged",
+            "comments_added",
+            "comments_updated",
+            "comments_unchanged",
+            "repaired",
+            "scores_added",
+        ):
             setattr(s, name, getattr(s, name) + getattr(counts, name))
         s.import_ids.append(import_id)
 
@@ -259,8 +277,18 @@ class Importer:
             return int(found), True
         result = self.conn.execute(
             insert(t.imports).values(
-                source=batch.source, sha256=sha, format=batch.format, imported_at=self.now, repairs=[],
-                threads=0, comments=0, added=0, updated=0, unchanged=0, repaired=0, scores=0,
+                source=batch.source,
+                sha256=sha,
+                format=batch.format,
+                imported_at=self.now,
+                repairs=[],
+                threads=0,
+                comments=0,
+                added=0,
+                updated=0,
+                unchanged=0,
+                repaired=0,
+                scores=0,
             )
         )
         return int(result.inserted_primary_key[0]), False  # type: ignore[index]  # set by every INSERT
@@ -282,22 +310,46 @@ class Importer:
             "format": _clean(thread.format or batch.format),
             "post_id": _clean(thread.post.id) if thread.post is not None else None,
             "extra": thread.extra,
-            "repairs": [{"kind": r.kind, "ids": list(r.ids[:MAX_REPAIR_IDS]), "n_ids": len(r.ids), "message": r.message}
-                        for r in thread.repairs],
+            "repairs": [
+                {"kind": r.kind, "ids": list(r.ids[:MAX_REPAIR_IDS]), "n_ids": len(r.ids), "message": r.message}
+                for r in thread.repairs
+            ],
         }
         row = conn.execute(select(t.threads).where(t.threads.c.id == thread.id)).first()
         existing: dict[str, Any] = {}
         if row is None:
-            conn.execute(insert(t.threads).values(
-                id=thread.id, first_import_id=import_id, last_import_id=import_id,
-                created_at=self.now, updated_at=self.now, **meta))
+            conn.execute(
+                insert(t.threads).values(
+                    id=thread.id,
+                    first_import_id=import_id,
+                    last_import_id=import_id,
+                    created_at=self.now,
+                    updated_at=self.now,
+                    **meta,
+                )
+            )
         else:
-            existing = {r.comment_id: r for r in conn.execute(
-                select(t.comments.c.pk, t.comments.c.comment_id, t.comments.c.kind, t.comments.c.parent_id,
-                       t.comments.c.depth, t.comments.c.position, t.comments.c.author, t.comments.c.author_inferred,
-                       t.comments.c.created_at, t.comments.c.created_precision, t.comments.c.text_hash,
-                       t.comments.c.revision, t.comments.c.extra, t.comments.c.flags)
-                .where(t.comments.c.thread_id == thread.id))}
+            existing = {
+                r.comment_id: r
+                for r in conn.execute(
+                    select(
+                        t.comments.c.pk,
+                        t.comments.c.comment_id,
+                        t.comments.c.kind,
+                        t.comments.c.parent_id,
+                        t.comments.c.depth,
+                        t.comments.c.position,
+                        t.comments.c.author,
+                        t.comments.c.author_inferred,
+                        t.comments.c.created_at,
+                        t.comments.c.created_precision,
+                        t.comments.c.text_hash,
+                        t.comments.c.revision,
+                        t.comments.c.extra,
+                        t.comments.c.flags,
+                    ).where(t.comments.c.thread_id == thread.id)
+                )
+            }
         next_position = max((r.position for r in existing.values()), default=-1) + 1
 
         new_rows: list[dict[str, Any]] = []
@@ -308,8 +360,15 @@ class Importer:
             values = _comment_values(c)
             old = existing.get(cid)
             if old is None:
-                values.update(thread_id=thread.id, comment_id=c.id, position=next_position, revision=1,
-                              first_import_id=import_id, last_import_id=import_id, updated_at=self.now)
+                values.update(
+                    thread_id=thread.id,
+                    comment_id=c.id,
+                    position=next_position,
+                    revision=1,
+                    first_import_id=import_id,
+                    last_import_id=import_id,
+                    updated_at=self.now,
+                )
                 next_position += 1
                 new_rows.append(values)
                 revision[cid] = 1
@@ -334,17 +393,24 @@ class Importer:
         if updates:
             # bind names must differ from column names in an UPDATE ... SET
             conn.execute(
-                update(t.comments).where(t.comments.c.pk == bindparam("b_pk")).values(
-                    {k: bindparam("v_" + k) for k in updates[0] if k != "b_pk"}),
+                update(t.comments)
+                .where(t.comments.c.pk == bindparam("b_pk"))
+                .values({k: bindparam("v_" + k) for k in updates[0] if k != "b_pk"}),
                 [{("v_" + k if k != "b_pk" else k): v for k, v in u.items()} for u in updates],
             )
         pks = {cid: r.pk for cid, r in existing.items()} | inserted
         if new_rows and not inserted:
-            pks.update((cid, pk) for cid, pk in conn.execute(
-                select(t.comments.c.comment_id, t.comments.c.pk)
-                .where(t.comments.c.thread_id == thread.id, t.comments.c.first_import_id == import_id)
-            ))
-        added_scores, label_models = self._scores(thread.id, nodes, records, pks, revision, scored_before=bool(existing))
+            pks.update(
+                (cid, pk)
+                for cid, pk in conn.execute(
+                    select(t.comments.c.comment_id, t.comments.c.pk).where(
+                        t.comments.c.thread_id == thread.id, t.comments.c.first_import_id == import_id
+                    )
+                )
+            )
+        added_scores, label_models = self._scores(
+            thread.id, nodes, records, pks, revision, scored_before=bool(existing)
+        )
 
         counts.comments_added += len(new_rows)
         counts.comments_updated += len(updates)
@@ -355,15 +421,23 @@ class Importer:
             counts.threads_added += 1
         elif new_rows or updates or added_scores or meta_changed:
             counts.threads_updated += 1
-            conn.execute(update(t.threads).where(t.threads.c.id == thread.id).values(
-                last_import_id=import_id, updated_at=self.now, **meta))
+            conn.execute(
+                update(t.threads)
+                .where(t.threads.c.id == thread.id)
+                .values(last_import_id=import_id, updated_at=self.now, **meta)
+            )
         else:
             counts.threads_unchanged += 1
         if row is None:
-            scores = {c.id: {k: v for k, v in records[clean_text(c.id)]["scores"].items() if v is not None}
-                      for c in nodes if records.get(clean_text(c.id), {}).get("scores")}
-            thresholds = {label: float(self.model_thresholds.get(mid, {}).get(label, analytics.DEFAULT_THRESHOLD))
-                          for label, mid in label_models.items()}
+            scores = {
+                c.id: {k: v for k, v in records[clean_text(c.id)]["scores"].items() if v is not None}
+                for c in nodes
+                if records.get(clean_text(c.id), {}).get("scores")
+            }
+            thresholds = {
+                label: float(self.model_thresholds.get(mid, {}).get(label, analytics.DEFAULT_THRESHOLD))
+                for label, mid in label_models.items()
+            }
             write_stats(conn, thread, scores, thresholds, self.now)
         elif new_rows or updates or added_scores:
             refresh_stats(conn, [thread.id], now=self.now)
@@ -398,17 +472,31 @@ class Importer:
                 if model_id is None:  # a model known only from its "name@fingerprint"
                     version = (record.get("models") or {}).get(label, f"unknown@{fp}")
                     self.model_ids = register_models(
-                        self.conn, [ModelInfo(name=str(version).rsplit("@", 1)[0], fingerprint=fp, labels=(label,))], self.now)
+                        self.conn,
+                        [ModelInfo(name=str(version).rsplit("@", 1)[0], fingerprint=fp, labels=(label,))],
+                        self.now,
+                    )
                     model_id = self.model_ids[fp]
                 label_models.setdefault(label, model_id)
-                rows.append({"comment_pk": pks[cid], "revision": revision[cid], "model_id": model_id,
-                             "label": label, "value": float(value), "windowed": windowed})
+                rows.append(
+                    {
+                        "comment_pk": pks[cid],
+                        "revision": revision[cid],
+                        "model_id": model_id,
+                        "label": label,
+                        "value": float(value),
+                        "windowed": windowed,
+                    }
+                )
         if rows and scored_before:
-            have = set(tuple(r) for r in self.conn.execute(
-                select(t.scores.c.comment_pk, t.scores.c.revision, t.scores.c.model_id, t.scores.c.label)
-                .join(t.comments, t.comments.c.pk == t.scores.c.comment_pk)
-                .where(t.comments.c.thread_id == thread_id)
-            ))
+            have = set(
+                tuple(r)
+                for r in self.conn.execute(
+                    select(t.scores.c.comment_pk, t.scores.c.revision, t.scores.c.model_id, t.scores.c.label)
+                    .join(t.comments, t.comments.c.pk == t.scores.c.comment_pk)
+                    .where(t.comments.c.thread_id == thread_id)
+                )
+            )
             rows = [r for r in rows if (r["comment_pk"], r["revision"], r["model_id"], r["label"]) not in have]
         if rows:
             _insert_scores(self.conn, rows)
@@ -432,8 +520,9 @@ def _insert_scores(conn: Connection, rows: list[dict[str, Any]]) -> None:
             cursor.close()
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {t.scores.name} ({', '.join(_SCORE_COLUMNS)}) "
-           f"VALUES ({', '.join([mark] * len(_SCORE_COLUMNS))})")
+    sql = (
+        f"INSERT INTO {t.scores.name} ({', '.join(_SCORE_COLUMNS)}) VALUES ({', '.join([mark] * len(_SCORE_COLUMNS))})"
+    )
     conn.exec_driver_sql(sql, [tuple(r[k] for k in _SCORE_COLUMNS) for r in rows])
 
 
@@ -495,15 +584,35 @@ def model_thresholds(conn: Connection) -> dict[int, dict[str, float]]:
 
 
 def write_stats(
-    conn: Connection, thread: Thread, scores: Mapping[str, Mapping[str, float]], thresholds: Mapping[str, float], now: datetime
+    conn: Connection,
+    thread: Thread,
+    scores: Mapping[str, Mapping[str, float]],
+    thresholds: Mapping[str, float],
+    now: datetime,
 ) -> None:
     """Replace the thread's row in ``thread_stats`` with ``analytics.summary`` of it."""
     s = analytics.summary(thread, scores, thresholds)
     row = {
         "thread_id": thread.id,
         "stats_version": analytics.STATS_VERSION,
-        **{k: s[k] for k in ("comments", "authors", "max_depth", "mean_depth", "scored", "toxic", "toxic_share",
-                             "mean_toxicity", "p90_toxicity", "max_toxicity", "top_label", "risk", "labels")},
+        **{
+            k: s[k]
+            for k in (
+                "comments",
+                "authors",
+                "max_depth",
+                "mean_depth",
+                "scored",
+                "toxic",
+                "toxic_share",
+                "mean_toxicity",
+                "p90_toxicity",
+                "max_toxicity",
+                "top_label",
+                "risk",
+                "labels",
+            )
+        },
         "first_at": datetime.fromisoformat(s["first_at"]) if s["first_at"] else None,
         "last_at": datetime.fromisoformat(s["last_at"]) if s["last_at"] else None,
         "updated_at": now,

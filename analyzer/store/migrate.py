@@ -20,7 +20,7 @@ HEAD = "0002"  # the newest revision in migrations/versions (tests/test_store.py
 VERSION_TABLE = "alembic_version"
 
 
-def alembic_config(connection: Connection | None = None) -> "Config":
+def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config pointing at the shipped migrations (no alembic.ini needed)."""
     from alembic.config import Config
 

@@ -24,14 +24,26 @@ def totals(conn: Connection, **filters: Any) -> dict[str, Any]:
     """Threads, comments, scored and toxic comments, and the time span, over the matching threads."""
     s = t.thread_stats.c
     row = conn.execute(
-        select(func.count(), func.coalesce(func.sum(s.comments), 0), func.coalesce(func.sum(s.scored), 0),
-               func.coalesce(func.sum(s.toxic), 0), func.min(s.first_at), func.max(s.last_at))
-        .select_from(_joined()).where(*thread_filters(**filters))
+        select(
+            func.count(),
+            func.coalesce(func.sum(s.comments), 0),
+            func.coalesce(func.sum(s.scored), 0),
+            func.coalesce(func.sum(s.toxic), 0),
+            func.min(s.first_at),
+            func.max(s.last_at),
+        )
+        .select_from(_joined())
+        .where(*thread_filters(**filters))
     ).one()
     threads, comments, scored, toxic, first, last = row
     return {
-        "threads": int(threads), "comments": int(comments), "scored": int(scored), "toxic": int(toxic),
-        "toxic_share": (int(toxic) / int(scored)) if scored else None, "first_at": first, "last_at": last,
+        "threads": int(threads),
+        "comments": int(comments),
+        "scored": int(scored),
+        "toxic": int(toxic),
+        "toxic_share": (int(toxic) / int(scored)) if scored else None,
+        "first_at": first,
+        "last_at": last,
     }
 
 
@@ -41,16 +53,30 @@ def daily(conn: Connection, **filters: Any) -> list[dict[str, Any]]:
     s = t.thread_stats.c
     day = func.date(s.first_at)
     query = (
-        select(day.label("day"), func.count().label("threads"), func.sum(s.comments).label("comments"),
-               func.sum(s.scored).label("scored"), func.sum(s.toxic).label("toxic"))
-        .select_from(_joined()).where(s.first_at.is_not(None), *thread_filters(**filters))
-        .group_by(day).order_by(day)
+        select(
+            day.label("day"),
+            func.count().label("threads"),
+            func.sum(s.comments).label("comments"),
+            func.sum(s.scored).label("scored"),
+            func.sum(s.toxic).label("toxic"),
+        )
+        .select_from(_joined())
+        .where(s.first_at.is_not(None), *thread_filters(**filters))
+        .group_by(day)
+        .order_by(day)
     )
     out = []
     for r in conn.execute(query):
         d = r.day if isinstance(r.day, date) else date.fromisoformat(str(r.day)[:10])
-        out.append({"day": d, "threads": int(r.threads), "comments": int(r.comments or 0),
-                    "scored": int(r.scored or 0), "toxic": int(r.toxic or 0)})
+        out.append(
+            {
+                "day": d,
+                "threads": int(r.threads),
+                "comments": int(r.comments or 0),
+                "scored": int(r.scored or 0),
+                "toxic": int(r.toxic or 0),
+            }
+        )
     return out
 
 

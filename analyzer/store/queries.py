@@ -42,11 +42,21 @@ def load_thread_data(conn: Connection, thread_id: str) -> LoadedThread | None:
         return None
     post: Comment | None = None
     comments: list[Comment] = []
-    for r in conn.execute(select(t.comments).where(t.comments.c.thread_id == thread_id).order_by(t.comments.c.position)):
+    for r in conn.execute(
+        select(t.comments).where(t.comments.c.thread_id == thread_id).order_by(t.comments.c.position)
+    ):
         c = Comment(
-            id=r.comment_id, text=r.text, parent_id=r.parent_id, author=r.author, author_inferred=r.author_inferred,
-            created_at=r.created_at, created_precision=r.created_precision, kind=r.kind, depth=r.depth,
-            extra=dict(r.extra or {}), flags=list(r.flags or []),
+            id=r.comment_id,
+            text=r.text,
+            parent_id=r.parent_id,
+            author=r.author,
+            author_inferred=r.author_inferred,
+            created_at=r.created_at,
+            created_precision=r.created_precision,
+            kind=r.kind,
+            depth=r.depth,
+            extra=dict(r.extra or {}),
+            flags=list(r.flags or []),
         )
         if c.kind == "post" and post is None:
             post = c
@@ -54,7 +64,9 @@ def load_thread_data(conn: Connection, thread_id: str) -> LoadedThread | None:
             comments.append(c)
     # build() re-derives depths: a re-import may have moved a comment above others kept from before.
     thread = Thread.build(row.id, comments, post, source=row.source, format=row.format, extra=dict(row.extra or {}))
-    thread.repairs = [Repair(r["kind"], tuple(r.get("ids", ())), r.get("message", "")) for r in (row.repairs or [])] + thread.repairs
+    thread.repairs = [
+        Repair(r["kind"], tuple(r.get("ids", ())), r.get("message", "")) for r in (row.repairs or [])
+    ] + thread.repairs
 
     chosen: dict[tuple[str, str], tuple[int, float]] = {}
     query = (
@@ -78,10 +90,17 @@ def load_thread_data(conn: Connection, thread_id: str) -> LoadedThread | None:
         thread=thread,
         scores=scores,
         models={label: f"{models[mid].name}@{models[mid].fingerprint}" for label, mid in label_model.items()},
-        thresholds={label: float((models[mid].thresholds or {}).get(label, DEFAULT_THRESHOLD)) for label, mid in label_model.items()},
+        thresholds={
+            label: float((models[mid].thresholds or {}).get(label, DEFAULT_THRESHOLD))
+            for label, mid in label_model.items()
+        },
         info={
-            "title": row.title, "source": row.source, "format": row.format, "created_at": row.created_at,
-            "updated_at": row.updated_at, "stats": dict(stats._mapping) if stats is not None else None,
+            "title": row.title,
+            "source": row.source,
+            "format": row.format,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "stats": dict(stats._mapping) if stats is not None else None,
         },
     )
 
@@ -91,8 +110,15 @@ def _escape_like(text: str) -> str:
 
 
 def _thread_filters(
-    *, search: str | None, min_risk: float | None, min_comments: int | None, label: str | None,
-    source: str | None, format: str | None, since: datetime | None = None, until: datetime | None = None,
+    *,
+    search: str | None,
+    min_risk: float | None,
+    min_comments: int | None,
+    label: str | None,
+    source: str | None,
+    format: str | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Any]:
     where: list[Any] = []
     if since is not None:  # threads with a comment at or after ``since``
@@ -148,15 +174,48 @@ def list_threads(
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
     s, th = t.thread_stats.c, t.threads.c
-    key = {"risk": s.risk.desc(), "comments": s.comments.desc(), "toxic": s.toxic.desc(),
-           "updated": th.updated_at.desc(), "id": th.id.asc()}[order]
+    key = {
+        "risk": s.risk.desc(),
+        "comments": s.comments.desc(),
+        "toxic": s.toxic.desc(),
+        "updated": th.updated_at.desc(),
+        "id": th.id.asc(),
+    }[order]
     query = (
-        select(th.id.label("thread_id"), th.title, th.source, th.format, th.updated_at,
-               s.comments, s.authors, s.max_depth, s.mean_depth, s.scored, s.toxic, s.toxic_share,
-               s.mean_toxicity, s.p90_toxicity, s.max_toxicity, s.top_label, s.first_at, s.last_at, s.risk)
+        select(
+            th.id.label("thread_id"),
+            th.title,
+            th.source,
+            th.format,
+            th.updated_at,
+            s.comments,
+            s.authors,
+            s.max_depth,
+            s.mean_depth,
+            s.scored,
+            s.toxic,
+            s.toxic_share,
+            s.mean_toxicity,
+            s.p90_toxicity,
+            s.max_toxicity,
+            s.top_label,
+            s.first_at,
+            s.last_at,
+            s.risk,
+        )
         .select_from(t.thread_stats.join(t.threads, th.id == s.thread_id))
-        .where(*_thread_filters(search=search, min_risk=min_risk, min_comments=min_comments, label=label,
-                                source=source, format=format, since=since, until=until))
+        .where(
+            *_thread_filters(
+                search=search,
+                min_risk=min_risk,
+                min_comments=min_comments,
+                label=label,
+                source=source,
+                format=format,
+                since=since,
+                until=until,
+            )
+        )
         .order_by(key, th.id)
         .offset(offset)
     )
@@ -189,10 +248,19 @@ def comment_detail(conn: Connection, thread_id: str, comment_id: str) -> dict[st
         return None
     models = _model_rows(conn)
     history = [
-        {"revision": r.revision, "model": f"{models[r.model_id].name}@{models[r.model_id].fingerprint}",
-         "label": r.label, "value": r.value, "windowed": r.windowed, "current": r.revision == row.revision}
-        for r in conn.execute(select(t.scores).where(t.scores.c.comment_pk == row.pk)
-                              .order_by(t.scores.c.revision, t.scores.c.model_id, t.scores.c.label))
+        {
+            "revision": r.revision,
+            "model": f"{models[r.model_id].name}@{models[r.model_id].fingerprint}",
+            "label": r.label,
+            "value": r.value,
+            "windowed": r.windowed,
+            "current": r.revision == row.revision,
+        }
+        for r in conn.execute(
+            select(t.scores)
+            .where(t.scores.c.comment_pk == row.pk)
+            .order_by(t.scores.c.revision, t.scores.c.model_id, t.scores.c.label)
+        )
     ]
     current: dict[str, dict[str, Any]] = {}
     best: dict[str, int] = {}
@@ -200,8 +268,11 @@ def comment_detail(conn: Connection, thread_id: str, comment_id: str) -> dict[st
         if r.model_id > best.get(r.label, -1):
             best[r.label] = r.model_id
             m = models[r.model_id]
-            current[r.label] = {"value": r.value, "model": f"{m.name}@{m.fingerprint}",
-                                "threshold": float((m.thresholds or {}).get(r.label, DEFAULT_THRESHOLD))}
+            current[r.label] = {
+                "value": r.value,
+                "model": f"{m.name}@{m.fingerprint}",
+                "threshold": float((m.thresholds or {}).get(r.label, DEFAULT_THRESHOLD)),
+            }
     from analyzer.store.review import verdict_rows
 
     out = {k: v for k, v in row._mapping.items() if k != "pk"}

@@ -8,14 +8,15 @@ they judged, so a verdict on text that later changed is recognisable as stale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, insert, select
 
 from analyzer.analytics import DEFAULT_THRESHOLD
 from analyzer.errors import AnalyzerError
-from analyzer.labels import SENTIMENT_LABELS, TOXICITY_LABELS
+from analyzer.scoring.labels import SENTIMENT_LABELS, TOXICITY_LABELS
 from analyzer.store import schema as t
 from analyzer.store.queries import comment_row
 
@@ -39,9 +40,7 @@ def validate_verdict(decision: str, labels: Mapping[str, Any] | None) -> dict[st
             else:
                 raise AnalyzerError(f"label {key!r} must be 0 or 1, not {value!r}")
         else:
-            raise AnalyzerError(
-                f"unknown label {key!r}; use {', '.join(TOXICITY_LABELS)} (0/1) or 'sentiment'"
-            )
+            raise AnalyzerError(f"unknown label {key!r}; use {', '.join(TOXICITY_LABELS)} (0/1) or 'sentiment'")
     if decision == "relabel" and not out:
         raise AnalyzerError("a relabel verdict needs labels, e.g. {'insult': 1}")
     return out
@@ -68,10 +67,17 @@ def add_verdict(
     row = comment_row(conn, thread_id, comment_id)
     if row is None:
         raise AnalyzerError(f"no comment {comment_id!r} in thread {thread_id!r}")
-    result = conn.execute(insert(t.verdicts).values(
-        comment_pk=row.pk, revision=row.revision, reviewer=reviewer, decision=decision, labels=clean,
-        note=note, created_at=at or datetime.now(timezone.utc),
-    ))
+    result = conn.execute(
+        insert(t.verdicts).values(
+            comment_pk=row.pk,
+            revision=row.revision,
+            reviewer=reviewer,
+            decision=decision,
+            labels=clean,
+            note=note,
+            created_at=at or datetime.now(timezone.utc),
+        )
+    )
     return int(result.inserted_primary_key[0])  # type: ignore[index]  # set by every INSERT
 
 
@@ -88,13 +94,28 @@ def verdict_rows(
     """Verdicts, newest first, each with its comment's ids and whether it judged the current text."""
     v, c = t.verdicts.c, t.comments.c
     query = (
-        select(v.id, c.thread_id, c.comment_id, v.reviewer, v.decision, v.labels, v.note, v.created_at,
-               v.revision, (v.revision != c.revision).label("stale"))
+        select(
+            v.id,
+            c.thread_id,
+            c.comment_id,
+            v.reviewer,
+            v.decision,
+            v.labels,
+            v.note,
+            v.created_at,
+            v.revision,
+            (v.revision != c.revision).label("stale"),
+        )
         .select_from(t.verdicts.join(t.comments, c.pk == v.comment_pk))
         .order_by(v.created_at.desc(), v.id.desc())
     )
-    for column, value in ((v.comment_pk, comment_pk), (c.thread_id, thread_id), (c.comment_id, comment_id),
-                          (v.reviewer, reviewer), (v.decision, decision)):
+    for column, value in (
+        (v.comment_pk, comment_pk),
+        (c.thread_id, thread_id),
+        (c.comment_id, comment_id),
+        (v.reviewer, reviewer),
+        (v.decision, decision),
+    ):
         if value is not None:
             query = query.where(column == value)
     if limit is not None:
@@ -141,7 +162,8 @@ def review_queue(
         if band < 0:
             raise AnalyzerError("band must be >= 0")
         query = query.where(s.value.between(threshold - band, threshold + band)).order_by(
-            func.abs(s.value - threshold), c.pk)
+            func.abs(s.value - threshold), c.pk
+        )
     if thread_id is not None:
         query = query.where(c.thread_id == thread_id)
     if not include_reviewed:
@@ -180,8 +202,11 @@ def verdict_scores(conn: Connection, label: str, *, limit: int = 100_000) -> lis
     c, v, s = t.comments.c, t.verdicts.c, t.scores.c
     query = (
         select(v.comment_pk, v.decision, v.labels, s.value)
-        .select_from(t.verdicts.join(t.comments, and_(c.pk == v.comment_pk, c.revision == v.revision))
-                     .join(t.scores, and_(s.comment_pk == c.pk, s.revision == c.revision)))
+        .select_from(
+            t.verdicts.join(t.comments, and_(c.pk == v.comment_pk, c.revision == v.revision)).join(
+                t.scores, and_(s.comment_pk == c.pk, s.revision == c.revision)
+            )
+        )
         .where(s.model_id == model.id, s.label == label)
         .order_by(v.created_at, v.id)
         .limit(limit)

@@ -5,10 +5,11 @@ transactions; the work itself lives in ``importing``, ``queries``, ``review`` an
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.engine import URL
@@ -48,7 +49,9 @@ class Store:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def open(cls, db: str | os.PathLike[str] | URL | None = None, *, create: bool = True, migrate: bool = True) -> "Store":
+    def open(
+        cls, db: str | os.PathLike[str] | URL | None = None, *, create: bool = True, migrate: bool = True
+    ) -> Store:
         """Open (and with ``create``, make) the store at ``db`` (a path, an SQLite or
         PostgreSQL URL; default $THREAD_ANALYZER_DB or ./thread_analyzer.db)."""
         url = resolve_url(db)
@@ -70,15 +73,21 @@ class Store:
         if revision is None and not create:
             raise StoreError("no thread-analyzer store here; run `analyzer ingest` first", source=self.url)
         if revision is None and _has_tables(self.engine):
-            raise StoreError("this database has tables but no thread-analyzer schema version; "
-                             "use an empty database or a store file", source=self.url)
+            raise StoreError(
+                "this database has tables but no thread-analyzer schema version; use an empty database or a store file",
+                source=self.url,
+            )
         if revision != head:
             if self.read_only is not None:
-                raise StoreError(f"the store is read-only ({self.read_only}) and its schema is version {revision}; "
-                                 f"open it once with write access to upgrade it to {head}", source=self.url)
+                raise StoreError(
+                    f"the store is read-only ({self.read_only}) and its schema is version {revision}; "
+                    f"open it once with write access to upgrade it to {head}",
+                    source=self.url,
+                )
             if not migrate:
-                raise StoreError(f"the store's schema is version {revision}, this analyzer needs {head}",
-                                 source=self.url)
+                raise StoreError(
+                    f"the store's schema is version {revision}, this analyzer needs {head}", source=self.url
+                )
             with self._write(lock=MIGRATE_LOCK) as conn:
                 if versions.current_revision(conn) != head:  # another process may have just done it
                     versions.upgrade(conn)
@@ -92,7 +101,7 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -193,8 +202,9 @@ class Store:
         """Record a reviewer's verdict (approve / remove / relabel) on a comment; returns its id."""
         review.validate_verdict(decision, labels)  # before taking the write lock
         with self._write() as conn:
-            return review.add_verdict(conn, thread_id, comment_id, reviewer=reviewer, decision=decision,
-                                      labels=labels, note=note, at=at)
+            return review.add_verdict(
+                conn, thread_id, comment_id, reviewer=reviewer, decision=decision, labels=labels, note=note, at=at
+            )
 
     def refresh_stats(self, thread_ids: Iterable[str] | None = None) -> int:
         """Recompute per-thread statistics (all threads by default); returns how many."""
@@ -220,9 +230,20 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Threads with their statistics, riskiest first (see ``queries.list_threads``)."""
         with self._read() as conn:
-            return queries.list_threads(conn, search=search, min_risk=min_risk, min_comments=min_comments,
-                                        label=label, source=source, format=format, order=order,
-                                        limit=limit, offset=offset, since=since, until=until)
+            return queries.list_threads(
+                conn,
+                search=search,
+                min_risk=min_risk,
+                min_comments=min_comments,
+                label=label,
+                source=source,
+                format=format,
+                order=order,
+                limit=limit,
+                offset=offset,
+                since=since,
+                until=until,
+            )
 
     def count_threads(self, **filters: Any) -> int:
         with self._read() as conn:
@@ -277,8 +298,9 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Verdicts, newest first, filtered by any of the arguments."""
         with self._read() as conn:
-            return review.verdict_rows(conn, thread_id=thread_id, comment_id=comment_id, reviewer=reviewer,
-                                       decision=decision, limit=limit)
+            return review.verdict_rows(
+                conn, thread_id=thread_id, comment_id=comment_id, reviewer=reviewer, decision=decision, limit=limit
+            )
 
     def review_queue(
         self,
@@ -292,8 +314,9 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Comments to review for ``label`` (see ``review.review_queue``)."""
         with self._read() as conn:
-            return review.review_queue(conn, label, threshold, band, limit=limit, thread_id=thread_id,
-                                       include_reviewed=include_reviewed)
+            return review.review_queue(
+                conn, label, threshold, band, limit=limit, thread_id=thread_id, include_reviewed=include_reviewed
+            )
 
     def verdict_scores(self, label: str) -> list[tuple[float, int]]:
         """(score, reviewer's 0/1 answer) pairs for ``label`` (see ``review.verdict_scores``)."""
@@ -327,7 +350,7 @@ class Store:
                 query = (
                     select(c.thread_id, c.comment_id, c.text_hash, s.model_id)
                     .join(t.scores, (s.comment_pk == c.pk) & (s.revision == c.revision))
-                    .where(c.thread_id.in_(ids[i:i + 500]), s.model_id.in_(model_ids))
+                    .where(c.thread_id.in_(ids[i : i + 500]), s.model_id.in_(model_ids))
                     .distinct()
                 )
                 for tid, cid, h, mid in conn.execute(query):

@@ -26,17 +26,17 @@ import html
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 # ---------------------------------------------------------------------- hostile texts
 MARKUP: dict[str, str] = {
     "script": "<script>window.__pwned = 'script'; alert('xss')</script>",
-    "img_onerror": '<img src=x onerror="window.__pwned=\'img\'">',
+    "img_onerror": "<img src=x onerror=\"window.__pwned='img'\">",
     "svg_onload": "<svg onload=\"window.__pwned='svg'\"><circle r=9 /></svg>",
-    "iframe_js": '<iframe src="javascript:window.__pwned=\'iframe\'"></iframe>',
-    "attr_breakout": "\" onmouseover=\"window.__pwned='attr'\" x=\"",
+    "iframe_js": "<iframe src=\"javascript:window.__pwned='iframe'\"></iframe>",
+    "attr_breakout": '" onmouseover="window.__pwned=\'attr\'" x="',
     "style": "<style>body{display:none}</style>still visible",
     "comment_close": "--><script>window.__pwned='comment'</script><!--",
     "md_link": "[click me](javascript:window.__pwned='mdlink')",
@@ -76,8 +76,9 @@ def markup_rows(thread: str = HOSTILE_THREAD, *, escapable_only: bool = False) -
     for name, text in MARKUP.items():
         if escapable_only and name in NEEDS_JSON_ESCAPE:
             continue
-        rows.append({"id": name, "parent_id": previous, "conversation_id": thread, "author": HOSTILE_AUTHOR,
-                     "text": text})
+        rows.append(
+            {"id": name, "parent_id": previous, "conversation_id": thread, "author": HOSTILE_AUTHOR, "text": text}
+        )
         previous = name if len(rows) % 3 else None  # a few chains, not one
     return rows
 
@@ -98,20 +99,56 @@ def csv_bytes(rows: Iterable[dict[str, object]]) -> bytes:
 
 def hn_nested_bytes(texts: dict[str, str]) -> bytes:
     """A Hacker News (HNPWA) story whose comments carry the texts HTML-escaped, as HN does."""
-    comments = [{"id": i + 1, "level": 0, "user": HOSTILE_AUTHOR, "time": 1_600_000_000 + i,
-                 "content": "<p>" + html.escape(text), "comments": []} for i, text in enumerate(texts.values())]
-    story = {"id": 99, "title": HOSTILE_THREAD, "points": 1, "user": HOSTILE_AUTHOR, "time": 1_600_000_000,
-             "content": "<script>alert(1)</script><p>raw tags are dropped", "comments": comments}
+    comments = [
+        {
+            "id": i + 1,
+            "level": 0,
+            "user": HOSTILE_AUTHOR,
+            "time": 1_600_000_000 + i,
+            "content": "<p>" + html.escape(text),
+            "comments": [],
+        }
+        for i, text in enumerate(texts.values())
+    ]
+    story = {
+        "id": 99,
+        "title": HOSTILE_THREAD,
+        "points": 1,
+        "user": HOSTILE_AUTHOR,
+        "time": 1_600_000_000,
+        "content": "<script>alert(1)</script><p>raw tags are dropped",
+        "comments": comments,
+    }
     return json.dumps(story, ensure_ascii=True).encode("ascii")
 
 
 def reddit_bytes(texts: dict[str, str]) -> bytes:
     """A Reddit ``/comments/<id>/.json`` page whose comment bodies are the texts."""
-    things = [{"kind": "t1", "data": {"id": f"c{i}", "parent_id": "t3_post", "link_id": "t3_post", "body": text,
-                                      "author": HOSTILE_AUTHOR, "created_utc": 1_600_000_000 + i, "replies": ""}}
-              for i, text in enumerate(texts.values())]
-    post = {"kind": "t3", "data": {"id": "post", "title": HOSTILE_THREAD, "selftext": MARKUP["md_link"],
-                                   "author": HOSTILE_AUTHOR, "created_utc": 1_600_000_000}}
+    things = [
+        {
+            "kind": "t1",
+            "data": {
+                "id": f"c{i}",
+                "parent_id": "t3_post",
+                "link_id": "t3_post",
+                "body": text,
+                "author": HOSTILE_AUTHOR,
+                "created_utc": 1_600_000_000 + i,
+                "replies": "",
+            },
+        }
+        for i, text in enumerate(texts.values())
+    ]
+    post = {
+        "kind": "t3",
+        "data": {
+            "id": "post",
+            "title": HOSTILE_THREAD,
+            "selftext": MARKUP["md_link"],
+            "author": HOSTILE_AUTHOR,
+            "created_utc": 1_600_000_000,
+        },
+    }
     doc = [{"kind": "Listing", "data": {"children": [post]}}, {"kind": "Listing", "data": {"children": things}}]
     return json.dumps(doc, ensure_ascii=True).encode("ascii")
 
@@ -120,11 +157,23 @@ def youtube_bytes(texts: dict[str, str]) -> bytes:
     """A YouTube ``commentThreadListResponse``: top comments with the texts as ``textOriginal``."""
     items = []
     for i, text in enumerate(texts.values()):
-        snippet = {"videoId": "vid", "authorDisplayName": HOSTILE_AUTHOR, "textOriginal": text,
-                   "textDisplay": html.escape(text), "publishedAt": "2024-01-01T00:00:00Z"}
-        items.append({"kind": "youtube#commentThread", "id": f"t{i}",
-                      "snippet": {"videoId": "vid", "topLevelComment": {"kind": "youtube#comment", "id": f"y{i}",
-                                                                         "snippet": snippet}}})
+        snippet = {
+            "videoId": "vid",
+            "authorDisplayName": HOSTILE_AUTHOR,
+            "textOriginal": text,
+            "textDisplay": html.escape(text),
+            "publishedAt": "2024-01-01T00:00:00Z",
+        }
+        items.append(
+            {
+                "kind": "youtube#commentThread",
+                "id": f"t{i}",
+                "snippet": {
+                    "videoId": "vid",
+                    "topLevelComment": {"kind": "youtube#comment", "id": f"y{i}", "snippet": snippet},
+                },
+            }
+        )
     return json.dumps({"kind": "youtube#commentThreadListResponse", "items": items}, ensure_ascii=True).encode("ascii")
 
 
@@ -133,19 +182,35 @@ def disqus_bytes(texts: dict[str, str]) -> bytes:
     posts = []
     for i, text in enumerate(texts.values()):
         body = html.escape(text).replace("]]>", "]]]]><![CDATA[>")
-        posts.append(f'<post dsq:id="p{i}"><message><![CDATA[<p>{body}</p>]]></message>'
-                     f"<author><name>{html.escape(HOSTILE_AUTHOR)}</name></author>"
-                     f'<thread dsq:id="t1" /></post>')
-    doc = ('<?xml version="1.0" encoding="utf-8"?>\n'
-           '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">'
-           f'<thread dsq:id="t1"><title>{html.escape(HOSTILE_THREAD)}</title></thread>' + "".join(posts) + "</disqus>")
+        posts.append(
+            f'<post dsq:id="p{i}"><message><![CDATA[<p>{body}</p>]]></message>'
+            f"<author><name>{html.escape(HOSTILE_AUTHOR)}</name></author>"
+            f'<thread dsq:id="t1" /></post>'
+        )
+    doc = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">'
+        f'<thread dsq:id="t1"><title>{html.escape(HOSTILE_THREAD)}</title></thread>' + "".join(posts) + "</disqus>"
+    )
     return doc.encode("utf-8")
 
 
 def pasted_bytes(texts: dict[str, str]) -> bytes:
     """A copied wpDiscuz comment page whose comments are the texts (one paragraph each)."""
-    lines = ["News / Politics", "", HOSTILE_THREAD, "", "By Mallory", "", "An article body.", "",
-             "Notify of", "Oldest Most Voted", "Inline Feedbacks", "View all comments"]
+    lines = [
+        "News / Politics",
+        "",
+        HOSTILE_THREAD,
+        "",
+        "By Mallory",
+        "",
+        "An article body.",
+        "",
+        "Notify of",
+        "Oldest Most Voted",
+        "Inline Feedbacks",
+        "View all comments",
+    ]
     for text in texts.values():
         lines += ["Mallory", "2 days ago", "", " ".join(text.split()), ""]
     lines += ["Would love your thoughts, please comment.x"]
@@ -154,8 +219,11 @@ def pasted_bytes(texts: dict[str, str]) -> bytes:
 
 def single_line(text: str) -> bool:
     """Texts the line-based formats (the copied page) carry unchanged."""
-    return "\n" not in text and text == text.strip() and not any(
-        ch in text for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+    return (
+        "\n" not in text
+        and text == text.strip()
+        and not any(ch in text for ch in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+    )
 
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -247,12 +315,20 @@ def broken_cases() -> list[BrokenCase]:
     pad = _jsonl_padding(2000)  # ~80 kB
     return [
         BrokenCase("nul_at_start", "nul.jsonl", b'{"id": "a", "text": "x\x00y"}\n', r"binary file.*NUL"),
-        BrokenCase("nul_in_json_after_64k", "late_nul.jsonl", pad + b'{"id": "z", "text": "x\x00y"}\n',
-                   r"line 2001.*invalid JSON|invalid JSON.*line 2001|line 2001"),
+        BrokenCase(
+            "nul_in_json_after_64k",
+            "late_nul.jsonl",
+            pad + b'{"id": "z", "text": "x\x00y"}\n',
+            r"line 2001.*invalid JSON|invalid JSON.*line 2001|line 2001",
+        ),
         BrokenCase("only_nuls", "zeros.dat", b"\x00" * 4096, r"binary file"),
         BrokenCase("bad_byte_early", "latin1.csv", b"id,text\n1,caf\xe9\n", r"line 2.*not UTF-8|not UTF-8.*line 2"),
-        BrokenCase("bad_byte_after_64k", "late.jsonl", pad + b'{"id": "z", "text": "caf\xe9"}\n',
-                   r"line 2001.*not UTF-8|not UTF-8.*line 2001|line 2001"),
+        BrokenCase(
+            "bad_byte_after_64k",
+            "late.jsonl",
+            pad + b'{"id": "z", "text": "caf\xe9"}\n',
+            r"line 2001.*not UTF-8|not UTF-8.*line 2001|line 2001",
+        ),
         BrokenCase("overlong_slash", "overlong.csv", b"id,text\n1,\xc0\xaf etc/passwd\n", r"not UTF-8"),
         BrokenCase("encoded_surrogate", "surrogate.csv", b"id,text\n1,\xed\xa0\x80\n", r"not UTF-8"),
         BrokenCase("cut_sequence_at_end", "cut.csv", b"id,text\n1,end \xe2\x82", r"not UTF-8"),
@@ -260,12 +336,19 @@ def broken_cases() -> list[BrokenCase]:
         BrokenCase("png_header", "image.json", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, r"binary file"),
         BrokenCase("empty", "empty.jsonl", b"", r"empty"),
         BrokenCase("whitespace_only", "blank.csv", b" \n\t\r\n", r"empty"),
-        BrokenCase("billion_laughs", "laughs.xml",
-                   b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-                   b"<disqus>&lol2;</disqus>", r"DTD"),
-        BrokenCase("external_entity", "xxe.xml",
-                   b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><disqus>&x;</disqus>',
-                   r"DTD"),
+        BrokenCase(
+            "billion_laughs",
+            "laughs.xml",
+            b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+            b"<disqus>&lol2;</disqus>",
+            r"DTD",
+        ),
+        BrokenCase(
+            "external_entity",
+            "xxe.xml",
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><disqus>&x;</disqus>',
+            r"DTD",
+        ),
     ]
 
 
@@ -273,11 +356,13 @@ def broken_cases() -> list[BrokenCase]:
 def huge_comment_jsonl(size: int = 10_000_000) -> bytes:
     """One thread of three comments, the middle one ``size`` characters long."""
     body = ("you idiot, " * (size // 11 + 1))[:size]
-    return jsonl_bytes([
-        {"id": "before", "conversation_id": "wall", "text": "a normal comment"},
-        {"id": "huge", "conversation_id": "wall", "parent_id": "before", "text": body},
-        {"id": "after", "conversation_id": "wall", "parent_id": "huge", "text": "a reply to the wall of text"},
-    ])
+    return jsonl_bytes(
+        [
+            {"id": "before", "conversation_id": "wall", "text": "a normal comment"},
+            {"id": "huge", "conversation_id": "wall", "parent_id": "before", "text": body},
+            {"id": "after", "conversation_id": "wall", "parent_id": "huge", "text": "a reply to the wall of text"},
+        ]
+    )
 
 
 PHRASES = ("fair point", "you idiot", "no, you are wrong", "thanks, great reply", "go away", "I hate this")
@@ -288,8 +373,13 @@ def deep_chain_rows(n: int, thread: str = "deep") -> Iterator[dict[str, str | No
     phrases, so scoring (which scores each distinct text once) costs little: the chain
     tests depth, not model throughput."""
     for i in range(n):
-        yield {"id": f"c{i}", "parent_id": f"c{i - 1}" if i else None, "conversation_id": thread,
-               "author": f"user{i % 7}", "text": PHRASES[(i * 7 // 5) % len(PHRASES)]}
+        yield {
+            "id": f"c{i}",
+            "parent_id": f"c{i - 1}" if i else None,
+            "conversation_id": thread,
+            "author": f"user{i % 7}",
+            "text": PHRASES[(i * 7 // 5) % len(PHRASES)],
+        }
 
 
 def deep_chain_jsonl(n: int) -> bytes:
@@ -305,8 +395,10 @@ def deep_chain_hn_nested(n: int) -> bytes:
     bodies hold an entity but no tags, so the test times depth, not the HTML parser."""
     parts: list[str] = ['{"id": 1, "title": "deep", "points": 1, "user": "op", "time": 1600000000, "comments": [']
     for i in range(n):
-        parts.append('{"id": %d, "level": %d, "user": "u%d", "time": %d, "content": "reply %d &amp; on", "comments": ['
-                     % (i + 2, i, i % 7, 1_600_000_000 + i, i))
+        parts.append(
+            '{"id": %d, "level": %d, "user": "u%d", "time": %d, "content": "reply %d &amp; on", "comments": ['
+            % (i + 2, i, i % 7, 1_600_000_000 + i, i)
+        )
     parts.append("]}" * n)
     parts.append("]}")
     return "".join(parts).encode("ascii")
@@ -314,13 +406,17 @@ def deep_chain_hn_nested(n: int) -> bytes:
 
 def deep_chain_reddit(n: int) -> bytes:
     """A Reddit comments page whose replies nest ``n`` deep (five JSON levels each)."""
-    head = ('[{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"id": "deep", "title": "deep", '
-            '"selftext": "", "author": "op", "created_utc": 1600000000}}]}}, {"kind": "Listing", "data": {"children": [')
+    head = (
+        '[{"kind": "Listing", "data": {"children": [{"kind": "t3", "data": {"id": "deep", "title": "deep", '
+        '"selftext": "", "author": "op", "created_utc": 1600000000}}]}}, {"kind": "Listing", "data": {"children": ['
+    )
     parts = [head]
     for i in range(n):
-        parts.append('{"kind": "t1", "data": {"id": "r%d", "link_id": "t3_deep", "body": "reply %d", '
-                     '"author": "u%d", "created_utc": %d, "replies": {"kind": "Listing", "data": {"children": ['
-                     % (i, i, i % 7, 1_600_000_000 + i))
+        parts.append(
+            '{"kind": "t1", "data": {"id": "r%d", "link_id": "t3_deep", "body": "reply %d", '
+            '"author": "u%d", "created_utc": %d, "replies": {"kind": "Listing", "data": {"children": ['
+            % (i, i, i % 7, 1_600_000_000 + i)
+        )
     parts.append("]}}}}" * n)
     parts.append("]}}]")
     return "".join(parts).encode("ascii")
@@ -333,8 +429,10 @@ def write_siblings_jsonl(path: Path, n: int) -> Path:
         f.write(json.dumps({"id": "wide", "conversation_id": "wide", "text": "the post everyone answers"}) + "\n")
         block: list[str] = []
         for i in range(n):
-            block.append('{"id": "s%d", "conversation_id": "wide", "parent_id": "wide", "author": "u%d", '
-                         '"text": "%s"}\n' % (i, i % 1000, PHRASES[i % len(PHRASES)]))
+            block.append(
+                '{"id": "s%d", "conversation_id": "wide", "parent_id": "wide", "author": "u%d", '
+                '"text": "%s"}\n' % (i, i % 1000, PHRASES[i % len(PHRASES)])
+            )
             if len(block) == 10_000:
                 f.write("".join(block))
                 block.clear()

@@ -12,15 +12,18 @@ import streamlit as st
 from analyzer.dashboard import nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import highlight_html, md_escape, top_words
 from analyzer.dashboard.verdicts import describe
-from analyzer.labels import CANONICAL_LABELS, TOXICITY_LABELS
+from analyzer.scoring.labels import CANONICAL_LABELS, TOXICITY_LABELS
 
 MAX_REPLIES = 30
 MAX_EXPLAIN_CHARS = 5000  # longer texts are explained on request only (integrated gradients costs per token)
 
 
 def _link(thread_id: str, comment_id: str, label: str, text: str) -> None:
-    st.page_link(nav.page("comment"), label=md_escape(text),
-                 query_params={"thread": thread_id, "comment": comment_id, "label": label})
+    st.page_link(
+        nav.page("comment"),
+        label=md_escape(text),
+        query_params={"thread": thread_id, "comment": comment_id, "label": label},
+    )
 
 
 def render() -> None:
@@ -43,10 +46,13 @@ def render() -> None:
     author = detail["author"] or "anonymous"
     inferred = " (inferred from the page layout)" if detail["author"] and detail["author_inferred"] else ""
     when = detail["created_at"].strftime("%Y-%m-%d %H:%M UTC") if detail["created_at"] else "no time"
-    st.caption(md_escape(f"{comment_id} in {thread_id} · by {author}{inferred} · {when} · depth {detail['depth']}"
-                         + (f" · flags: {', '.join(detail['flags'])}" if detail["flags"] else "")))
-    st.page_link(nav.page("thread"), label="Back to the thread",
-                 query_params={"thread": thread_id})
+    st.caption(
+        md_escape(
+            f"{comment_id} in {thread_id} · by {author}{inferred} · {when} · depth {detail['depth']}"
+            + (f" · flags: {', '.join(detail['flags'])}" if detail["flags"] else "")
+        )
+    )
+    st.page_link(nav.page("thread"), label="Back to the thread", query_params={"thread": thread_id})
     st.text(detail["text"])
 
     scores = detail["scores"]
@@ -56,11 +62,25 @@ def render() -> None:
     with left:
         st.subheader("Scores")
         if scores:
-            st.dataframe(pd.DataFrame([{
-                "label": lab, "score": scores[lab]["value"], "threshold": thresholds.get(lab, 0.5),
-                "above": scores[lab]["value"] >= thresholds.get(lab, 0.5), "model": scores[lab]["model"],
-            } for lab in labels]), hide_index=True, width="stretch", column_config={
-                "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f")})
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "label": lab,
+                            "score": scores[lab]["value"],
+                            "threshold": thresholds.get(lab, 0.5),
+                            "above": scores[lab]["value"] >= thresholds.get(lab, 0.5),
+                            "model": scores[lab]["model"],
+                        }
+                        for lab in labels
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f")
+                },
+            )
         else:
             st.caption("Not scored.")
     with right:
@@ -85,10 +105,14 @@ def render() -> None:
         for child in children[:MAX_REPLIES]:
             value = (loaded.scores.get(child.id) or {}).get(label_for_links)
             with st.container(border=True):
-                st.caption(md_escape(f"{child.author or 'anonymous'} · {label_for_links} "
-                                     f"{'—' if value is None else f'{value:.2f}'}"))
-                st.markdown(f'<div style="height:4px;background:{tree.score_colour(value)}"></div>',
-                            unsafe_allow_html=True)  # a colour bar only: no text from the comment
+                st.caption(
+                    md_escape(
+                        f"{child.author or 'anonymous'} · {label_for_links} {'—' if value is None else f'{value:.2f}'}"
+                    )
+                )
+                st.markdown(
+                    f'<div style="height:4px;background:{tree.score_colour(value)}"></div>', unsafe_allow_html=True
+                )  # a colour bar only: no text from the comment
                 st.text(child.text[:600])
                 _link(thread_id, child.id, label_for_links, f"Open reply {child.id}"[:60])
         if len(children) > MAX_REPLIES:
@@ -118,7 +142,9 @@ def explain(detail: dict[str, Any], scores: dict[str, Any], labels: list[str]) -
     if not explainable:
         st.caption("No loaded model provides these labels, so the score cannot be explained here.")
     else:
-        default = params.get_choice(qp, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0])
+        default = params.get_choice(
+            qp, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0]
+        )
         widgets.init_state("cm_label", default)
         if st.session_state["cm_label"] not in explainable:
             st.session_state["cm_label"] = default
@@ -133,8 +159,9 @@ def explain(detail: dict[str, Any], scores: dict[str, Any], labels: list[str]) -
             top = top_words(words, 8)
             if top:
                 st.caption("Words that pushed the score up most")
-                st.dataframe(pd.DataFrame([{"word": w, "contribution": v} for w, v in top]),
-                             hide_index=True, width="stretch")
+                st.dataframe(
+                    pd.DataFrame([{"word": w, "contribution": v} for w, v in top]), hide_index=True, width="stretch"
+                )
         elif run:
             st.caption("Empty text.")
 

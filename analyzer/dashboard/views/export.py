@@ -4,8 +4,8 @@ threads or one), and the verdicts as a training CSV for ``analyzer train``."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import streamlit as st
 
@@ -36,12 +36,15 @@ def render() -> None:
 
     st.subheader("Scores and verdicts")
     c = st.columns([3, 1])
-    thread = c[0].selectbox("Threads", choices, key="ex_thread",
-                            format_func=lambda t: t if t == ALL else f"{titles[t][:90]} ({t})")
+    thread = c[0].selectbox(
+        "Threads", choices, key="ex_thread", format_func=lambda t: t if t == ALL else f"{titles[t][:90]} ({t})"
+    )
     fmt = c[1].radio("Format", ["csv", "parquet"], key="ex_format", horizontal=True)
     if fmt == "csv":
-        st.caption("For spreadsheets: a text that would run as a formula (starting with = + - @) gets a leading "
-                   "apostrophe. Parquet keeps every text exactly as stored.")
+        st.caption(
+            "For spreadsheets: a text that would run as a formula (starting with = + - @) gets a leading "
+            "apostrophe. Parquet keeps every text exactly as stored."
+        )
     if st.button("Prepare the file", key="ex_prepare"):
         try:
             data, rows = _write(lambda p: store.export(p, thread_id=None if thread == ALL else thread), fmt)
@@ -52,8 +55,14 @@ def render() -> None:
     if (ready := st.session_state.get("ex_file")) is not None:
         data, rows, f, t = ready
         name = f"thread-analyzer-{'all' if t == ALL else 'thread'}.{f}"
-        st.download_button(f"Download {rows:,} comment(s) as {f.upper()}", data, file_name=name, mime=MIME[f],
-                           key="ex_download", on_click="ignore")
+        st.download_button(
+            f"Download {rows:,} comment(s) as {f.upper()}",
+            data,
+            file_name=name,
+            mime=MIME[f],
+            key="ex_download",
+            on_click="ignore",
+        )
 
     st.subheader("Verdicts as training data")
     task = st.radio("Task", ["toxicity", "sentiment"], horizontal=True, key="ex_task")
@@ -66,8 +75,14 @@ def render() -> None:
             st.session_state["ex_training"] = (data, rows, task)
     if (ready := st.session_state.get("ex_training")) is not None:
         data, rows, t = ready
-        st.download_button(f"Download {rows:,} {t} training row(s)", data, file_name=f"verdicts-{t}.csv",
-                           mime="text/csv", key="ex_training_download", on_click="ignore")
+        st.download_button(
+            f"Download {rows:,} {t} training row(s)",
+            data,
+            file_name=f"verdicts-{t}.csv",
+            mime="text/csv",
+            key="ex_training_download",
+            on_click="ignore",
+        )
         st.caption(f"Train on it with: analyzer train --task {t} --data verdicts-{t}.csv --out models/my-{t}")
 
     widgets.set_params({"thread": None if thread == ALL else thread, "format": fmt}, {"format": "csv"})

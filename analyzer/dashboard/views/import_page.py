@@ -34,17 +34,26 @@ def render() -> None:
     else:
         st.warning(md_escape(f"No scoring models ({models.error}); threads will be stored without scores."))
 
-    fmt = st.selectbox("Format", [AUTO, *FORMATS], key="imp_format",
-                       format_func=lambda f: f if f == AUTO else f"{f}: {FORMATS[f]}")
+    fmt = st.selectbox(
+        "Format", [AUTO, *FORMATS], key="imp_format", format_func=lambda f: f if f == AUTO else f"{f}: {FORMATS[f]}"
+    )
     upload, paste = st.tabs(["Upload files", "Paste text"])
     with upload:
-        files = st.file_uploader("Files (JSON, JSON Lines, CSV, Disqus XML, copied pages as .txt)",
-                                 accept_multiple_files=True, key="imp_files")
+        files = st.file_uploader(
+            "Files (JSON, JSON Lines, CSV, Disqus XML, copied pages as .txt)",
+            accept_multiple_files=True,
+            key="imp_files",
+        )
     with paste:
-        text = st.text_area("A comment section copied from a web page (select all, copy, paste)", height=220,
-                            key="imp_text")
-        name = st.text_input("Name (becomes the thread id; optional)", key="imp_name", max_chars=120,
-                             placeholder="e.g. kazakhstan-article.txt")
+        text = st.text_area(
+            "A comment section copied from a web page (select all, copy, paste)", height=220, key="imp_text"
+        )
+        name = st.text_input(
+            "Name (becomes the thread id; optional)",
+            key="imp_name",
+            max_chars=120,
+            placeholder="e.g. kazakhstan-article.txt",
+        )
     if not st.button("Import", type="primary", key="imp_go"):
         return
 
@@ -70,12 +79,16 @@ def render() -> None:
     def step(stage: str, label: str) -> pipeline.Progress:
         def advance(n: int) -> None:
             done[stage] += n
-            bar.progress(min(1.0, done[stage] / total), text=f"{label} {min(done[stage], total):,} of {total:,} comments")
+            bar.progress(
+                min(1.0, done[stage] / total), text=f"{label} {min(done[stage], total):,} of {total:,} comments"
+            )
+
         return advance
 
     try:
-        summary = pipeline.import_batches(store, batches, models.classifiers,
-                                          on_score=step("score", "Scoring"), on_store=step("store", "Storing"))
+        summary = pipeline.import_batches(
+            store, batches, models.classifiers, on_score=step("score", "Scoring"), on_store=step("store", "Storing")
+        )
     except AnalyzerError as exc:
         widgets.error("The import failed; the store is unchanged", exc)
         return
@@ -87,8 +100,7 @@ def render() -> None:
         st.switch_page(nav.page("thread"), query_params={"thread": thread_ids[0]})
     st.success(md_escape(line))
     for tid in thread_ids[:200]:
-        st.page_link(nav.page("thread"), label=md_escape(f"Open {tid}"),
-                     query_params={"thread": tid})
+        st.page_link(nav.page("thread"), label=md_escape(f"Open {tid}"), query_params={"thread": tid})
 
 
 if __name__ == "__main__":

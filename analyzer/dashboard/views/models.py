@@ -19,8 +19,11 @@ from analyzer.dashboard.safe import md_escape
 
 def _headline(meta: dict[str, Any]) -> str:
     metrics = meta.get("metrics") or {}
-    parts = [f"{k.replace('_', ' ')} {metrics[k]:.3f}" for k in ("mean_roc_auc", "mean_macro_f1", "macro_recall",
-                                                                   "macro_f1", "accuracy") if isinstance(metrics.get(k), (int, float))]
+    parts = [
+        f"{k.replace('_', ' ')} {metrics[k]:.3f}"
+        for k in ("mean_roc_auc", "mean_macro_f1", "macro_recall", "macro_f1", "accuracy")
+        if isinstance(metrics.get(k), (int, float))
+    ]
     return " · ".join(parts)
 
 
@@ -36,17 +39,29 @@ def render() -> None:
     for clf in loaded.classifiers:
         meta = loaded.meta.get(clf.fingerprint, {})
         st.header(md_escape(clf.name))
-        st.caption(md_escape(f"{clf.version} · task {clf.task} · "
-                             f"{'multi-label' if clf.multi_label else 'single-label'} · labels {', '.join(clf.labels)}"
-                             + (f" · base {meta['base_model']}" if meta.get("base_model") else "")))
+        st.caption(
+            md_escape(
+                f"{clf.version} · task {clf.task} · "
+                f"{'multi-label' if clf.multi_label else 'single-label'} · labels {', '.join(clf.labels)}"
+                + (f" · base {meta['base_model']}" if meta.get("base_model") else "")
+            )
+        )
         if headline := _headline(meta):
             st.caption("Validation: " + md_escape(headline))
         if not clf.multi_label:  # softmax classes: the most likely one wins, there is no threshold to tune
             per = (meta.get("metrics") or {}).get("labels") or {}
             if per:
-                st.dataframe(pd.DataFrame([{"label": k, **{m: v for m, v in row.items() if not isinstance(v, (list, dict))}}
-                                           for k, row in per.items() if isinstance(row, dict)]),
-                             hide_index=True, width="stretch")
+                st.dataframe(
+                    pd.DataFrame(
+                        [
+                            {"label": k, **{m: v for m, v in row.items() if not isinstance(v, (list, dict))}}
+                            for k, row in per.items()
+                            if isinstance(row, dict)
+                        ]
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
             else:
                 st.caption("No validation metrics in this model's analyzer.json.")
         for label in clf.labels if clf.multi_label else []:
@@ -61,14 +76,20 @@ def render() -> None:
                 tuned.pop(label, None)
             val = thresholds.validation_pr(meta, label, value)
             community = thresholds.from_pairs(store.verdict_scores(label), value)
-            cols[1].metric("Validation precision", "—" if val is None or val.precision is None else f"{val.precision:.2f}",
-                           help=None if val else "The model's metrics hold no precision/recall at this threshold.")
+            cols[1].metric(
+                "Validation precision",
+                "—" if val is None or val.precision is None else f"{val.precision:.2f}",
+                help=None if val else "The model's metrics hold no precision/recall at this threshold.",
+            )
             cols[2].metric("Validation recall", "—" if val is None or val.recall is None else f"{val.recall:.2f}")
-            cols[3].metric("Reviewers' precision", "—" if community is None or community.precision is None
-                           else f"{community.precision:.2f}",
-                           help="Against the verdicts recorded in this store" + (f" ({community.n})" if community else ""))
-            cols[4].metric("Reviewers' recall", "—" if community is None or community.recall is None
-                           else f"{community.recall:.2f}")
+            cols[3].metric(
+                "Reviewers' precision",
+                "—" if community is None or community.precision is None else f"{community.precision:.2f}",
+                help="Against the verdicts recorded in this store" + (f" ({community.n})" if community else ""),
+            )
+            cols[4].metric(
+                "Reviewers' recall", "—" if community is None or community.recall is None else f"{community.recall:.2f}"
+            )
         if clf.card:
             with st.expander("Model card"):
                 st.markdown(clf.card)  # the model folder's own README (ours for the shipped models)
@@ -82,11 +103,23 @@ def render() -> None:
     st.header("Models in the store")
     stored = store.models()
     if stored:
-        st.dataframe(pd.DataFrame([{
-            "name": m["name"], "fingerprint": m["fingerprint"], "task": m["task"], "labels": ", ".join(m["labels"] or []),
-            "thresholds": ", ".join(f"{k} {v:.2f}" for k, v in (m["thresholds"] or {}).items()),
-            "first seen": m["first_seen"],
-        } for m in stored]), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "name": m["name"],
+                        "fingerprint": m["fingerprint"],
+                        "task": m["task"],
+                        "labels": ", ".join(m["labels"] or []),
+                        "thresholds": ", ".join(f"{k} {v:.2f}" for k, v in (m["thresholds"] or {}).items()),
+                        "first seen": m["first_seen"],
+                    }
+                    for m in stored
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption("No model has scored anything in this store yet.")
 

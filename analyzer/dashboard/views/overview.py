@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analyzer.dashboard import charts, nav, params, resources, timeline, widgets
-from analyzer.labels import TOXICITY_LABELS
+from analyzer.scoring.labels import TOXICITY_LABELS
 
 ALL = "(all)"
 PER_PAGE = 25
@@ -41,7 +41,9 @@ def render() -> None:
     st.title("Overview")
     cols = st.columns([1, 1, 1.3, 1, 1, 1.5])
     fmt = cols[0].selectbox("Source", formats, key="ov_format", help="The platform or file format threads came from.")
-    label = cols[1].selectbox("Top label", labels, key="ov_label", help="The label most often above threshold in the thread.")
+    label = cols[1].selectbox(
+        "Top label", labels, key="ov_label", help="The label most often above threshold in the thread."
+    )
     min_risk = cols[2].slider("Minimum risk", 0.0, 1.0, step=0.05, key="ov_risk")
     since = cols[3].date_input("Active from", key="ov_since")
     until = cols[4].date_input("Active until", key="ov_until")
@@ -63,18 +65,29 @@ def render() -> None:
     m[0].metric("Threads", f"{totals['threads']:,}")
     m[1].metric("Comments", f"{totals['comments']:,}")
     share = totals["toxic_share"]
-    m[2].metric("Share toxic", "—" if share is None else f"{share:.1%}",
-                help=f"{totals['toxic']:,} of {totals['scored']:,} scored comments at or above their label's threshold.")
+    m[2].metric(
+        "Share toxic",
+        "—" if share is None else f"{share:.1%}",
+        help=f"{totals['toxic']:,} of {totals['scored']:,} scored comments at or above their label's threshold.",
+    )
     latest = next((r["toxic_share"] for r in reversed(series) if r["toxic_share"] is not None), None)
-    m[3].metric(f"Trend (latest {bucket})", "—" if latest is None else f"{latest:.1%}", delta_color="inverse",
-                delta=None if change is None else f"{change * 100:+.1f} pts vs the {bucket} before",
-                help="Toxic share of the latest period with scored comments, against the one before "
-                     "(threads counted by the day they started).")
+    m[3].metric(
+        f"Trend (latest {bucket})",
+        "—" if latest is None else f"{latest:.1%}",
+        delta_color="inverse",
+        delta=None if change is None else f"{change * 100:+.1f} pts vs the {bucket} before",
+        help="Toxic share of the latest period with scored comments, against the one before "
+        "(threads counted by the day they started).",
+    )
 
     if series:
         st.subheader(f"Toxicity over time (per {bucket}, by the day a thread started)")
-        frame = pd.DataFrame([{"start": pd.Timestamp(r["start"]), "comments": r["comments"],
-                               "toxic share": r["toxic_share"]} for r in series])
+        frame = pd.DataFrame(
+            [
+                {"start": pd.Timestamp(r["start"]), "comments": r["comments"], "toxic share": r["toxic_share"]}
+                for r in series
+            ]
+        )
         st.altair_chart(charts.time_chart(frame), width="stretch")
 
     total = store.count_threads(**filters)
@@ -88,28 +101,53 @@ def render() -> None:
         st.info("No threads match. Import some on the Import page.")
         st.page_link(nav.page("import"), label="Import threads")
     else:
-        table = pd.DataFrame([{
-            "risk": r["risk"], "thread": r["title"] or r["thread_id"], "id": r["thread_id"], "source": r["format"],
-            "comments": r["comments"], "toxic share": r["toxic_share"], "max toxicity": r["max_toxicity"],
-            "top label": r["top_label"], "first": r["first_at"], "last": r["last_at"],
-        } for r in rows])
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "risk": st.column_config.ProgressColumn("risk", min_value=0.0, max_value=1.0, format="%.2f"),
-            "toxic share": st.column_config.NumberColumn(format="percent"),
-            "max toxicity": st.column_config.NumberColumn(format="%.2f"),
-        })
+        table = pd.DataFrame(
+            [
+                {
+                    "risk": r["risk"],
+                    "thread": r["title"] or r["thread_id"],
+                    "id": r["thread_id"],
+                    "source": r["format"],
+                    "comments": r["comments"],
+                    "toxic share": r["toxic_share"],
+                    "max toxicity": r["max_toxicity"],
+                    "top label": r["top_label"],
+                    "first": r["first_at"],
+                    "last": r["last_at"],
+                }
+                for r in rows
+            ]
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "risk": st.column_config.ProgressColumn("risk", min_value=0.0, max_value=1.0, format="%.2f"),
+                "toxic share": st.column_config.NumberColumn(format="percent"),
+                "max toxicity": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
         titles = {r["thread_id"]: (r["title"] or r["thread_id"]) for r in rows}
         c1, c2 = st.columns([3, 1])
-        chosen = c1.selectbox("Open a thread", list(titles), format_func=lambda t: f"{titles[t][:90]} ({t})",
-                              key="ov_open")
+        chosen = c1.selectbox(
+            "Open a thread", list(titles), format_func=lambda t: f"{titles[t][:90]} ({t})", key="ov_open"
+        )
         with c2:
             st.write("")
-            st.page_link(nav.page("thread"), label="Open thread",
-                         query_params={"thread": chosen})
+            st.page_link(nav.page("thread"), label="Open thread", query_params={"thread": chosen})
 
-    widgets.set_params({"source": None if fmt == ALL else fmt, "label": None if label == ALL else label,
-                        "min_risk": min_risk or None, "since": since, "until": until,
-                        "q": search.strip() or None, "p": page_no if page_no > 1 else None})
+    widgets.set_params(
+        {
+            "source": None if fmt == ALL else fmt,
+            "label": None if label == ALL else label,
+            "min_risk": min_risk or None,
+            "since": since,
+            "until": until,
+            "q": search.strip() or None,
+            "p": page_no if page_no > 1 else None,
+        }
+    )
 
 
 if __name__ == "__main__":

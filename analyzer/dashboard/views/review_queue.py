@@ -13,7 +13,7 @@ import streamlit as st
 from analyzer.dashboard import nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape
 from analyzer.errors import AnalyzerError
-from analyzer.labels import TOXICITY_LABELS
+from analyzer.scoring.labels import TOXICITY_LABELS
 
 MODES = {"above": "At or above the threshold", "uncertain": "Uncertain (near the threshold)"}
 LIMITS = (10, 25, 50, 100)
@@ -35,7 +35,10 @@ def _quick(thread_id: str, comment_id: str, decision: str, index: str) -> None:
     """Button callback: record a one-click verdict before the page redraws (so the comment leaves the queue)."""
     name = widgets.reviewer()
     if not name:
-        st.session_state["rq_message"] = ("error", "Enter your name in the sidebar first: verdicts are recorded under it.")
+        st.session_state["rq_message"] = (
+            "error",
+            "Enter your name in the sidebar first: verdicts are recorded under it.",
+        )
         return
     note = str(st.session_state.get(NOTE.format(index)) or "").strip() or None
     try:
@@ -60,7 +63,9 @@ def render() -> None:
         model_thresholds.update({k: float(v) for k, v in (m.get("thresholds") or {}).items()})
     thresholds = resources.thresholds_for(model_thresholds)
 
-    widgets.init_state("rq_label", params.get_choice(qp, "label", labels, "toxicity" if "toxicity" in labels else labels[0]))
+    widgets.init_state(
+        "rq_label", params.get_choice(qp, "label", labels, "toxicity" if "toxicity" in labels else labels[0])
+    )
     widgets.init_state("rq_mode", params.get_choice(qp, "mode", list(MODES), "above"))
     widgets.init_state("rq_band", params.get_float(qp, "band", 0.1, 0.0, 0.5))
     widgets.init_state("rq_limit", params.get_choice(qp, "n", LIMITS, 25))
@@ -70,7 +75,9 @@ def render() -> None:
     default_threshold = float(thresholds.get(label, 0.5))
     threshold_key = f"rq_threshold_{label}"
     linked = params.get_str(qp, "label", label) == label
-    widgets.init_state(threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold)
+    widgets.init_state(
+        threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold
+    )
     threshold = c[2].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
     band = c[3].slider("Band (±)", 0.0, 0.5, step=0.01, key="rq_band", disabled=mode != "uncertain")
     limit = c[4].selectbox("Show at most", LIMITS, key="rq_limit")
@@ -82,40 +89,78 @@ def render() -> None:
     if not widgets.reviewer():
         st.warning("Enter your name in the sidebar to record verdicts.")
 
-    items = store.review_queue(label, threshold, band if mode == "uncertain" else None, limit=limit,
-                               thread_id=only_thread)
+    items = store.review_queue(
+        label, threshold, band if mode == "uncertain" else None, limit=limit, thread_id=only_thread
+    )
     scope = f" in thread {only_thread}" if only_thread else ""
-    st.caption(md_escape(f"{len(items)} comment(s) without a verdict{scope}, most urgent first; "
-                         f"scored by {items[0]['model'] if items else 'the newest model for this label'}."))
+    st.caption(
+        md_escape(
+            f"{len(items)} comment(s) without a verdict{scope}, most urgent first; "
+            f"scored by {items[0]['model'] if items else 'the newest model for this label'}."
+        )
+    )
     for item in items:
         i = item_key(item["thread_id"], item["comment_id"])
         with st.container(border=True):
             head = st.columns([0.5, 3, 1.2])
-            head[0].markdown(f'<div style="background:{tree.score_colour(item["score"])};color:#fff;text-align:center;'
-                             f'border-radius:6px;padding:6px;font-weight:600">{item["score"]:.2f}</div>',
-                             unsafe_allow_html=True)  # a number and a colour only
+            head[0].markdown(
+                f'<div style="background:{tree.score_colour(item["score"])};color:#fff;text-align:center;'
+                f'border-radius:6px;padding:6px;font-weight:600">{item["score"]:.2f}</div>',
+                unsafe_allow_html=True,
+            )  # a number and a colour only
             when = item["created_at"].strftime("%Y-%m-%d %H:%M") if item["created_at"] else "no time"
-            head[1].caption(md_escape(f"{item['author'] or 'anonymous'} · {when} · depth {item['depth']} · "
-                                      f"thread {item['thread_id']} · comment {item['comment_id']}"))
+            head[1].caption(
+                md_escape(
+                    f"{item['author'] or 'anonymous'} · {when} · depth {item['depth']} · "
+                    f"thread {item['thread_id']} · comment {item['comment_id']}"
+                )
+            )
             with head[2]:
-                st.page_link(nav.page("comment"), label="Open comment",
-                             query_params={"thread": item["thread_id"], "comment": item["comment_id"], "label": label})
+                st.page_link(
+                    nav.page("comment"),
+                    label="Open comment",
+                    query_params={"thread": item["thread_id"], "comment": item["comment_id"], "label": label},
+                )
             st.text(item["text"][:3000] + ("…" if len(item["text"]) > 3000 else ""))
             row = st.columns([3, 1, 1])
-            row[0].text_input("Note", key=NOTE.format(i), label_visibility="collapsed", placeholder="note (optional)",
-                              max_chars=10_000)
-            row[1].button("Approve", key=f"rq-approve-{i}", on_click=_quick, width="stretch",
-                          args=(item["thread_id"], item["comment_id"], "approve", i))
-            row[2].button("Remove", key=f"rq-remove-{i}", on_click=_quick, type="primary", width="stretch",
-                          args=(item["thread_id"], item["comment_id"], "remove", i))
+            row[0].text_input(
+                "Note",
+                key=NOTE.format(i),
+                label_visibility="collapsed",
+                placeholder="note (optional)",
+                max_chars=10_000,
+            )
+            row[1].button(
+                "Approve",
+                key=f"rq-approve-{i}",
+                on_click=_quick,
+                width="stretch",
+                args=(item["thread_id"], item["comment_id"], "approve", i),
+            )
+            row[2].button(
+                "Remove",
+                key=f"rq-remove-{i}",
+                on_click=_quick,
+                type="primary",
+                width="stretch",
+                args=(item["thread_id"], item["comment_id"], "remove", i),
+            )
             with st.expander("Correct the labels…"):
                 widgets.verdict_form(store, item["thread_id"], item["comment_id"], labels=labels, key=f"rq-{i}")
     if not items:
         st.success("The queue is empty at this threshold.")
 
-    widgets.set_params({"label": label, "mode": mode, "threshold": round(threshold, 2), "band": band,
-                        "n": limit, "thread": only_thread},
-                       {"mode": "above", "threshold": round(default_threshold, 2), "band": 0.1, "n": 25})
+    widgets.set_params(
+        {
+            "label": label,
+            "mode": mode,
+            "threshold": round(threshold, 2),
+            "band": band,
+            "n": limit,
+            "thread": only_thread,
+        },
+        {"mode": "above", "threshold": round(default_threshold, 2), "band": 0.1, "n": 25},
+    )
 
 
 if __name__ == "__main__":

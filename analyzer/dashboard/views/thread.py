@@ -9,7 +9,7 @@ import streamlit as st
 
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape
-from analyzer.labels import CANONICAL_LABELS, SENTIMENT_LABELS
+from analyzer.scoring.labels import CANONICAL_LABELS, SENTIMENT_LABELS
 
 ROOTS_PER_PAGE = 30
 MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
@@ -60,14 +60,18 @@ def render() -> None:
         st.session_state["th_label"] = default_label
     title = loaded.info.get("title") or thread_id
     st.title(md_escape(title[:200]))
-    st.caption(md_escape(f"{thread_id} · {loaded.info.get('format') or 'unknown format'} · {loaded.info.get('source') or ''}"))
+    st.caption(
+        md_escape(f"{thread_id} · {loaded.info.get('format') or 'unknown format'} · {loaded.info.get('source') or ''}")
+    )
 
     c = st.columns([1.2, 1.6, 1.2, 1])
     label = c[0].selectbox("Colour by", labels, key="th_label")
     default_threshold = float(thresholds.get(label, 0.5))
     threshold_key = f"th_threshold_{label}"
     linked = params.get_str(qp, "label", default_label) == label  # the link's threshold is for its label
-    widgets.init_state(threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold)
+    widgets.init_state(
+        threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold
+    )
     threshold = c[1].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
     widgets.init_state("th_only", params.get_bool(qp, "only", False))
     only_above = c[2].toggle("Only comments above threshold (with their ancestors)", key="th_only")
@@ -87,23 +91,43 @@ def render() -> None:
     with left:
         st.subheader("Turning point")
         if turning:
-            st.caption(md_escape(
-                f"Comment {turning['comment_id']} by {turning['author'] or 'anonymous'} (depth {turning['depth']}): "
-                f"toxic rate {turning['before_rate']:.0%} elsewhere, {turning['after_rate']:.0%} in its "
-                f"{turning['replies']} replies."))
+            st.caption(
+                md_escape(
+                    f"Comment {turning['comment_id']} by {turning['author'] or 'anonymous'} (depth {turning['depth']}): "
+                    f"toxic rate {turning['before_rate']:.0%} elsewhere, {turning['after_rate']:.0%} in its "
+                    f"{turning['replies']} replies."
+                )
+            )
             st.text(turning["preview"])
-            st.page_link(nav.page("comment"), label="Open the turning point",
-                         query_params={"thread": thread_id, "comment": turning["comment_id"], "label": label})
+            st.page_link(
+                nav.page("comment"),
+                label="Open the turning point",
+                query_params={"thread": thread_id, "comment": turning["comment_id"], "label": label},
+            )
         else:
             st.caption("No comment after which the replies turn clearly more toxic than the rest.")
     with right:
         st.subheader("Hottest sub-threads")
         if hottest:
-            st.dataframe(pd.DataFrame([{
-                "#": i, "comment": h["comment_id"], "author": h["author"], "comments": h["comments"],
-                "toxic": h["toxic"], "toxic rate": h["rate"], "preview": h["preview"],
-            } for i, h in enumerate(hottest, 1)]), hide_index=True, width="stretch",
-                column_config={"toxic rate": st.column_config.NumberColumn(format="percent")})
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "#": i,
+                            "comment": h["comment_id"],
+                            "author": h["author"],
+                            "comments": h["comments"],
+                            "toxic": h["toxic"],
+                            "toxic rate": h["rate"],
+                            "preview": h["preview"],
+                        }
+                        for i, h in enumerate(hottest, 1)
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={"toxic rate": st.column_config.NumberColumn(format="percent")},
+            )
         else:
             st.caption("No sub-thread with toxic comments.")
 
@@ -142,30 +166,45 @@ def render() -> None:
     page_no = head[1].number_input("Page of top-level sub-threads", 1, pages, key="th_page") if pages > 1 else 1
     visible, _ = tree.page_of(shown, page_no - 1, ROOTS_PER_PAGE)
     if len(visible) > MAX_ROWS:  # reading order: cutting the tail keeps every shown reply under its parent
-        st.caption(f"Showing the first {MAX_ROWS:,} of this page's {len(visible):,} comments; "
-                   "raise the threshold and show only comments above it to narrow them down.")
+        st.caption(
+            f"Showing the first {MAX_ROWS:,} of this page's {len(visible):,} comments; "
+            "raise the threshold and show only comments above it to narrow them down."
+        )
         visible = visible[:MAX_ROWS]
     if label in SENTIMENT_LABELS:
         st.caption(f"Coloured by the probability of {label} sentiment.")
     if visible:
         marks = tree.mark_map(turning, hottest)
-        st.html(tree.tree_html(visible, label=label, marks=marks,
-                               href=lambda r: tree.comment_href(thread_id, r.id, {"label": label})))
+        st.html(
+            tree.tree_html(
+                visible, label=label, marks=marks, href=lambda r: tree.comment_href(thread_id, r.id, {"label": label})
+            )
+        )
         options = {r.id: r for r in visible}
         c1, c2 = st.columns([3, 1])
-        chosen = c1.selectbox("Open a comment", list(options), key="th_open",
-                              format_func=lambda cid: f"{cid} · {options[cid].author or 'anonymous'} · "
-                                                      f"{'—' if options[cid].value is None else f'{options[cid].value:.2f}'}")
+        chosen = c1.selectbox(
+            "Open a comment",
+            list(options),
+            key="th_open",
+            format_func=lambda cid: (
+                f"{cid} · {options[cid].author or 'anonymous'} · "
+                f"{'—' if options[cid].value is None else f'{options[cid].value:.2f}'}"
+            ),
+        )
         with c2:
             st.write("")
-            st.page_link(nav.page("comment"), label="Open comment",
-                         query_params={"thread": thread_id, "comment": chosen, "label": label})
+            st.page_link(
+                nav.page("comment"),
+                label="Open comment",
+                query_params={"thread": thread_id, "comment": chosen, "label": label},
+            )
     else:
         st.caption("No comment at or above the threshold." if only_above else "This thread has no comments.")
 
-    widgets.set_params({"thread": thread_id, "label": label, "threshold": round(threshold, 2), "only": only_above,
-                        "p": page_no},
-                       {"label": default_label, "threshold": round(default_threshold, 2), "only": False, "p": 1})
+    widgets.set_params(
+        {"thread": thread_id, "label": label, "threshold": round(threshold, 2), "only": only_above, "p": page_no},
+        {"label": default_label, "threshold": round(default_threshold, 2), "only": False, "p": 1},
+    )
 
 
 if __name__ == "__main__":

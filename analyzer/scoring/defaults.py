@@ -20,7 +20,7 @@ def model_roots() -> list[Path]:
     """Folders searched for models: ``$THREAD_ANALYZER_MODELS`` (os.pathsep-separated),
     then the ``models/`` folder next to the package (a checkout or editable install)."""
     roots = [Path(p).expanduser() for p in os.environ.get(ENV_MODELS, "").split(os.pathsep) if p]
-    roots.append(Path(__file__).resolve().parent.parent / "models")
+    roots.append(Path(__file__).resolve().parents[2] / "models")
     return roots
 
 

@@ -1,7 +1,7 @@
 """Thread analytics: pure functions over a ``Thread`` and its scores.
 
 Scores come as ``{comment_id: {label: probability}}`` (canonical labels, see
-``analyzer.labels``); thresholds as ``{label: float}`` (0.5 where missing). Nothing here
+``analyzer.scoring.labels``); thresholds as ``{label: float}`` (0.5 where missing). Nothing here
 touches a database or a model, so the CLI, the store (per-thread statistics) and the
 dashboard all compute the same numbers, and tests check them on hand-built trees.
 
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from analyzer.labels import SENTIMENT_LABELS
+from analyzer.scoring.labels import SENTIMENT_LABELS
 from analyzer.thread import Comment, Thread
 
 Scores = Mapping[str, Mapping[str, float]]
@@ -38,8 +39,13 @@ _BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("year", timedelta.max),
 )
 _PRECISION_BUCKET = {
-    "second": "hour", "minute": "hour", "hour": "hour", "day": "day",
-    "week": "week", "month": "month", "year": "year",
+    "second": "hour",
+    "minute": "hour",
+    "hour": "hour",
+    "day": "day",
+    "week": "week",
+    "month": "month",
+    "year": "year",
 }
 _MAX_BUCKETS = 1000
 STATS_VERSION = 1  # bump when ``summary`` or ``risk`` change, so stored statistics are recomputed
@@ -51,7 +57,9 @@ def is_toxicity_label(label: str) -> bool:
     return label not in SENTIMENT_LABELS
 
 
-def comment_toxicity(scores: Mapping[str, float] | None, thresholds: Thresholds | None = None) -> tuple[float | None, bool | None]:
+def comment_toxicity(
+    scores: Mapping[str, float] | None, thresholds: Thresholds | None = None
+) -> tuple[float | None, bool | None]:
     """(toxicity, toxic) of one comment: max toxicity-label probability, and whether any
     toxicity label reaches its threshold; (None, None) when it has no toxicity scores."""
     if not scores:
@@ -83,7 +91,7 @@ class _View:
     children: list[list[int]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, thread: Thread, scores: Scores, thresholds: Thresholds | None) -> "_View":
+    def of(cls, thread: Thread, scores: Scores, thresholds: Thresholds | None) -> _View:
         comments = list(thread.traverse("preorder", include_post=False))
         index = {c.id: i for i, c in enumerate(comments)}
         tox: list[float | None] = []
@@ -217,8 +225,14 @@ def _toxicity_by_depth(view: _View) -> list[dict[str, Any]]:
             r[2] += 1 if toxic else 0
             r[3] += t
     return [
-        {"depth": d, "comments": r[0], "scored": r[1], "toxic": r[2], "rate": _rate(r[2], r[1]),
-         "mean_toxicity": (r[3] / r[1]) if r[1] else None}
+        {
+            "depth": d,
+            "comments": r[0],
+            "scored": r[1],
+            "toxic": r[2],
+            "rate": _rate(r[2], r[1]),
+            "mean_toxicity": (r[3] / r[1]) if r[1] else None,
+        }
         for d, r in sorted(rows.items())
     ]
 
@@ -238,8 +252,9 @@ def depth_bands(by_depth: Sequence[Mapping[str, Any]], max_rows: int = 24, *, ex
     merged: dict[int, dict[str, Any]] = {}
     for r in tail:
         k = (r["depth"] - first) // width
-        m = merged.setdefault(k, {"depth": r["depth"], "depth_to": r["depth"], "comments": 0, "scored": 0,
-                                  "toxic": 0, "_sum": 0.0})
+        m = merged.setdefault(
+            k, {"depth": r["depth"], "depth_to": r["depth"], "comments": 0, "scored": 0, "toxic": 0, "_sum": 0.0}
+        )
         m["depth_to"] = r["depth"]
         m["comments"] += r["comments"]
         m["scored"] += r["scored"]
@@ -357,7 +372,12 @@ def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> dict[
 
 
 def turning_point(
-    thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, min_subthread: int = 3, min_jump: float = 0.25
+    thread: Thread,
+    scores: Scores,
+    thresholds: Thresholds | None = None,
+    *,
+    min_subthread: int = 3,
+    min_jump: float = 0.25,
 ) -> dict[str, Any] | None:
     """Earliest comment whose replies (>= min_subthread scored) are toxic at a rate at least
     ``min_jump`` above the rest of the thread's; ``jump`` = that difference. None if no such comment."""
@@ -381,18 +401,20 @@ def _hottest(view: _View, *, k: int, min_size: int) -> list[dict[str, Any]]:
     out = []
     for i in chosen:
         c = view.comments[i]
-        out.append({
-            "comment_id": c.id,
-            "author": c.author,
-            "depth": c.depth,
-            "comments": size[i],
-            "scored": scored[i],
-            "toxic": toxic[i],
-            "rate": toxic[i] / scored[i],
-            "mean_toxicity": total[i] / scored[i],
-            "heat": toxic[i] ** 2 / scored[i],
-            "preview": _preview(c.text),
-        })
+        out.append(
+            {
+                "comment_id": c.id,
+                "author": c.author,
+                "depth": c.depth,
+                "comments": size[i],
+                "scored": scored[i],
+                "toxic": toxic[i],
+                "rate": toxic[i] / scored[i],
+                "mean_toxicity": total[i] / scored[i],
+                "heat": toxic[i] ** 2 / scored[i],
+                "preview": _preview(c.text),
+            }
+        )
     return out
 
 
@@ -430,16 +452,29 @@ def _authors(view: _View, *, k: int) -> dict[str, Any]:
         if view.toxic[i]:
             r[1] += 1
             r[2 if me == key[0] else 3] += 1
-    hostile = sorted((key for key, r in pairs.items() if r[1] > 0), key=lambda key: (-pairs[key][1], -pairs[key][0], key))
+    hostile = sorted(
+        (key for key, r in pairs.items() if r[1] > 0), key=lambda key: (-pairs[key][1], -pairs[key][0], key)
+    )
     return {
         "most_toxic": [
-            {"author": a, "comments": per[a][0], "scored": per[a][1], "toxic": per[a][2],
-             "rate": per[a][2] / per[a][1], "mean_toxicity": per[a][3] / per[a][1], "max_toxicity": per[a][4]}
+            {
+                "author": a,
+                "comments": per[a][0],
+                "scored": per[a][1],
+                "toxic": per[a][2],
+                "rate": per[a][2] / per[a][1],
+                "mean_toxicity": per[a][3] / per[a][1],
+                "max_toxicity": per[a][4],
+            }
             for a in most[:k]
         ],
         "hostile_pairs": [
-            {"authors": list(key), "exchanges": pairs[key][0], "hostile": pairs[key][1],
-             "hostile_by": {key[0]: pairs[key][2], key[1]: pairs[key][3]}}
+            {
+                "authors": list(key),
+                "exchanges": pairs[key][0],
+                "hostile": pairs[key][1],
+                "hostile_by": {key[0]: pairs[key][2], key[1]: pairs[key][3]},
+            }
             for key in hostile[:k]
         ],
     }
@@ -484,7 +519,9 @@ def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
     if bucket is None:
         lo, hi = min(t for _, t in timed), max(t for _, t in timed)
         bucket = next(name for name, span in _BUCKETS if hi - lo <= span)
-        precisions = Counter(_PRECISION_BUCKET.get(view.comments[i].created_precision or "second", "hour") for i, _ in timed)
+        precisions = Counter(
+            _PRECISION_BUCKET.get(view.comments[i].created_precision or "second", "hour") for i, _ in timed
+        )
         common = precisions.most_common(1)[0][0]
         bucket = names[max(names.index(bucket), names.index(common))]
     elif bucket not in names:
@@ -507,8 +544,16 @@ def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
     t = first
     while t <= last:
         r = rows.get(t, [0, 0, 0, 0.0])
-        series.append({"start": t.isoformat(), "comments": r[0], "scored": r[1], "toxic": r[2],
-                       "rate": _rate(r[2], r[1]), "mean_toxicity": (r[3] / r[1]) if r[1] else None})
+        series.append(
+            {
+                "start": t.isoformat(),
+                "comments": r[0],
+                "scored": r[1],
+                "toxic": r[2],
+                "rate": _rate(r[2], r[1]),
+                "mean_toxicity": (r[3] / r[1]) if r[1] else None,
+            }
+        )
         t = _next_bucket(t, bucket)
     return {"bucket": bucket, "timed": len(timed), "untimed": len(view.comments) - len(timed), "series": series}
 
@@ -526,7 +571,9 @@ def _count_buckets(first: datetime, last: datetime, bucket: str) -> int:
     return last.year - first.year + 1
 
 
-def over_time(thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, bucket: str | None = None) -> dict[str, Any] | None:
+def over_time(
+    thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, bucket: str | None = None
+) -> dict[str, Any] | None:
     """Comments and toxic rate per hour/day/week/month/year bucket (chosen from the span and the
     times' usual precision unless given; empty buckets kept); None when no comment has a time."""
     return _over_time(_View.of(thread, scores, thresholds), bucket=bucket)
@@ -560,7 +607,9 @@ def _summary(view: _View, scores: Scores, thresholds: Thresholds | None) -> dict
         "mean_toxicity": (sum(values) / len(values)) if values else None,
         "p90_toxicity": p90,
         "max_toxicity": top,
-        "top_label": max(tox_labels, key=lambda k: (tox_labels[k]["share_above"], tox_labels[k]["mean"], k)) if tox_labels else None,
+        "top_label": max(tox_labels, key=lambda k: (tox_labels[k]["share_above"], tox_labels[k]["mean"], k))
+        if tox_labels
+        else None,
         "first_at": min(times).isoformat() if times else None,
         "last_at": max(times).isoformat() if times else None,
         "risk": risk_score(scored=len(values), toxic=toxic, p90=p90, max_toxicity=top),

@@ -1,12 +1,12 @@
 """The scoring step as a plain pandas function: a DataFrame of comments in, the same rows
 with one float column per canonical label, ``models`` and ``windowed`` out.
 
-That shape is what every batch engine speaks. Dask (``analyzer.distributed``), Spark's
+That shape is what every batch engine speaks. Dask (``analyzer.scoring.distributed``), Spark's
 ``mapInPandas`` and Ray Data's ``map_batches`` all call a function on pandas batches inside
 long-lived worker processes, so the models are loaded once per process and kept
 (``load_classifiers``); only the first batch a process sees pays for loading them.
 
-    from analyzer.batch import score_frame
+    from analyzer.scoring.frames import score_frame
     scored = score_frame(pd.DataFrame({"text": ["you idiot", "thanks!"]}), ["models/toxicity-minilm"])
 """
 
@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
 
 MODELS_COLUMN = "models"
 WINDOWED_COLUMN = "windowed"
@@ -30,7 +31,7 @@ DEFAULT_PRECISION = "auto"  # as the CLI: int8 on a CPU, bfloat16 on a GPU (Clas
 
 # Classifiers loaded in this process, keyed by (model folders, precision, device). A worker
 # process of Dask, Spark or Ray keeps them between batches.
-_LOADED: dict[tuple[tuple[str, ...], str, str], list["Classifier"]] = {}
+_LOADED: dict[tuple[tuple[str, ...], str, str], list[Classifier]] = {}
 _LOAD_LOCK = threading.Lock()
 # One batch scores at a time per process: torch already uses every thread it is given,
 # and a SQLite connection must stay in the thread that opened it.
@@ -55,7 +56,7 @@ def resolve_model_dirs(model_dirs: Iterable[str | os.PathLike[str]] | None = Non
     process, whatever its working directory, loads the same models."""
     dirs = [str(d) for d in (model_dirs or ())]
     if not dirs:
-        from analyzer.models import default_model_dirs
+        from analyzer.scoring.defaults import default_model_dirs
 
         dirs = [str(d) for d in default_model_dirs()]
     return [str(Path(d).expanduser().resolve()) for d in dirs]
@@ -66,10 +67,10 @@ def load_classifiers(
     *,
     precision: str = DEFAULT_PRECISION,
     device: str | None = None,
-) -> list["Classifier"]:
+) -> list[Classifier]:
     """The classifiers in ``model_dirs``, loaded on the first call in this process and
     reused by every later call with the same arguments."""
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
 
     dirs = resolve_model_dirs(model_dirs)
     key = (tuple(dirs), precision, str(device))
@@ -79,15 +80,20 @@ def load_classifiers(
         return _LOADED[key]
 
 
-def output_labels(model_dirs: Iterable[str | os.PathLike[str]] | None = None, *, precision: str = DEFAULT_PRECISION,
-                  device: str | None = None) -> list[str]:
+def output_labels(
+    model_dirs: Iterable[str | os.PathLike[str]] | None = None,
+    *,
+    precision: str = DEFAULT_PRECISION,
+    device: str | None = None,
+) -> list[str]:
     """The label columns ``score_frame`` adds for these models, in order."""
     classifiers = load_classifiers(model_dirs, precision=precision, device=device)
     return list(dict.fromkeys(label for clf in classifiers for label in clf.labels))
 
 
-def spark_columns(model_dirs: Iterable[str | os.PathLike[str]] | None = None, *,
-                  precision: str = DEFAULT_PRECISION) -> str:
+def spark_columns(
+    model_dirs: Iterable[str | os.PathLike[str]] | None = None, *, precision: str = DEFAULT_PRECISION
+) -> str:
     """The added columns as a Spark DDL fragment ("toxicity double, ..., models string,
     windowed boolean"), to append to the input schema for ``mapInPandas``."""
     labels = output_labels(model_dirs, precision=precision, device="cpu")
@@ -96,7 +102,7 @@ def spark_columns(model_dirs: Iterable[str | os.PathLike[str]] | None = None, *,
 
 
 def score_frame(
-    df: "pd.DataFrame",
+    df: pd.DataFrame,
     model_dirs: Iterable[str | os.PathLike[str]] | None = None,
     *,
     text_column: str = "text",
@@ -105,7 +111,7 @@ def score_frame(
     device: str | None = None,
     num_threads: int | None = None,
     cache: str | os.PathLike[str] | None = None,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """``df`` with one float64 column per label (NaN where a text has no score, e.g. an
     empty one), ``models`` (JSON: label -> "name@fingerprint") and ``windowed`` added;
     existing columns of those names are replaced, the input frame is not modified.
@@ -115,30 +121,37 @@ def score_frame(
     """
     import pandas as pd
 
-    from analyzer.cache import ScoreCache
-    from analyzer.scorer import Scorer
+    from analyzer.scoring.cache import ScoreCache
+    from analyzer.scoring.scorer import Scorer
 
     if text_column not in df.columns:
         raise KeyError(f"score_frame: no {text_column!r} column among {list(df.columns)}")
     classifiers = load_classifiers(model_dirs, precision=precision, device=device)
     texts = ["" if pd.isna(t) else str(t) for t in df[text_column].tolist()]
-    with _SCORE_LOCK, (ScoreCache(cache) if cache else nullcontext(None)) as score_cache:
-        scorer = Scorer(classifiers, batch_size=batch_size, cache=score_cache, num_threads=num_threads,
-                        chunk_size=max(1, min(len(texts), 8192)))
+    with _SCORE_LOCK, ScoreCache(cache) if cache else nullcontext(None) as score_cache:
+        scorer = Scorer(
+            classifiers,
+            batch_size=batch_size,
+            cache=score_cache,
+            num_threads=num_threads,
+            chunk_size=max(1, min(len(texts), 8192)),
+        )
         results = scorer.score_texts(texts)
         labels = scorer.labels
     out = df.copy(deep=False)
     nan = float("nan")
     for label in labels:
         out[label] = pd.Series([r.scores.get(label, nan) for r in results], index=df.index, dtype="float64")
-    out[MODELS_COLUMN] = pd.Series([json.dumps(r.models, sort_keys=True) for r in results], index=df.index,
-                                   dtype="object")
+    out[MODELS_COLUMN] = pd.Series(
+        [json.dumps(r.models, sort_keys=True) for r in results], index=df.index, dtype="object"
+    )
     out[WINDOWED_COLUMN] = pd.Series([bool(r.windowed) for r in results], index=df.index, dtype="bool")
     return out
 
 
-def score_frames(frames: Iterable["pd.DataFrame"], model_dirs: Iterable[str | os.PathLike[str]] | None = None,
-                 **options: Any) -> Iterator["pd.DataFrame"]:
+def score_frames(
+    frames: Iterable[pd.DataFrame], model_dirs: Iterable[str | os.PathLike[str]] | None = None, **options: Any
+) -> Iterator[pd.DataFrame]:
     """``score_frame`` over an iterator of batches: the function Spark's ``mapInPandas`` wants."""
     dirs = resolve_model_dirs(model_dirs)
     for frame in frames:
@@ -154,7 +167,7 @@ class FrameScorer:
         self.model_dirs = model_dirs
         self.options = options
 
-    def __call__(self, df: "pd.DataFrame") -> "pd.DataFrame":
+    def __call__(self, df: pd.DataFrame) -> pd.DataFrame:
         return score_frame(df, self.model_dirs, **self.options)
 
 

@@ -4,16 +4,17 @@ identity-term bias check; writes JSON, a Markdown report and PNG plots."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from analyzer.errors import InputError
-from analyzer.metrics import expected_calibration_error, multiclass_metrics, multilabel_metrics
-from analyzer.training_data import LabeledData
+from analyzer.training.data import LabeledData
+from analyzer.training.metrics import expected_calibration_error, multiclass_metrics, multilabel_metrics
 
 Predict = Callable[[Sequence[str]], list[dict[str, float]]]
 
@@ -22,7 +23,9 @@ def _matrix(preds: list[dict[str, float]], labels: list[str]) -> np.ndarray:
     return np.array([[p.get(lab, np.nan) for lab in labels] for p in preds], dtype=float)
 
 
-def evaluate_predictions(data: LabeledData, preds: list[dict[str, float]], thresholds: dict[str, float]) -> dict[str, Any]:
+def evaluate_predictions(
+    data: LabeledData, preds: list[dict[str, float]], thresholds: dict[str, float]
+) -> dict[str, Any]:
     """Metrics for labels the model provides; labels the data has but the model lacks are listed, not invented."""
     model_labels = [lab for lab in data.labels if preds and lab in preds[0]]
     missing = [lab for lab in data.labels if lab not in model_labels]
@@ -78,12 +81,14 @@ def bias_check(predict: Predict, label: str, threshold: float) -> dict[str, Any]
     rows = []
     for identity in dict.fromkeys(ids):
         m = ids_arr == identity
-        rows.append({
-            "identity": identity,
-            "subgroup_auc": float(roc_auc_score(y[m], scores[m])),
-            "benign_fpr": float((scores[m & benign] >= threshold).mean()),
-            "benign_mean_score": float(scores[m & benign].mean()),
-        })
+        rows.append(
+            {
+                "identity": identity,
+                "subgroup_auc": float(roc_auc_score(y[m], scores[m])),
+                "benign_fpr": float((scores[m & benign] >= threshold).mean()),
+                "benign_mean_score": float(scores[m & benign].mean()),
+            }
+        )
     rows.sort(key=lambda r: -r["benign_fpr"])
     return {
         "label": label,
@@ -142,26 +147,45 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
     """A human-readable summary of ``report`` with links to the plots."""
     lines = [f"# Evaluation of `{model_name}` on `{data_name}`", "", f"{report['n']} rows.", ""]
     if "macro_recall" in report:
-        lines += [f"- macro recall: **{report['macro_recall']:.4f}**", f"- macro-F1: {report['macro_f1']:.4f}",
-                  f"- accuracy: {report['accuracy']:.4f}", f"- expected calibration error: {report['ece']:.4f}", "",
-                  "| label | n | recall | F1 | ROC-AUC |", "|---|---|---|---|---|"]
+        lines += [
+            f"- macro recall: **{report['macro_recall']:.4f}**",
+            f"- macro-F1: {report['macro_f1']:.4f}",
+            f"- accuracy: {report['accuracy']:.4f}",
+            f"- expected calibration error: {report['ece']:.4f}",
+            "",
+            "| label | n | recall | F1 | ROC-AUC |",
+            "|---|---|---|---|---|",
+        ]
         for lab, v in report["labels"].items():
             auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
             lines.append(f"| {lab} | {v['n']} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
     else:
-        lines += ["| label | n | positives | ROC-AUC | macro-F1 @ threshold | threshold | ECE |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| label | n | positives | ROC-AUC | macro-F1 @ threshold | threshold | ECE |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for lab, v in report["labels"].items():
             auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
-            lines.append(f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |")
+            lines.append(
+                f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |"
+            )
     if report.get("labels_not_predicted"):
         lines += ["", f"Not predicted by this model: {', '.join(report['labels_not_predicted'])}."]
     bias = report.get("bias")
     if bias:
-        lines += ["", f"## Identity-term bias ({bias['label']}, threshold {bias['threshold']:.2f})", "",
-                  f"Overall template AUC {bias['overall_auc']:.3f}; false-positive rate on benign sentences "
-                  f"{bias['overall_benign_fpr']:.3f}. Flagged: {', '.join(bias['flagged']) or 'none'}.", "",
-                  "| identity | subgroup AUC | benign FPR | mean benign score |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Identity-term bias ({bias['label']}, threshold {bias['threshold']:.2f})",
+            "",
+            f"Overall template AUC {bias['overall_auc']:.3f}; false-positive rate on benign sentences "
+            f"{bias['overall_benign_fpr']:.3f}. Flagged: {', '.join(bias['flagged']) or 'none'}.",
+            "",
+            "| identity | subgroup AUC | benign FPR | mean benign score |",
+            "|---|---|---|---|",
+        ]
         for r in bias["identities"]:
-            lines.append(f"| {r['identity']} | {r['subgroup_auc']:.3f} | {r['benign_fpr']:.3f} | {r['benign_mean_score']:.3f} |")
+            lines.append(
+                f"| {r['identity']} | {r['subgroup_auc']:.3f} | {r['benign_fpr']:.3f} | {r['benign_mean_score']:.3f} |"
+            )
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"

@@ -14,8 +14,8 @@ import os
 import sqlite3
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from analyzer.errors import AnalyzerError
 
@@ -61,7 +61,7 @@ class ScoreCache:
         self._db: sqlite3.Connection | None = None
 
     @classmethod
-    def from_env(cls, path: str | Path | None = None, **kwargs: int) -> "ScoreCache":
+    def from_env(cls, path: str | Path | None = None, **kwargs: int) -> ScoreCache:
         """``path`` if given, else ``$THREAD_ANALYZER_CACHE``, else memory only."""
         return cls(path or os.environ.get(ENV_CACHE) or None, **kwargs)
 
@@ -104,7 +104,7 @@ class ScoreCache:
             self._db.close()
             self._db = None
 
-    def __enter__(self) -> "ScoreCache":
+    def __enter__(self) -> ScoreCache:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -44,8 +44,13 @@ def pr_curve(y: np.ndarray, p: np.ndarray, step: float = 0.05) -> list[dict[str,
     for t in np.round(np.arange(step, 1.0 - step / 2, step), 2):
         pred = p >= t
         tp = int((pred & (y == 1)).sum())
-        out.append({"threshold": float(t), "precision": tp / int(pred.sum()) if pred.any() else 1.0,
-                    "recall": tp / int((y == 1).sum()) if (y == 1).any() else 0.0})
+        out.append(
+            {
+                "threshold": float(t),
+                "precision": tp / int(pred.sum()) if pred.any() else 1.0,
+                "recall": tp / int((y == 1).sum()) if (y == 1).any() else 0.0,
+            }
+        )
     return out
 
 
@@ -53,7 +58,9 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else None
 
 
-def multilabel_metrics(y: np.ndarray, probs: np.ndarray, labels: list[str], thresholds: dict[str, float]) -> dict[str, Any]:
+def multilabel_metrics(
+    y: np.ndarray, probs: np.ndarray, labels: list[str], thresholds: dict[str, float]
+) -> dict[str, Any]:
     """Per-label ROC-AUC, F1 (macro over the two classes) at the given thresholds, ECE; NaN rows ignored."""
     per: dict[str, Any] = {}
     for j, lab in enumerate(labels):
@@ -91,9 +98,12 @@ def multiclass_metrics(y: np.ndarray, probs: np.ndarray, labels: list[str]) -> d
     per = {}
     for j, lab in enumerate(labels):
         yj = (y == j).astype(int)
-        per[lab] = {"n": int(yj.sum()), "roc_auc": _auc(yj, probs[:, j]),
-                    "recall": float(recall_score(yj, pred == j, zero_division=0)),
-                    "f1": float(f1_score(yj, pred == j, zero_division=0))}
+        per[lab] = {
+            "n": int(yj.sum()),
+            "roc_auc": _auc(yj, probs[:, j]),
+            "recall": float(recall_score(yj, pred == j, zero_division=0)),
+            "f1": float(f1_score(yj, pred == j, zero_division=0)),
+        }
     return {
         "labels": per,
         "macro_recall": float(recall_score(y, pred, average="macro", labels=list(range(len(labels))), zero_division=0)),

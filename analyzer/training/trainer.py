@@ -14,16 +14,17 @@ import random
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from analyzer.errors import ModelError
-from analyzer.metrics import best_threshold, headline, multiclass_metrics, multilabel_metrics
-from analyzer.training_args import TrainingArguments
-from analyzer.training_data import LabeledData
+from analyzer.training.arguments import TrainingArguments
+from analyzer.training.data import LabeledData
+from analyzer.training.metrics import best_threshold, headline, multiclass_metrics, multilabel_metrics
 
 
 def default_base_model() -> Path:
@@ -101,7 +102,9 @@ class Trainer:
                 num_labels=len(labels),
                 id2label=dict(enumerate(labels)),
                 label2id={lab: i for i, lab in enumerate(labels)},
-                problem_type="multi_label_classification" if self.train_data.multi_label else "single_label_classification",
+                problem_type="multi_label_classification"
+                if self.train_data.multi_label
+                else "single_label_classification",
                 dtype="float32",
             )
         except (OSError, ValueError) as exc:
@@ -154,7 +157,9 @@ class Trainer:
                 out[idx] = probs.cpu().numpy()
         return out
 
-    def _evaluate(self, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+    def _evaluate(
+        self, probs: np.ndarray, thresholds: dict[str, float] | None = None
+    ) -> tuple[dict[str, Any], dict[str, float]]:
         data = self.val_data
         if data.multi_label:
             if thresholds is None:
@@ -186,7 +191,7 @@ class Trainer:
         self._save_weights(model.cpu(), tokenizer, out, base)
         # Measure the saved folder through the scoring engine (fp16 weights, long texts
         # windowed), so the card's numbers are exactly what `analyzer evaluate` reproduces.
-        from analyzer.classifier import Classifier
+        from analyzer.scoring.classifier import Classifier
 
         clf = Classifier.from_pretrained(out, device="cpu")
         preds = clf.predict(self.val_data.texts, batch_size=64)
@@ -214,7 +219,10 @@ class Trainer:
             total = min(total, a.max_steps)
         no_decay = ("bias", "LayerNorm.weight")
         groups = [
-            {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": a.weight_decay},
+            {
+                "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+                "weight_decay": a.weight_decay,
+            },
             {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=a.lr)
@@ -250,9 +258,16 @@ class Trainer:
             self.log(f"step {step}/{total}: validation {score:.4f} (best {best:.4f})")
             if ckpt_dir:
                 torch.save(
-                    {"args": a.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "step": step, "best": best, "bad_evals": bad_evals,
-                     "history": history},
+                    {
+                        "args": a.to_dict(),
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "step": step,
+                        "best": best,
+                        "bad_evals": bad_evals,
+                        "history": history,
+                    },
                     ckpt_dir / "last.tmp",
                 )
                 os.replace(ckpt_dir / "last.tmp", ckpt_dir / "last.pt")
@@ -370,8 +385,13 @@ class Trainer:
         model.save_pretrained(str(out), safe_serialization=True)
         tokenizer.model_max_length = max(self.args.max_length, 128)
         tokenizer.save_pretrained(str(out))
-        meta = {"name": self.name or out.name, "task": self.args.task, "max_length": self.args.max_length,
-                "labels": self.train_data.labels, "label_aliases": {}}
+        meta = {
+            "name": self.name or out.name,
+            "task": self.args.task,
+            "max_length": self.args.max_length,
+            "labels": self.train_data.labels,
+            "label_aliases": {},
+        }
         existing = out / "analyzer.json"
         if existing.exists():  # keep hand-kept fields (default flag, aliases) across retraining
             old = json.loads(existing.read_text())
@@ -380,7 +400,7 @@ class Trainer:
         existing.write_text(json.dumps(meta, indent=2) + "\n")
 
     def _save_config(self, out: Path, base: Path, metrics, thresholds, history) -> None:
-        from analyzer.modelcard import write_card
+        from analyzer.training.modelcard import write_card
 
         meta = json.loads((out / "analyzer.json").read_text())
         config = {

@@ -49,14 +49,16 @@ class LabeledData:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def subset(self, idx: np.ndarray) -> "LabeledData":
+    def subset(self, idx: np.ndarray) -> LabeledData:
         return LabeledData([self.texts[i] for i in idx], self.y[idx], self.labels, self.multi_label)
 
-    def align(self, labels: list[str]) -> "LabeledData":
+    def align(self, labels: list[str]) -> LabeledData:
         """The same rows with columns for ``labels`` (NaN where this data has no such label)."""
         if not self.multi_label or labels == self.labels:
             return self
-        cols = [self.y[:, self.labels.index(lab)] if lab in self.labels else np.full(len(self), np.nan) for lab in labels]
+        cols = [
+            self.y[:, self.labels.index(lab)] if lab in self.labels else np.full(len(self), np.nan) for lab in labels
+        ]
         return LabeledData(self.texts, np.stack(cols, axis=1), labels, True)
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -103,7 +105,9 @@ def load_labeled(
     for path in paths:
         df = read_table(path)
         if text_column not in df.columns:
-            raise InputError(f"no text column {text_column!r} (columns: {', '.join(map(str, df.columns))})", source=str(path))
+            raise InputError(
+                f"no text column {text_column!r} (columns: {', '.join(map(str, df.columns))})", source=str(path)
+            )
         texts = df[text_column].astype(str)
         if multi:
             cols = label_columns or [c for c in TOXICITY_LABELS if c in df.columns]
@@ -142,7 +146,9 @@ def _binary_column(col: pd.Series, path: str | Path, name: str) -> pd.Series:
     bad = ~values.isin(mapping.keys())
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"label {name!r} must be 0, 1 or empty, got {col.iloc[row]!r}", source=str(path), where=f"row {row + 2}")
+        raise InputError(
+            f"label {name!r} must be 0, 1 or empty, got {col.iloc[row]!r}", source=str(path), where=f"row {row + 2}"
+        )
     return values.map(mapping)
 
 
@@ -177,7 +183,9 @@ def deduplicate(data: LabeledData) -> LabeledData:
     return LabeledData(texts, merged[data.labels].to_numpy(dtype=float), data.labels, True)
 
 
-def split(data: LabeledData, val: LabeledData | None, val_fraction: float, seed: int) -> tuple[LabeledData, LabeledData]:
+def split(
+    data: LabeledData, val: LabeledData | None, val_fraction: float, seed: int
+) -> tuple[LabeledData, LabeledData]:
     """Training and validation sets with no normalized text in both."""
     data = deduplicate(data)
     if val is None:

@@ -79,22 +79,35 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
     for lab in config["labels"]:
         lines.append(f"| `{lab}` | {LABEL_MEANINGS.get(lab, '')} | {_fmt(config['thresholds'].get(lab))} |")
     lines += ["", "Thresholds maximise F1 on the validation split (toxicity); sentiment uses the arg-max.", ""]
-    lines += ["## Data", "", f"Training rows: {t['train_rows']}, validation rows: {t['val_rows']} "
-              "(validation deduplicated against training by normalized text).", ""]
+    lines += [
+        "## Data",
+        "",
+        f"Training rows: {t['train_rows']}, validation rows: {t['val_rows']} "
+        "(validation deduplicated against training by normalized text).",
+        "",
+    ]
     for f in t["data_files"]:
         lines.append(f"- `{f}`")
     if DATA_SOURCES.get(task) and any("build/data" in f for f in t["data_files"]):
-        lines += ["", "These files are built from `../shared/data/labeled` by `make data` "
-                  "(`scripts/prepare_training_data.py`), seeded:", ""]
+        lines += [
+            "",
+            "These files are built from `../shared/data/labeled` by `make data` "
+            "(`scripts/prepare_training_data.py`), seeded:",
+            "",
+        ]
         lines += [f"- {x}" for x in DATA_SOURCES[task]]
     lines += ["", "| label | train | validation |", "|---|---|---|"]
     for lab in config["labels"]:
-        lines.append(f"| `{lab}` | {_counts(t['train_label_counts'].get(lab))} | {_counts(t['val_label_counts'].get(lab))} |")
+        lines.append(
+            f"| `{lab}` | {_counts(t['train_label_counts'].get(lab))} | {_counts(t['val_label_counts'].get(lab))} |"
+        )
     lines += ["", "## Validation metrics", ""]
     if task == "toxicity":
         lines += ["| label | n | positives | ROC-AUC | macro-F1 | ECE |", "|---|---|---|---|---|---|"]
         for lab, v in m["labels"].items():
-            lines.append(f"| `{lab}` | {v['n']} | {v['positives']} | {_fmt(v['roc_auc'])} | {_fmt(v['macro_f1'])} | {_fmt(v['ece'])} |")
+            lines.append(
+                f"| `{lab}` | {v['n']} | {v['positives']} | {_fmt(v['roc_auc'])} | {_fmt(v['macro_f1'])} | {_fmt(v['ece'])} |"
+            )
         lines += ["", f"Mean ROC-AUC {_fmt(m.get('mean_roc_auc'))}, mean macro-F1 {_fmt(m.get('mean_macro_f1'))}."]
     else:
         lines += [
@@ -108,9 +121,20 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
             lines.append(f"| `{lab}` | {v['n']} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {_fmt(v['roc_auc'])} |")
     lines += ["", "`analyzer evaluate --model DIR --data VALIDATION --task " + task + "` reproduces these numbers.", ""]
     lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, []) + config.get("notes", [])]
-    lines += ["", "## How it was trained", "", "`make " + task + "` runs exactly:", "", "```", t["command"], "```", "",
-              f"Training took {m.get('train_seconds', '?')} s. Seed {t['arguments']['seed']}, "
-              f"{t['arguments']['epochs']} epoch(s), lr {t['arguments']['lr']}, batch {t['arguments']['batch_size']}.", ""]
+    lines += [
+        "",
+        "## How it was trained",
+        "",
+        "`make " + task + "` runs exactly:",
+        "",
+        "```",
+        t["command"],
+        "```",
+        "",
+        f"Training took {m.get('train_seconds', '?')} s. Seed {t['arguments']['seed']}, "
+        f"{t['arguments']['epochs']} epoch(s), lr {t['arguments']['lr']}, batch {t['arguments']['batch_size']}.",
+        "",
+    ]
     path = out / "README.md"
     path.write_text("\n".join(lines))
     return path

@@ -4,7 +4,7 @@ Inputs are files or folders of any format ``analyzer parse`` reads, or Parquet f
 (with a ``text`` column, and ``thread_id`` when there are threads). Each input is parsed on
 a worker and cut into partitions of whole threads (a thread bigger than a partition is cut
 into consecutive slices of its pre-order), and each partition is scored on a worker by
-``analyzer.batch.score_frame``: models load once per worker process, and a worker's
+``analyzer.scoring.frames.score_frame``: models load once per worker process, and a worker's
 ``--nthreads`` is the number of torch threads it scores with.
 
 Results go to a Parquet dataset (one part file per partition, written by the worker that
@@ -25,20 +25,21 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from analyzer.batch import DEFAULT_PRECISION, MODELS_COLUMN, WINDOWED_COLUMN, output_labels, scores_of
 from analyzer.errors import AnalyzerError, InputError
+from analyzer.scoring.frames import DEFAULT_PRECISION, MODELS_COLUMN, WINDOWED_COLUMN, output_labels, scores_of
 
 if TYPE_CHECKING:
     import pandas as pd
     from distributed import Client, Future
 
-    from analyzer.classifier import Classifier
+    from analyzer.scoring.classifier import Classifier
     from analyzer.store import ImportBatch, Store
     from analyzer.thread import Thread
 
@@ -47,8 +48,18 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 CACHE_NAME = "_score_cache.sqlite"  # inside --out: "_" files are not part of the dataset
 PART_PATTERN = re.compile(r"part-\d{5}-\d{5}\.parquet")
 WORKER_MEMORY = 1_500_000_000  # bytes a worker needs for two MiniLM-size models and a partition
-RECORD_COLUMNS = ("thread_id", "id", "kind", "parent_id", "depth", "author", "author_inferred", "created_at",
-                  "text", "extra")
+RECORD_COLUMNS = (
+    "thread_id",
+    "id",
+    "kind",
+    "parent_id",
+    "depth",
+    "author",
+    "author_inferred",
+    "created_at",
+    "text",
+    "extra",
+)
 Progress = Callable[[int], None]
 
 
@@ -64,13 +75,19 @@ class ScoreOptions:
     num_threads: int | None = None  # None: the worker's --nthreads
     cache: str | None = None  # SQLite score cache path
 
-    def score(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``score_frame`` with these options, in whatever process runs it."""
-        from analyzer.batch import score_frame
+        from analyzer.scoring.frames import score_frame
 
-        return score_frame(frame, self.model_dirs, precision=self.precision, batch_size=self.batch_size,
-                           device=self.device, num_threads=self.num_threads or _worker_threads(),
-                           cache=self.cache)
+        return score_frame(
+            frame,
+            self.model_dirs,
+            precision=self.precision,
+            batch_size=self.batch_size,
+            device=self.device,
+            num_threads=self.num_threads or _worker_threads(),
+            cache=self.cache,
+        )
 
 
 @dataclass
@@ -109,8 +126,9 @@ def local_cluster_size(cores: int | None = None, memory: int | None = None) -> t
 
 
 @contextmanager
-def connect(scheduler: str | None = None, *, n_workers: int | None = None,
-            threads_per_worker: int | None = None) -> Iterator["Client"]:
+def connect(
+    scheduler: str | None = None, *, n_workers: int | None = None, threads_per_worker: int | None = None
+) -> Iterator[Client]:
     """A Client of the scheduler at ``scheduler`` (tcp://host:8786), or of a LocalCluster
     sized to this machine (``local_cluster_size``) that is closed afterwards."""
     try:
@@ -128,19 +146,28 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     import dask
 
     workers, threads = local_cluster_size()
-    from analyzer.batch import OPENMP_ENV
+    from analyzer.scoring.frames import OPENMP_ENV
 
     env = {key: os.environ.get(key, value) for key, value in OPENMP_ENV.items()}
-    with dask.config.set(WORKER_DASK_CONFIG), LocalCluster(n_workers=n_workers or workers, threads_per_worker=threads_per_worker or threads,
-                      processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                      env=env) as cluster, Client(cluster) as client:
+    with (
+        dask.config.set(WORKER_DASK_CONFIG),
+        LocalCluster(
+            n_workers=n_workers or workers,
+            threads_per_worker=threads_per_worker or threads,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            env=env,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
-def warm_up(client: "Client", options: ScoreOptions) -> int:
+def warm_up(client: Client, options: ScoreOptions) -> int:
     """Load the models on every worker now (each loads them once anyway), so a model error
     shows before any work is sent and timings exclude loading; returns the worker count."""
-    from analyzer.batch import load_classifiers
+    from analyzer.scoring.frames import load_classifiers
 
     done = client.run(load_classifiers, options.model_dirs, precision=options.precision, device=options.device)
     return len(done)
@@ -173,16 +200,20 @@ def input_files(inputs: Sequence[str | os.PathLike[str]]) -> list[tuple[str, str
             continue
         found = [("parse", str(u)) for u in input_units([path])]
         if path.is_dir():
-            found += [("parquet", str(p)) for p in sorted(path.rglob("*"))
-                      if p.suffix.lower() in PARQUET_SUFFIXES and p.is_file()
-                      and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)]
+            found += [
+                ("parquet", str(p))
+                for p in sorted(path.rglob("*"))
+                if p.suffix.lower() in PARQUET_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
+            ]
         if not found:
             raise InputError("no comment files or Parquet files in this folder", source=str(raw))
         units.extend(found)
     return units
 
 
-def partition_threads(threads: Iterable["Thread"], size: int = PARTITION_COMMENTS) -> list[list[dict[str, Any]]]:
+def partition_threads(threads: Iterable[Thread], size: int = PARTITION_COMMENTS) -> list[list[dict[str, Any]]]:
     """Parse records grouped into partitions of about ``size`` records: whole threads
     packed together in order; a thread bigger than ``size`` alone, cut into slices."""
     parts: list[list[dict[str, Any]]] = []
@@ -204,18 +235,29 @@ def partition_threads(threads: Iterable["Thread"], size: int = PARTITION_COMMENT
     return parts
 
 
-def records_frame(records: Sequence[Mapping[str, Any]]) -> "pd.DataFrame":
+def records_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Parse records as a DataFrame (``extra`` as a JSON string, so Parquet can hold it)."""
     import pandas as pd
 
-    rows = [{**{c: r.get(c) for c in RECORD_COLUMNS},
-             "extra": json.dumps(r.get("extra") or {}, ensure_ascii=False, sort_keys=True, default=str)}
-            for r in records]
+    rows = [
+        {
+            **{c: r.get(c) for c in RECORD_COLUMNS},
+            "extra": json.dumps(r.get("extra") or {}, ensure_ascii=False, sort_keys=True, default=str),
+        }
+        for r in records
+    ]
     return pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
 
 
-def load_unit(kind: str, path: str, *, format: str | None = None, now: datetime | None = None,
-              columns: Mapping[str, str] | None = None, size: int = PARTITION_COMMENTS) -> list["pd.DataFrame"]:
+def load_unit(
+    kind: str,
+    path: str,
+    *,
+    format: str | None = None,
+    now: datetime | None = None,
+    columns: Mapping[str, str] | None = None,
+    size: int = PARTITION_COMMENTS,
+) -> list[pd.DataFrame]:
     """One input as partition frames (runs on a worker)."""
     if kind == "parquet":
         return _parquet_partitions(path, size)
@@ -225,7 +267,7 @@ def load_unit(kind: str, path: str, *, format: str | None = None, now: datetime 
     return [records_frame(part) for part in partition_threads(threads, size)]
 
 
-def _parquet_partitions(path: str, size: int) -> list["pd.DataFrame"]:
+def _parquet_partitions(path: str, size: int) -> list[pd.DataFrame]:
     """A Parquet file's rows, grouped by ``thread_id`` (when there is one) like parsed threads."""
     import pandas as pd
 
@@ -258,7 +300,7 @@ def _parquet_partitions(path: str, size: int) -> list["pd.DataFrame"]:
     return [frame.iloc[p].reset_index(drop=True) for p in parts]
 
 
-def _load_or_error(kind: str, path: str, **kwargs: Any) -> list["pd.DataFrame"] | str:
+def _load_or_error(kind: str, path: str, **kwargs: Any) -> list[pd.DataFrame] | str:
     """``load_unit``, with a bad input returned as its message: it is the user's to fix,
     so it is reported, not retried."""
     try:
@@ -267,7 +309,7 @@ def _load_or_error(kind: str, path: str, **kwargs: Any) -> list["pd.DataFrame"] 
         return f"error: {exc}"
 
 
-def _describe(loaded: list["pd.DataFrame"] | str) -> tuple[int, int, str | None]:
+def _describe(loaded: list[pd.DataFrame] | str) -> tuple[int, int, str | None]:
     """(partitions, records, error) of a loaded unit: small, so it can travel to the client."""
     if isinstance(loaded, str):
         return 0, 0, loaded
@@ -279,12 +321,12 @@ def _nonce() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _pick(loaded: list["pd.DataFrame"], index: int) -> "pd.DataFrame":
+def _pick(loaded: list[pd.DataFrame], index: int) -> pd.DataFrame:
     return loaded[index]
 
 
 # ---------------------------------------------------------------------- outputs
-def write_part(frame: "pd.DataFrame", path: str | os.PathLike[str]) -> str:
+def write_part(frame: pd.DataFrame, path: str | os.PathLike[str]) -> str:
     """Write one partition as Parquet, atomically (a part file is complete or absent)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -301,7 +343,7 @@ def write_part(frame: "pd.DataFrame", path: str | os.PathLike[str]) -> str:
     return str(dest)
 
 
-def _score_part(frame: "pd.DataFrame", options: ScoreOptions, dest: str | None) -> "pd.DataFrame | tuple[str, int]":
+def _score_part(frame: pd.DataFrame, options: ScoreOptions, dest: str | None) -> pd.DataFrame | tuple[str, int]:
     """Score one partition (on a worker); write it to ``dest`` when given, else return it."""
     scored = options.score(frame)
     if dest is None:
@@ -315,7 +357,7 @@ def score_files(
     out: str | os.PathLike[str],
     options: ScoreOptions,
     *,
-    client: "Client | None" = None,
+    client: Client | None = None,
     format: str | None = None,
     now: datetime | None = None,
     columns: Mapping[str, str] | None = None,
@@ -371,9 +413,17 @@ def score_files(
     return summary
 
 
-def _run_on_cluster(client: "Client", units: list[tuple[str, str]], options: ScoreOptions,
-                    load_kwargs: dict[str, Any], dest: Callable[[int, int], str], retries: int,
-                    summary: RunSummary, report: Callable[[str], None], step: Progress) -> None:
+def _run_on_cluster(
+    client: Client,
+    units: list[tuple[str, str]],
+    options: ScoreOptions,
+    load_kwargs: dict[str, Any],
+    dest: Callable[[int, int], str],
+    retries: int,
+    summary: RunSummary,
+    report: Callable[[str], None],
+    step: Progress,
+) -> None:
     """Submit one load task per input and one score task per partition as soon as its
     input is loaded, so parsing and scoring overlap across the cluster."""
     from distributed import as_completed
@@ -382,8 +432,9 @@ def _run_on_cluster(client: "Client", units: list[tuple[str, str]], options: Sco
     described = as_completed()
     for u, (kind, path) in enumerate(units):
         token = hashlib.sha1(f"{u}:{path}".encode()).hexdigest()[:10]
-        loaded = client.submit(_load_or_error, kind, path, **load_kwargs, key=f"load-{token}-{_nonce()}",
-                               retries=retries)
+        loaded = client.submit(
+            _load_or_error, kind, path, **load_kwargs, key=f"load-{token}-{_nonce()}", retries=retries
+        )
         info = client.submit(_describe, loaded, key=f"describe-{token}-{_nonce()}")
         loads[info.key] = (u, loaded)
         described.add(info)
@@ -399,8 +450,16 @@ def _run_on_cluster(client: "Client", units: list[tuple[str, str]], options: Sco
                 continue
             for p in range(n_parts):
                 frame = client.submit(_pick, loaded, p, key=f"pick-{u:05d}-{p:05d}-{_nonce()}")
-                scoring.add(client.submit(_score_part, frame, options, dest(u, p), retries=retries,
-                                          key=f"score-part-{u:05d}-{p:05d}-{_nonce()}"))
+                scoring.add(
+                    client.submit(
+                        _score_part,
+                        frame,
+                        options,
+                        dest(u, p),
+                        retries=retries,
+                        key=f"score-part-{u:05d}-{p:05d}-{_nonce()}",
+                    )
+                )
                 pending += 1
             del loaded  # the partitions hold their own reference now
         for done in scoring:
@@ -418,7 +477,7 @@ def score_records(
     records: Sequence[Mapping[str, Any]],
     options: ScoreOptions,
     *,
-    client: "Client | None" = None,
+    client: Client | None = None,
     partition_size: int = PARTITION_COMMENTS,
     retries: int = 2,
     progress: Progress | None = None,
@@ -445,8 +504,11 @@ def score_records(
     if current:
         order.append(current)
     frames = [pd.DataFrame({"text": [records[i].get("text") or "" for i in rows]}) for rows in order]
-    labels = output_labels(options.model_dirs, precision=options.precision, device=options.device) \
-        if client is None else None
+    labels = (
+        output_labels(options.model_dirs, precision=options.precision, device=options.device)
+        if client is None
+        else None
+    )
     results: list[pd.DataFrame | None] = [None] * len(frames)
     if client is None:
         for k, frame in enumerate(frames):
@@ -456,12 +518,16 @@ def score_records(
         from distributed import as_completed
 
         warm_up(client, options)
-        labels = client.submit(output_labels, options.model_dirs, precision=options.precision,
-                               device=options.device, pure=False).result()
+        labels = client.submit(
+            output_labels, options.model_dirs, precision=options.precision, device=options.device, pure=False
+        ).result()
         futures = {}
         for k, remote in enumerate(client.scatter(frames)):
-            futures[client.submit(_score_part, remote, options, None, retries=retries,
-                                  key=f"score-part-records-{k:05d}-{_nonce()}")] = k
+            futures[
+                client.submit(
+                    _score_part, remote, options, None, retries=retries, key=f"score-part-records-{k:05d}-{_nonce()}"
+                )
+            ] = k
         for done in as_completed(list(futures)):
             results[futures[done]] = done.result()
             step(len(frames[futures[done]]))
@@ -474,11 +540,11 @@ def score_records(
 
 
 def score_batches(
-    store: "Store",
-    batches: Sequence["ImportBatch"],
-    classifiers: Sequence["Classifier"],
+    store: Store,
+    batches: Sequence[ImportBatch],
+    classifiers: Sequence[Classifier],
     *,
-    client: "Client | None" = None,
+    client: Client | None = None,
     batch_size: int | None = None,
     device: str | None = None,
     precision: str | None = None,
@@ -490,7 +556,7 @@ def score_batches(
     text the store already scored with these models are skipped, the rest are scored by
     the same model folders on the workers (at ``precision``, by default the classifiers')
     and attached to their batches."""
-    from analyzer.batch import resolve_model_dirs
+    from analyzer.scoring.frames import resolve_model_dirs
     from analyzer.store.importing import text_hash
 
     step = progress or (lambda n: None)
@@ -506,17 +572,27 @@ def score_batches(
     folders = [c.config.source or "" for c in classifiers]
     if not all(folders):
         raise AnalyzerError("the dask engine needs models loaded from folders every worker can read")
-    options = ScoreOptions(model_dirs=resolve_model_dirs(folders), precision=precision or classifiers[0].precision,
-                           batch_size=batch_size, device=device)
-    scored = score_records([r for keep in todo for r in keep], options, client=client,
-                           partition_size=partition_size, retries=retries, progress=step)
+    options = ScoreOptions(
+        model_dirs=resolve_model_dirs(folders),
+        precision=precision or classifiers[0].precision,
+        batch_size=batch_size,
+        device=device,
+    )
+    scored = score_records(
+        [r for keep in todo for r in keep],
+        options,
+        client=client,
+        partition_size=partition_size,
+        retries=retries,
+        progress=step,
+    )
     start = 0
     for batch, keep in zip(batches, todo):
         batch.records = scored[start : start + len(keep)]
         start += len(keep)
 
 
-def read_dataset(out: str | os.PathLike[str]) -> "pd.DataFrame":
+def read_dataset(out: str | os.PathLike[str]) -> pd.DataFrame:
     """The Parquet dataset ``score_files`` wrote, parts in order, as one DataFrame."""
     import pandas as pd
 
@@ -529,7 +605,7 @@ def read_dataset(out: str | os.PathLike[str]) -> "pd.DataFrame":
 def default_cache(out: str | os.PathLike[str] | None) -> str | None:
     """The score cache a run uses when none is named: ``$THREAD_ANALYZER_CACHE``, else
     ``_score_cache.sqlite`` inside the output folder (so re-running resumes)."""
-    from analyzer.cache import ENV_CACHE
+    from analyzer.scoring.cache import ENV_CACHE
 
     if os.environ.get(ENV_CACHE):
         return os.environ[ENV_CACHE]

@@ -2,7 +2,7 @@
 
 ``Classifier(model, tokenizer, labels, config)`` only stores ready parts;
 ``Classifier.from_pretrained(path)`` does the I/O: it loads a model folder offline,
-maps its labels onto the canonical vocabulary (``analyzer.labels``), reads the
+maps its labels onto the canonical vocabulary (``analyzer.scoring.labels``), reads the
 ``analyzer.json`` beside the weights and fingerprints the files, so every score can
 say exactly which model produced it.
 
@@ -17,12 +17,13 @@ import bisect
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import ModelError
-from analyzer.labels import TOXICITY_LABELS, canonical_label, task_of
+from analyzer.scoring.labels import TOXICITY_LABELS, canonical_label, task_of
 from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # torch and transformers load only when a model does
@@ -118,7 +119,7 @@ class Classifier:
 
     @property
     def precision(self) -> str:
-        """"float32", "bfloat16" or "int8": how the weights run."""
+        """ "float32", "bfloat16" or "int8": how the weights run."""
         if getattr(self.model, "analyzer_precision", None) == "int8":
             return "int8"
         return str(next(self.model.parameters()).dtype).removeprefix("torch.")
@@ -135,10 +136,10 @@ class Classifier:
         return f"{self.name}@{self.fingerprint}"
 
     @property
-    def device(self) -> "torch.device":
+    def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def to(self, device: "str | torch.device") -> "Classifier":
+    def to(self, device: str | torch.device) -> Classifier:
         self.model.to(device)
         return self
 
@@ -152,9 +153,9 @@ class Classifier:
         path: str | Path,
         *,
         allow_network: bool = False,
-        device: "str | torch.device | None" = None,
+        device: str | torch.device | None = None,
         precision: str = "float32",
-    ) -> "Classifier":
+    ) -> Classifier:
         """Load a Hugging Face-format classifier folder, offline unless ``allow_network``
         (which also lets ``path`` be a hub id). Any problem is a ModelError that says why.
 
@@ -174,7 +175,9 @@ class Classifier:
             hf_config = AutoConfig.from_pretrained(folder, local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
             # float32 whatever the stored dtype: fp16 on a CPU is slow and imprecise
-            model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                folder, local_files_only=True, dtype=torch.float32
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
 
@@ -294,7 +297,7 @@ class Classifier:
             probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return probs.cpu().tolist()
 
-    def _pad(self, batch: Sequence[Sequence[int]]) -> tuple["torch.Tensor", "torch.Tensor"]:
+    def _pad(self, batch: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
 
         prefix, suffix = self._special_tokens()
@@ -402,7 +405,10 @@ class Classifier:
             attention = torch.ones_like(inputs)
             with torch.enable_grad():
                 attr = lig.attribute(
-                    inputs, baselines=baseline, additional_forward_args=(attention,), n_steps=n_steps,
+                    inputs,
+                    baselines=baseline,
+                    additional_forward_args=(attention,),
+                    n_steps=n_steps,
                     internal_batch_size=n_steps,
                 )
             values = attr.sum(dim=-1)[0].detach().cpu().tolist()[len(prefix) : len(prefix) + len(window)]
@@ -419,13 +425,13 @@ class Classifier:
 
 
 # ---------------------------------------------------------------------- helpers
-def _auto_device() -> "torch.device":
+def _auto_device() -> torch.device:
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _resolve_precision(precision: str, device: "torch.device") -> "torch.dtype":
+def _resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     """The weights' dtype: bfloat16 where it is asked for, or "auto" on a GPU that has it
     (on a CPU "auto" means int8, see ``from_pretrained``; float32 without a quantized engine)."""
     import torch
@@ -447,7 +453,7 @@ def int8_available() -> bool:
     return any(engine != "none" for engine in torch.backends.quantized.supported_engines)
 
 
-def quantize_int8(model: Any, device: "torch.device | None" = None) -> Any:
+def quantize_int8(model: Any, device: torch.device | None = None) -> Any:
     """Dynamic int8 quantization of the encoder's linear layers (int8 weights with one scale
     per output channel, activations quantized per batch), where CPU inference spends most of
     its time; embeddings, layer norms, attention, pooler and the classification head stay
@@ -462,8 +468,11 @@ def quantize_int8(model: Any, device: "torch.device | None" = None) -> Any:
         raise ModelError(f"int8 precision runs on the CPU only, not on {device}; use bfloat16 on a GPU")
     base = model.base_model
     prefix = f"{model.base_model_prefix}." if base is not model else ""
-    names = {prefix + name for name, module in base.named_modules()
-             if isinstance(module, torch.nn.Linear) and "pooler" not in name}
+    names = {
+        prefix + name
+        for name, module in base.named_modules()
+        if isinstance(module, torch.nn.Linear) and "pooler" not in name
+    }
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
         warnings.simplefilter("ignore")
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
@@ -487,9 +496,7 @@ def _resolve_folder(path: str | Path, allow_network: bool) -> Path:
                 raise ModelError(f"cannot download model {path!r}: {exc}") from exc
         else:
             hint = "" if allow_network else " (hub ids need --allow-network)"
-            raise ModelError(
-                f"model directory not found: {path}; pass a Hugging Face-format classifier folder{hint}"
-            )
+            raise ModelError(f"model directory not found: {path}; pass a Hugging Face-format classifier folder{hint}")
     if not folder.is_dir():
         raise ModelError(f"not a model directory: {folder}")
     if not (folder / "config.json").is_file():

@@ -9,7 +9,7 @@ so they map only through the model's own ``label_aliases`` (in its ``analyzer.js
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from analyzer.errors import ModelError
 
@@ -103,18 +103,17 @@ def canonical_label(raw: str, aliases: Mapping[str, str | None] | None = None) -
             if mapped in ALIASES and ALIASES[mapped] is not None:
                 return ALIASES[mapped]
             raise ModelError(
-                f"label alias {raw!r} -> {target!r} is not a known label; "
-                f"use one of {', '.join(CANONICAL_LABELS)}"
+                f"label alias {raw!r} -> {target!r} is not a known label; use one of {', '.join(CANONICAL_LABELS)}"
             )
     key = _key(raw)
     if _GENERIC.match(key):
         raise ModelError(
             f"model label {raw!r} has no meaning by itself; map it in the model's "
-            f"analyzer.json \"label_aliases\" (e.g. {{\"{raw}\": \"toxicity\"}})"
+            f'analyzer.json "label_aliases" (e.g. {{"{raw}": "toxicity"}})'
         )
     if key in ALIASES:
         return ALIASES[key]
     raise ModelError(
-        f"unknown model label {raw!r}; map it in the model's analyzer.json \"label_aliases\" "
+        f'unknown model label {raw!r}; map it in the model\'s analyzer.json "label_aliases" '
         f"to one of {', '.join(CANONICAL_LABELS)}"
     )

@@ -1,0 +1,1 @@
+"""The scoring stage: model folders, classifiers, the Scorer and its engines (in-process, frames, Dask)."""
