@@ -183,6 +183,10 @@ verdicts = Table(
     Column("labels", JSON, nullable=False),
     Column("note", CleanText),
     Column("created_at", UTCDateTime, nullable=False),
+    # "dashboard", "cli" or "api" (the service's suggestscore, with the client's ids)
+    Column("source", String(20), nullable=False, server_default="dashboard"),
+    Column("community_id", CleanText),
+    Column("client_token", CleanText),
     CheckConstraint("decision IN ('approve', 'remove', 'relabel')", name="decision"),
 )
 
