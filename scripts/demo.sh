@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
-pip install -q -e .
+pip install -q -e '.[dashboard,explain]'
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 exec analyzer demo "$@"

@@ -20,7 +20,7 @@ fi
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
-pip install -q -e '.[test,postgres,dask]'
+pip install -q -e '.[test]'
 
 # A real PostgreSQL server on loopback for the store tests.
 if [ -z "${THREAD_ANALYZER_TEST_PG_URL:-}" ] && [ -x .ci/start-postgres.sh ]; then

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import ModelError
-from analyzer.scoring.labels import TOXICITY_LABELS, canonical_label, task_of
+from analyzer.scoring.labels import DEFAULT_THRESHOLD, TOXICITY_LABELS, canonical_label, task_of
 from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # torch and transformers load only when a model does
@@ -46,7 +46,6 @@ _TOKENIZER_FILES = (
 # of max_position_embeddings are never usable.
 _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "xmod"}
 _HUB_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors", "README.md"]
-DEFAULT_THRESHOLD = 0.5
 # What ``precision=`` accepts (see ``Classifier.from_pretrained``).
 PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 

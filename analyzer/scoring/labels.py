@@ -24,6 +24,8 @@ TOXICITY_LABELS: tuple[str, ...] = (
 )
 SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 CANONICAL_LABELS: tuple[str, ...] = TOXICITY_LABELS + SENTIMENT_LABELS
+# The decision threshold of a label whose model card sets none: the one home of "0.5".
+DEFAULT_THRESHOLD = 0.5
 
 # Keys are normalised with ``_key``. A value of None means "the complement class of a
 # binary model" (e.g. ``non_toxic``): a real output, but not a score worth reporting.
