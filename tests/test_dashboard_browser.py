@@ -12,38 +12,23 @@ nothing is fetched, and the text shows literally.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_data import EXAMPLE_PAGE, HOSTILE_AUTHORS, HOSTILE_PARENTS, HOSTILE_TEXTS, REPO, hostile_jsonl
+from browser_kit import CHROMIUM, SHOTS, SLOW, act, settle, start_streamlit, stop
+from browser_kit import goto as _goto
+from browser_kit import screenshot as _screenshot
+from browser_kit import set_reviewer as _set_reviewer
+from dashboard_data import EXAMPLE_PAGE, HOSTILE_AUTHORS, HOSTILE_PARENTS, HOSTILE_TEXTS, hostile_jsonl
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = REPO / "test-artifacts" / "screenshots"
-SLOW = 240_000  # ms: the first import loads torch and the models in the server, on a busy machine
 REVIEWER = "Playwright Reviewer"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="Debian's Chromium is not installed at /usr/bin/chromium "
@@ -53,135 +38,28 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, dashboard_models: Path) -> Iterator[dict[str, Any]]:
     """``streamlit run app.py`` on 127.0.0.1 with an empty store; stopped (its process group) afterwards."""
     tmp = tmp_path_factory.mktemp("browser")
-    db = tmp / "store.db"
-    port = free_port()
-    env = {
-        **os.environ,
-        "THREAD_ANALYZER_DB": str(db),
-        "THREAD_ANALYZER_MODELS": str(dashboard_models),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    log = (tmp / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_streamlit(tmp / "store.db", dashboard_models, tmp / "streamlit.log")
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.flush()
-                pytest.fail(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
-        yield {"url": url, "db": db, "log": tmp / "streamlit.log"}
+        yield {"url": url, "db": tmp / "store.db", "log": tmp / "streamlit.log"}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
-    """A fresh page that refuses every request off this machine and records dialogs."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route(
-        "**/*", lambda route: route.continue_() if route.request.url.startswith(server["url"]) else route.abort()
-    )
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    pg.dialogs = []  # type: ignore[attr-defined]
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
-    pg.foreign = []  # type: ignore[attr-defined]
-    pg.on("request", lambda r: None if r.url.startswith(server["url"]) else pg.foreign.append(r.url))  # type: ignore[attr-defined]
-    yield pg
-    context.close()
+        stop(proc)
 
 
 def goto(page: Any, server: dict[str, Any], path: str, heading: str) -> None:
-    page.goto(server["url"] + path)
-    page.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
-    settle(page)
-
-
-def settle(page: Any) -> None:
-    """Wait until Streamlit has finished the current run (its status widget is gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=SLOW)
-    page.wait_for_timeout(300)
+    _goto(page, server["url"], path)
+    assert page.get_by_role("heading", name=heading).count() >= 1
 
 
 def set_reviewer(page: Any, name: str = REVIEWER) -> None:
-    box = page.get_by_label("Your name (for verdicts)", exact=True)
-    box.fill(name)
-    box.press("Enter")
-    settle(page)
+    _set_reviewer(page, name)
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """The whole page (Streamlit scrolls inside its main block, so grow the viewport to fit)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll("
-        "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 800)"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 60, 8000)})
-    page.wait_for_timeout(800)
-    out = SHOTS / f"{name}.png"
-    page.screenshot(path=str(out))
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    return out
+    return _screenshot(page, SHOTS / f"{name}.png")
 
 
 TREE_JS = """() => [...document.querySelectorAll('details.ta-c')].map(d => ({
@@ -200,15 +78,13 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
 
     goto(page, server, "/import", "Import")
     set_reviewer(page)
-    page.locator("input[type=file]").set_input_files(str(EXAMPLE_PAGE))
-    page.get_by_text("article_page.txt").first.wait_for()
+    act(page, lambda: page.locator("input[type=file]").set_input_files(str(EXAMPLE_PAGE)))
+    assert page.get_by_text("article_page.txt").count() >= 1
     screenshot(page, "import")
-    page.get_by_role("button", name="Import", exact=True).click()
 
     # parse, score, store, then the thread opens by itself
+    act(page, lambda: page.get_by_role("button", name="Import", exact=True).click())
     page.wait_for_url("**/thread?thread=article_page*", timeout=SLOW)
-    page.locator("details.ta-c").first.wait_for(timeout=SLOW)
-    settle(page)
     assert page.get_by_text("1 source(s), 1 thread(s)").count() == 1  # the import summary came along
 
     (thread,) = parse_path(EXAMPLE_PAGE)
@@ -223,17 +99,14 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
     screenshot(page, "thread")
 
     # open a reply's page from the tree, and judge it there
-    page.locator('details[data-comment-id="c4"] > summary a.ta-open').click()
-    page.wait_for_url("**/comment?*comment=c4*", timeout=SLOW)
-    page.get_by_text("Your verdict").wait_for(timeout=SLOW)
-    settle(page)
+    act(page, lambda: page.locator('details[data-comment-id="c4"] > summary a.ta-open').click())
+    assert "comment=c4" in page.url
     assert page.get_by_test_id("stText").first.text_content() == thread.get("c4").text
-    set_reviewer(page)
+    assert page.get_by_label("Your name (for verdicts)", exact=True).input_value() == REVIEWER  # kept
     page.get_by_text("remove — toxic: should come down").click()
     page.get_by_label("Note (optional)", exact=True).fill("recorded from the browser test")
-    page.get_by_role("button", name="Record verdict").click()
+    act(page, lambda: page.get_by_role("button", name="Record verdict").click())
     page.get_by_text("recorded: remove by Playwright Reviewer").wait_for(timeout=SLOW)
-    settle(page)
     screenshot(page, "comment")
     with Store.open(server["db"]) as store:
         (verdict,) = store.verdicts(thread_id="article_page", comment_id="c4")
@@ -247,7 +120,7 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
     goto(page, server, "/review?threshold=0&thread=article_page", "Review queue")
     set_reviewer(page)
     screenshot(page, "review-queue")
-    page.get_by_role("button", name="Approve").first.click()
+    act(page, lambda: page.get_by_role("button", name="Approve").first.click())
     page.get_by_text("approve recorded for comment").wait_for(timeout=SLOW)
     with Store.open(server["db"]) as store:
         approved = store.verdicts(thread_id="article_page", decision="approve")
@@ -268,7 +141,9 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
 
 def _hover_everything(page: Any) -> None:
     """Move the mouse over every comment and text block, so mouse-over handlers would fire."""
-    for el in page.locator("details.ta-c > summary, .ta-text, .ta-explained, [data-testid=stText]").all()[:40]:
+    for el in page.locator("details.ta-c > summary, .ta-text, .ta-body, .ta-explained, [data-testid=stText]").all()[
+        :40
+    ]:
         try:
             el.hover(timeout=500, trial=False)
         except Exception:
@@ -297,15 +172,14 @@ def test_hostile_comments_never_run_and_show_literally(page: Any, server: dict[s
     )
     name = page.get_by_label("Name (becomes the thread id; optional)", exact=True)
     name.fill("hostile.jsonl")
-    name.press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Import", exact=True).click()
+    act(page, lambda: name.press("Enter"))
+    act(page, lambda: page.get_by_role("button", name="Import", exact=True).click())
     page.wait_for_url("**/thread?thread=hostile*", timeout=SLOW)
-    page.locator("details.ta-c").first.wait_for(timeout=SLOW)
-    settle(page)
     _hover_everything(page)
 
     shown = {s["id"]: s for s in page.evaluate(TREE_JS)}
+    if set(shown) != set(HOSTILE_TEXTS):
+        screenshot(page, "hostile-thread-failed")
     assert set(shown) == set(HOSTILE_TEXTS)
     for cid, text in HOSTILE_TEXTS.items():
         assert shown[cid]["text"] == text  # shown literally, tags and all
@@ -318,7 +192,8 @@ def test_hostile_comments_never_run_and_show_literally(page: Any, server: dict[s
 
     for cid in ("h1", "h4"):  # the comment page: verbatim text, explanation spans, replies
         goto(page, server, f"/comment?thread=hostile&comment={cid}", "Comment")
-        page.locator(".ta-explained").first.wait_for(timeout=SLOW)
+        page.locator(".ta-explained").first.wait_for(timeout=SLOW)  # computed in the background, then shown
+        settle(page)
         _hover_everything(page)
         assert page.get_by_test_id("stText").first.text_content() == HOSTILE_TEXTS[cid]
         _assert_inert(page)
@@ -326,6 +201,6 @@ def test_hostile_comments_never_run_and_show_literally(page: Any, server: dict[s
 
     goto(page, server, "/review?threshold=0&thread=hostile", "Review queue")
     _hover_everything(page)
-    texts = page.get_by_test_id("stText").all_text_contents()
+    texts = page.get_by_test_id("stText").all_text_contents() + page.locator(".ta-body").all_text_contents()
     assert set(HOSTILE_TEXTS.values()) <= set(texts)
     _assert_inert(page)

@@ -187,7 +187,21 @@ def test_timeline_buckets_and_trend() -> None:
     daily = [{"day": date(2024, 1, d), "threads": 1, "comments": 10, "scored": 10, "toxic": d} for d in (1, 2, 8)]
     bucket, rows = timeline.bucketed(daily)
     assert bucket == "day" and [r["toxic_share"] for r in rows] == [0.1, 0.2, 0.8]
-    assert timeline.trend(rows) == pytest.approx(0.6)
+    assert timeline.trend(rows, "day") is None  # 8 Jan against 7 Jan, which has nothing: no comparison
+    assert timeline.trend(rows[:2], "day") == pytest.approx(0.1)  # 2 Jan against 1 Jan
+    found = timeline.compare(rows, "day")
+    assert (found.latest, found.previous, found.previous_share) == ("08 Jan 2024", "07 Jan 2024", None)
+    months = [
+        {"day": date(y, m, 3), "threads": 1, "comments": 4, "scored": 4, "toxic": t}
+        for y, m, t in ((2020, 11, 4), (2026, 7, 1), (2026, 8, 2))
+    ]
+    bucket, rows = timeline.bucketed(months)
+    found = timeline.compare(rows, bucket)
+    assert (bucket, found.latest, found.previous) == ("month", "Aug 2026", "Jul 2026")
+    assert found.change == pytest.approx(0.25)
+    found = timeline.compare(rows[::2], bucket)  # Nov 2020 and Aug 2026 only: never compared with each other
+    assert (found.latest, found.previous, found.change) == ("Aug 2026", "Jul 2026", None)
+    assert timeline.period_name(date(2024, 1, 1), "week") == "week of 01 Jan 2024"
     bucket, rows = timeline.bucketed(daily, "week")
     assert [r["start"] for r in rows] == [date(2024, 1, 1), date(2024, 1, 8)] and rows[0]["toxic"] == 3
     assert timeline.bucket_for(date(2020, 1, 1), date(2024, 1, 1)) == "month"
@@ -279,3 +293,48 @@ def test_overview_queries_read_thread_statistics(tmp_path) -> None:
         store.add_verdict("t", "c", reviewer="r", decision="remove")
         store.add_verdict("t", "a", reviewer="r", decision="approve")
         assert sorted(store.verdict_scores("toxicity")) == [(0.1, 0), (0.9, 1)]
+
+
+def test_shorten_cuts_at_a_word_with_an_ellipsis() -> None:
+    from analyzer.dashboard.safe import shorten
+
+    text = "the quick brown fox jumps over the lazy dog"
+    assert shorten(text, 100) == text
+    assert shorten(text, 18) == "the quick brown…"
+    assert len(shorten(text, 18)) <= 18
+    assert shorten("x" * 50, 10) == "x" * 9 + "…"  # one long word: cut inside it
+
+
+def test_links_are_clickable_escaped_and_only_http() -> None:
+    from analyzer.dashboard.safe import links, text_html
+
+    html = text_html('see https://example.org/a?b=1&c="2" and javascript:alert(1) or http://x.org/wiki/Foo_(bar).')
+    assert '<a class="ta-link" href="https://example.org/a?b=1&amp;c=" target="_blank"' in html
+    assert 'rel="nofollow noopener noreferrer"' in html
+    assert 'href="http://x.org/wiki/Foo_(bar)"' in html  # the balanced bracket stays, the full stop does not
+    assert "javascript" not in html.split("href=")[1].split(">")[0]
+    assert html.count("<a ") == 2 and "&quot;2&quot;" in html
+    assert links("ftp://a.b http://a.b http://a.b") == ["http://a.b"]
+    local = "http://127.0.0.1:9/x http://localhost/ http://10.0.0.1/ http://[::1]/ http://router/ http://nas.local/"
+    assert links(local) == [] and "<a " not in text_html(local)  # never a link to this machine or its network
+
+
+def test_pages_end_at_a_row_budget_on_sub_thread_boundaries() -> None:
+    from analyzer.dashboard.tree import Row, page_bounds
+
+    def row(i: str, parent: str | None) -> Row:
+        return Row(i, parent, 1, None, False, None, None, "t", {}, None, False)
+
+    rows = [row("a", None), row("a1", "a"), row("a2", "a"), row("b", None), row("c", None), row("c1", "c")]
+    assert page_bounds(rows, 30, 3) == [(0, 3), (3, 6)]  # a's sub-thread fills a page; b and c the next
+    assert page_bounds(rows, 2, None) == [(0, 4), (4, 6)]
+    assert page_bounds(rows, 30, None) == [(0, 6)]
+
+
+def test_sentiment_frame_has_all_three_classes_in_order() -> None:
+    from analyzer.dashboard.charts import sentiment_frame
+
+    frame = sentiment_frame({"share": {"positive": 0.5, "negative": 0.5}})
+    assert list(frame["sentiment"]) == ["negative", "neutral", "positive"]
+    assert list(frame["share"]) == [0.5, 0.0, 0.5]
+    assert sentiment_frame({"share": {}}).empty

@@ -42,3 +42,4 @@ def run() -> None:
     current = st.navigation([page(key) for key in PAGES])
     widgets.sidebar()
     current.run()
+    widgets.run_done()  # pages end by returning (not st.stop()), so this marks a complete run

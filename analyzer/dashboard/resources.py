@@ -8,8 +8,12 @@ default models (``$THREAD_ANALYZER_MODELS``, then ``models/``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from analyzer.errors import AnalyzerError
 from analyzer.scoring.defaults import ENV_MODELS
 from analyzer.store import ENV_DB, LoadedThread, Store, resolve_url
 
+HOTTEST = 5  # sub-threads listed on the Thread page
 TUNED = "tuned_thresholds"  # session key: {label: threshold} chosen on the Models page
 
 
@@ -98,11 +103,70 @@ def thread_report(db: str, thread_id: str, version: str, thresholds: tuple[tuple
     return analytics.report(loaded.thread, loaded.scores, dict(thresholds))
 
 
-@st.cache_data(show_spinner="Explaining the score…", max_entries=256)
-def explanation(fingerprint: str, label: str, text: str) -> list[tuple[str, float]]:
-    """Per-word contributions to ``label`` from the loaded model with this fingerprint."""
-    clf = next(c for c in models().classifiers if c.fingerprint == fingerprint)
-    return [(w, float(v)) for w, v in clf.explain(text, label)]
+@st.cache_data(show_spinner="Finding the hottest sub-threads…", max_entries=64)
+def hottest(db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...]) -> list[dict[str, Any]]:
+    """The hottest sub-threads (``analytics.hottest_subthreads``), topped up to five with
+    smaller ones, so a toxic comment without replies still counts as a sub-thread of its own."""
+    loaded = thread_data(db, thread_id, version)
+    thread, scores, t = loaded.thread, loaded.scores, dict(thresholds)
+    chosen = analytics.hottest_subthreads(thread, scores, t, k=HOTTEST)
+    if len(chosen) < HOTTEST:
+        taken = {h["comment_id"] for h in chosen}
+        for h in analytics.hottest_subthreads(thread, scores, t, k=4 * HOTTEST, min_size=1):
+            line = {h["comment_id"], *(a.id for a in thread.ancestors(h["comment_id"]))}
+            if len(chosen) >= HOTTEST:
+                break
+            if line & taken or any(h["comment_id"] in {a.id for a in thread.ancestors(c)} for c in taken):
+                continue  # nested in (or around) one already listed
+            chosen.append(h)
+            taken.add(h["comment_id"])
+    return chosen
+
+
+class Explainer:
+    """Word attributions computed off the page's run, one at a time in a background thread
+    (integrated gradients takes seconds per comment on a CPU), and kept per model, label
+    and text: the Comment page shows its scores at once and the words when they are ready."""
+
+    def __init__(self, keep: int = 512) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain")
+        self._done: OrderedDict[tuple[str, str, str], list[tuple[str, float]] | str] = OrderedDict()
+        self._running: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    @staticmethod
+    def key(clf: Any, label: str, text: str) -> tuple[str, str, str]:
+        return (clf.fingerprint, label, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+
+    def result(self, clf: Any, label: str, text: str, *, start: bool = True) -> list[tuple[str, float]] | str | None:
+        """The words and contributions, an error message, or None while (or before) it runs."""
+        key = self.key(clf, label, text)
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+            if start and key not in self._running:
+                self._running.add(key)
+                self._pool.submit(self._run, key, clf, label, text)
+        return None
+
+    def _run(self, key: tuple[str, str, str], clf: Any, label: str, text: str) -> None:
+        try:
+            value: list[tuple[str, float]] | str = [(w, float(v)) for w, v in clf.explain(text, label)]
+        except Exception as exc:  # shown on the page instead of the words
+            value = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            self._running.discard(key)
+            self._done[key] = value
+            while len(self._done) > self._keep:
+                self._done.popitem(last=False)
+
+
+@st.cache_resource
+def explainer() -> Explainer:
+    """The process's one explainer (its results are shared by every session)."""
+    return Explainer()
 
 
 def tuned_thresholds(labels: list[str] | None = None) -> dict[str, float]:

@@ -58,3 +58,114 @@ def highlight_html(words: Sequence[tuple[str, float]]) -> str:
 def top_words(words: Sequence[tuple[str, float]], k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` words that pushed the score up the most, strongest first."""
     return sorted((wv for wv in words if wv[1] > 0), key=lambda wv: -wv[1])[:k]
+
+
+# http(s) links in comment text: no whitespace, quotes, angle brackets, controls or bidi marks.
+_URL = re.compile(r"\bhttps?://[^\s<>\"'`\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"*_~"
+MAX_URL = 2000
+LINK_REL = "nofollow noopener noreferrer"  # no ranking credit, no handle on this page, no referrer
+
+
+def _url_end(url: str) -> str:
+    """``url`` without the sentence punctuation around it ('see http://x.org/a.' ends at 'a');
+    a closing bracket stays when the URL opened one (Wikipedia's '..._(band)')."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING or (last in ")]}" and url.count({")": "(", "]": "[", "}": "{"}[last]) < url.count(last)):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def safe_href(url: str) -> str | None:
+    """``url`` when it is an absolute http or https link with a host, else None."""
+    from urllib.parse import urlsplit
+
+    if len(url) > MAX_URL:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or local_host(parts.hostname):
+        return None
+    return url
+
+
+def local_host(host: str) -> bool:
+    """Whether ``host`` names this machine or its network (loopback, private, link-local,
+    'localhost', '*.local'): such links stay plain text, so that a browser prefetching a
+    hovered link can never be made to call a service beside the dashboard."""
+    import ipaddress
+
+    name = host.strip("[]").rstrip(".").lower()
+    if (
+        name == "localhost"
+        or name.endswith((".localhost", ".local", ".internal"))
+        or "." not in name
+        and ":" not in name
+    ):
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_unspecified
+
+
+def _anchor(href: str, label: str) -> str:
+    return f'<a class="ta-link" href="{esc(href)}" target="_blank" rel="{LINK_REL}">{esc(label)}</a>'
+
+
+def text_html(text: object) -> str:
+    """A stranger's text as HTML: every character escaped, bidirectional controls confined
+    to it (``<bdi>``), and http/https links made clickable (opened in a new tab, with
+    ``rel="nofollow noopener noreferrer"``: no ranking credit, no access to this page, no referrer)."""
+    raw = str(text)
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(raw):
+        url = _url_end(m.group(0))
+        href = safe_href(url)
+        if href is None or m.start() < pos:
+            continue
+        out.append(esc(raw[pos : m.start()]))
+        out.append(_anchor(href, url))
+        pos = m.start() + len(url)
+    out.append(esc(raw[pos:]))
+    return "<bdi>" + "".join(out) + "</bdi>"
+
+
+def shorten(text: object, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis when
+    anything was cut ('a long quoted parent…'); a single word longer than that is cut in it."""
+    s = str(text)
+    if len(s) <= limit:
+        return s
+    cut = s[: max(1, limit - 1)]
+    space = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" \t\n.,;:-") + "…"
+
+
+def links(text: object, limit: int = 20) -> list[str]:
+    """The http/https links in ``text``, in order, each once (at most ``limit``)."""
+    found: list[str] = []
+    for m in _URL.finditer(str(text)):
+        href = safe_href(_url_end(m.group(0)))
+        if href is not None and href not in found:
+            found.append(href)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def links_html(urls: Sequence[str]) -> str:
+    """Clickable links (escaped, new tab, ``rel="nofollow noopener noreferrer"``) on one line."""
+    anchors = [_anchor(u, u) for u in urls]
+    return (
+        '<div class="ta-links" style="font-size:0.9rem;overflow-wrap:anywhere">Links: ' + " · ".join(anchors) + "</div>"
+    )

@@ -4,6 +4,7 @@ readable number of points, and the trend figure (this period against the one bef
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -62,10 +63,64 @@ def bucketed(daily: Sequence[Mapping[str, Any]], bucket: str | None = None) -> t
     return bucket, rows
 
 
-def trend(rows: Sequence[Mapping[str, Any]]) -> float | None:
-    """Toxic share of the latest bucket with scored comments minus that of the one before
-    it (None without two such buckets): > 0 means getting worse."""
-    shares = [r["toxic_share"] for r in rows if r.get("toxic_share") is not None]
-    if len(shares) < 2:
+def previous_start(start: date, bucket: str) -> date:
+    """The start of the period just before the one starting at ``start`` (same length)."""
+    if bucket == "day":
+        return start - timedelta(days=1)
+    if bucket == "week":
+        return start - timedelta(days=7)
+    if bucket == "month":
+        return (start.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if bucket == "year":
+        return start.replace(year=start.year - 1, month=1, day=1)
+    raise ValueError(f"unknown bucket {bucket!r}")
+
+
+def period_name(start: date, bucket: str) -> str:
+    """'Aug 2026', 'week of 03 Aug 2026', '03 Aug 2026' or '2026': always with the year."""
+    if bucket == "month":
+        return start.strftime("%b %Y")
+    if bucket == "year":
+        return str(start.year)
+    if bucket == "week":
+        return "week of " + start.strftime("%d %b %Y")
+    return start.strftime("%d %b %Y")
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The toxic share of the latest period with scored comments against the period just
+    before it. ``change`` is None when that earlier period has no scored comments: then
+    there is nothing like to compare with (never a period months or years away)."""
+
+    latest: str
+    latest_share: float
+    previous: str
+    previous_share: float | None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.previous_share is None else self.latest_share - self.previous_share
+
+
+def compare(rows: Sequence[Mapping[str, Any]], bucket: str) -> Trend | None:
+    """The latest period with scored comments against the adjacent one before it (None without any scored period)."""
+    scored = [r for r in rows if r.get("toxic_share") is not None]
+    if not scored:
         return None
-    return float(shares[-1] - shares[-2])
+    last = scored[-1]
+    before = previous_start(last["start"], bucket)
+    prior = next((r for r in scored if r["start"] == before), None)
+    return Trend(
+        period_name(last["start"], bucket),
+        float(last["toxic_share"]),
+        period_name(before, bucket),
+        None if prior is None else float(prior["toxic_share"]),
+    )
+
+
+def trend(rows: Sequence[Mapping[str, Any]], bucket: str = "day") -> float | None:
+    """Toxic share of the latest period with scored comments minus that of the period just
+    before it (None when that one has none): > 0 means getting worse."""
+    found = compare(rows, bucket)
+    return None if found is None else found.change

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from urllib.parse import urlencode
 
-from analyzer.dashboard.safe import esc, esc_isolated
+from analyzer.dashboard.safe import esc, esc_isolated, text_html
 from analyzer.thread import Thread
 
 MAX_NEST = 24
@@ -47,7 +48,7 @@ def score_colour(value: float | None) -> str:
         return NO_SCORE_COLOUR
     v = min(1.0, max(0.0, float(value)))
     stops = ((0.0, (22, 163, 74)), (0.5, (245, 158, 11)), (1.0, (220, 38, 38)))
-    for (x0, c0), (x1, c1) in zip(stops, stops[1:]):
+    for (x0, c0), (x1, c1) in pairwise(stops):
         if v <= x1:
             f = (v - x0) / (x1 - x0)
             r, g, b = (round(a + (b_ - a) * f) for a, b_ in zip(c0, c1))
@@ -110,18 +111,32 @@ def roots(rows: Sequence[Row]) -> list[int]:
     return [i for i, r in enumerate(rows) if r.parent_id is None or r.parent_id not in present]
 
 
-def page_of(rows: Sequence[Row], page: int, per_page: int) -> tuple[list[Row], int]:
-    """The rows of top-level sub-threads ``page * per_page`` .. ``+ per_page`` (0-based), and
-    how many pages there are; a page out of range gives the last one."""
+def page_bounds(rows: Sequence[Row], per_page: int, budget: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) row indexes of each page: whole top-level sub-threads, at most ``per_page``
+    of them, and no more once a page holds ``budget`` rows (a single bigger sub-thread gets
+    a page of its own), so a page of a big thread stays quick to draw."""
     starts = roots(rows)
-    pages = max(1, -(-len(starts) // per_page))
-    page = min(max(0, page), pages - 1)
-    if not starts:
-        return [], pages
-    first = starts[page * per_page]
-    after = page * per_page + per_page
-    end = starts[after] if after < len(starts) else len(rows)
-    return list(rows[first:end]), pages
+    bounds: list[tuple[int, int]] = []
+    first, count = None, 0
+    for i, start in enumerate(starts):
+        if first is None:
+            first, count = start, 0
+        count += 1
+        end = starts[i + 1] if i + 1 < len(starts) else len(rows)
+        if count >= per_page or (budget is not None and end - first >= budget) or end == len(rows):
+            bounds.append((first, end))
+            first = None
+    return bounds
+
+
+def page_of(rows: Sequence[Row], page: int, per_page: int, budget: int | None = None) -> tuple[list[Row], int]:
+    """The rows of page ``page`` (0-based; see ``page_bounds``) and how many pages there are;
+    a page out of range gives the last one."""
+    bounds = page_bounds(rows, per_page, budget)
+    if not bounds:
+        return [], 1
+    first, end = bounds[min(max(0, page), len(bounds) - 1)]
+    return list(rows[first:end]), len(bounds)
 
 
 def when(row: Row) -> str:
@@ -195,7 +210,7 @@ def tree_html(
             f'style="border-left:4px solid {colour};margin:4px 0 4px 0;padding:2px 0 2px 8px">'
             f'<summary style="cursor:pointer{fade}">'
             f"{_header(row, label, marks.get(row.id, ()), href(row) if href else None)}</summary>"
-            f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0{fade}">{esc_isolated(row.text)}</div>'
+            f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0{fade}">{text_html(row.text)}</div>'
             f'<div class="ta-scores" style="color:#6b7280;font-size:0.8rem{fade}">{esc(scores)}</div>'
             f'<div class="ta-replies" style="margin-left:14px">'
         )

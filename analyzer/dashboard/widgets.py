@@ -3,6 +3,7 @@ widgets, and safe ways to show errors. Layout only: decisions live in the plain 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,20 +15,69 @@ from analyzer.dashboard.verdicts import DECISION_HELP, DECISIONS, verdict_labels
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import SENTIMENT_LABELS, TOXICITY_LABELS
 
-REVIEWER = "reviewer"  # session key of the reviewer's name (sidebar)
+REVIEWER = "reviewer"  # session key of the reviewer's name (sidebar), and its URL parameter
+COOKIE = "ta_reviewer"  # a session cookie (no expiry): the name survives page opens from links and URLs
+MAX_NAME = 200
+RUNS = "_ta_runs"  # session key: how many script runs this session has finished
+
+
+def remembered_reviewer() -> str:
+    """The reviewer's name for a new browser session: the link's ``?reviewer=``, else the cookie."""
+    name = params.get_str(st.query_params, REVIEWER)
+    return " ".join((remembered_cookie() if name is None else name).split())[:MAX_NAME]
+
+
+def remembered_cookie() -> str:
+    """The name in this browser's session cookie ('' without one, or outside a browser)."""
+    from urllib.parse import unquote
+
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no request context (bare mode)
+        return ""
+    return unquote(value) if isinstance(value, str) else ""  # AppTest hands out a mock
+
+
+def remember_cookie(name: str) -> None:
+    """Write the name into the session cookie, so a page opened from a link (a new Streamlit
+    session) still knows it. A one-pixel frame of this origin runs the script.
+    The name is a stranger's string: it reaches the script only as a JSON literal with every
+    ``<``, ``>`` and ``&`` escaped, so it cannot end the script or open a tag."""
+    literal = json.dumps(name)
+    for ch in "<>&":
+        literal = literal.replace(ch, f"\\u{ord(ch):04x}")
+    st.iframe(
+        "<script>document.cookie = "
+        f'"{COOKIE}=" + encodeURIComponent({literal}) + "; path=/; SameSite=Strict";</script>',
+        height=1,
+    )
 
 
 def sidebar() -> None:
     """Who is reviewing, and where the data is (the models load only on pages that need them)."""
+    init_state(REVIEWER, remembered_reviewer())
     with st.sidebar:
         st.text_input(
-            "Your name (for verdicts)", key=REVIEWER, max_chars=200, help="Verdicts are recorded under this name."
+            "Your name (for verdicts)", key=REVIEWER, max_chars=MAX_NAME, help="Verdicts are recorded under this name."
         )
         st.caption("Store: " + md_escape(resources.store().url))
+        if reviewer() != remembered_cookie():
+            remember_cookie(reviewer())
 
 
 def reviewer() -> str:
     return str(st.session_state.get(REVIEWER) or "").strip()
+
+
+def run_done() -> None:
+    """Mark the end of a complete script run with an invisible element carrying the run's
+    number. Browser tests and the benchmark wait for it (a new number), never for time: it
+    exists only once everything above it has been sent to the page."""
+    import secrets
+
+    session, count = st.session_state.get(RUNS) or (secrets.token_hex(4), 0)
+    st.session_state[RUNS] = (session, count + 1)
+    st.html(f'<div class="ta-run-done" data-run="{session}-{count + 1}" hidden></div>')
 
 
 def init_state(key: str, value: Any) -> None:

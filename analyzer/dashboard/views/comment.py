@@ -1,6 +1,9 @@
 """Comment page: the text, every score, the words that drove a score (the engine's
 explanation, each word escaped), the parent and the replies, past verdicts and the
-reviewer's verdict controls."""
+reviewer's verdict controls.
+
+The page draws at once: the explanation (seconds of integrated gradients on a CPU) runs
+in a background thread (``resources.explainer``), and appears when it is ready."""
 
 from __future__ import annotations
 
@@ -10,12 +13,15 @@ import pandas as pd
 import streamlit as st
 
 from analyzer.dashboard import nav, params, resources, tree, widgets
-from analyzer.dashboard.safe import highlight_html, md_escape, top_words
+from analyzer.dashboard.safe import highlight_html, links, links_html, md_escape, shorten, top_words
 from analyzer.dashboard.verdicts import describe
 from analyzer.scoring.labels import CANONICAL_LABELS, TOXICITY_LABELS
 
 MAX_REPLIES = 30
 MAX_EXPLAIN_CHARS = 5000  # longer texts are explained on request only (integrated gradients costs per token)
+PARENT_CHARS = 2000
+REPLY_CHARS = 600
+POLL_SECONDS = 1.0
 
 
 def _link(thread_id: str, comment_id: str, label: str, text: str) -> None:
@@ -24,6 +30,84 @@ def _link(thread_id: str, comment_id: str, label: str, text: str) -> None:
         label=md_escape(text),
         query_params={"thread": thread_id, "comment": comment_id, "label": label},
     )
+
+
+def body(text: str) -> None:
+    """The text verbatim (``st.text``: never interpreted), then its links, clickable."""
+    st.text(text)
+    found = links(text)
+    if found:
+        st.html(links_html(found))
+
+
+def header(detail: dict[str, Any], thread_id: str, comment_id: str) -> None:
+    author = detail["author"] or "anonymous"
+    inferred = " (inferred from the page layout)" if detail["author"] and detail["author_inferred"] else ""
+    when = detail["created_at"].strftime("%Y-%m-%d %H:%M UTC") if detail["created_at"] else "no time"
+    st.caption(
+        md_escape(
+            f"{comment_id} in {thread_id} · by {author}{inferred} · {when} · depth {detail['depth']}"
+            + (f" · flags: {', '.join(detail['flags'])}" if detail["flags"] else "")
+        )
+    )
+    st.page_link(nav.page("thread"), label="Back to the thread", query_params={"thread": thread_id})
+
+
+def score_table(scores: dict[str, Any], labels: list[str]) -> None:
+    st.subheader("Scores")
+    if not scores:
+        st.caption("Not scored.")
+        return
+    thresholds = resources.thresholds_for({k: v["threshold"] for k, v in scores.items()})
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "label": lab,
+                    "score": scores[lab]["value"],
+                    "threshold": thresholds.get(lab, 0.5),
+                    "above": scores[lab]["value"] >= thresholds.get(lab, 0.5),
+                    "model": scores[lab]["model"],
+                }
+                for lab in labels
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f")},
+    )
+
+
+def context(loaded: Any, thread_id: str, comment_id: str, label: str) -> None:
+    """The comment it answers and the replies it got (each cut at a word, with an ellipsis)."""
+    thread = loaded.thread
+    ctx, replies_col = st.columns(2)
+    with ctx:
+        st.subheader("In reply to")
+        parent = thread.parent(comment_id) if comment_id in thread else None
+        if parent is None:
+            st.caption("The thread itself (top-level comment).")
+        else:
+            st.caption(md_escape(f"{parent.author or 'anonymous'} · {parent.kind}"))
+            st.text(shorten(parent.text, PARENT_CHARS))
+            if parent.kind == "comment":
+                _link(thread_id, parent.id, label, "Open the parent")
+    with replies_col:
+        children = thread.children(comment_id) if comment_id in thread else []
+        st.subheader(f"Replies ({len(children)})")
+        for child in children[:MAX_REPLIES]:
+            value = (loaded.scores.get(child.id) or {}).get(label)
+            with st.container(border=True):
+                st.caption(
+                    md_escape(f"{child.author or 'anonymous'} · {label} {'—' if value is None else f'{value:.2f}'}")
+                )
+                st.markdown(
+                    f'<div style="height:4px;background:{tree.score_colour(value)}"></div>', unsafe_allow_html=True
+                )  # a colour bar only: no text from the comment
+                st.text(shorten(child.text, REPLY_CHARS))
+                _link(thread_id, child.id, label, f"Open reply {child.id}"[:60])
+        if len(children) > MAX_REPLIES:
+            st.caption(f"… and {len(children) - MAX_REPLIES} more (see the thread page).")
 
 
 def render() -> None:
@@ -41,82 +125,18 @@ def render() -> None:
         return
     version = store.thread_updated_at(thread_id)
     loaded = resources.thread_data(resources.db_target(), thread_id, str(version))
-    thread = loaded.thread
-
-    author = detail["author"] or "anonymous"
-    inferred = " (inferred from the page layout)" if detail["author"] and detail["author_inferred"] else ""
-    when = detail["created_at"].strftime("%Y-%m-%d %H:%M UTC") if detail["created_at"] else "no time"
-    st.caption(
-        md_escape(
-            f"{comment_id} in {thread_id} · by {author}{inferred} · {when} · depth {detail['depth']}"
-            + (f" · flags: {', '.join(detail['flags'])}" if detail["flags"] else "")
-        )
-    )
-    st.page_link(nav.page("thread"), label="Back to the thread", query_params={"thread": thread_id})
-    st.text(detail["text"])
+    header(detail, thread_id, comment_id)
+    body(detail["text"])
 
     scores = detail["scores"]
     labels = [lab for lab in CANONICAL_LABELS if lab in scores] + sorted(set(scores) - set(CANONICAL_LABELS))
-    thresholds = resources.thresholds_for({k: v["threshold"] for k, v in scores.items()})
     left, right = st.columns([1, 1.4])
     with left:
-        st.subheader("Scores")
-        if scores:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "label": lab,
-                            "score": scores[lab]["value"],
-                            "threshold": thresholds.get(lab, 0.5),
-                            "above": scores[lab]["value"] >= thresholds.get(lab, 0.5),
-                            "model": scores[lab]["model"],
-                        }
-                        for lab in labels
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f")
-                },
-            )
-        else:
-            st.caption("Not scored.")
+        score_table(scores, labels)
     with right:
         st.subheader("Why this score")
-        why = st.container()  # filled last: explaining takes seconds, the rest of the page should not wait
-
-    label_for_links = params.get_str(qp, "label", "toxicity") or "toxicity"
-    ctx, replies_col = st.columns(2)
-    with ctx:
-        st.subheader("In reply to")
-        parent = thread.parent(comment_id) if comment_id in thread else None
-        if parent is None:
-            st.caption("The thread itself (top-level comment).")
-        else:
-            st.caption(md_escape(f"{parent.author or 'anonymous'} · {parent.kind}"))
-            st.text(parent.text[:2000])
-            if parent.kind == "comment":
-                _link(thread_id, parent.id, label_for_links, "Open the parent")
-    with replies_col:
-        children = thread.children(comment_id) if comment_id in thread else []
-        st.subheader(f"Replies ({len(children)})")
-        for child in children[:MAX_REPLIES]:
-            value = (loaded.scores.get(child.id) or {}).get(label_for_links)
-            with st.container(border=True):
-                st.caption(
-                    md_escape(
-                        f"{child.author or 'anonymous'} · {label_for_links} {'—' if value is None else f'{value:.2f}'}"
-                    )
-                )
-                st.markdown(
-                    f'<div style="height:4px;background:{tree.score_colour(value)}"></div>', unsafe_allow_html=True
-                )  # a colour bar only: no text from the comment
-                st.text(child.text[:600])
-                _link(thread_id, child.id, label_for_links, f"Open reply {child.id}"[:60])
-        if len(children) > MAX_REPLIES:
-            st.caption(f"… and {len(children) - MAX_REPLIES} more (see the thread page).")
+        explain(detail, scores, labels)
+    context(loaded, thread_id, comment_id, params.get_str(qp, "label", "toxicity") or "toxicity")
 
     st.subheader("Verdicts")
     for v in detail["verdicts"]:
@@ -125,45 +145,59 @@ def render() -> None:
         st.caption("No verdict yet.")
     offered = [lab for lab in TOXICITY_LABELS if lab in scores] or ["toxicity"]
     widgets.verdict_form(store, thread_id, comment_id, labels=offered, key="comment")
-
     if detail["history"]:
         with st.expander("Score history (every revision and model)"):
             st.dataframe(pd.DataFrame(detail["history"]), hide_index=True, width="stretch")
 
-    with why:
-        explain(detail, scores, labels)
-
 
 def explain(detail: dict[str, Any], scores: dict[str, Any], labels: list[str]) -> None:
     """The words that drove a score, from the loaded model that provides the label."""
-    qp = st.query_params
     models = resources.models()
     explainable = [lab for lab in labels if models.for_label(lab) is not None]
     if not explainable:
         st.caption("No loaded model provides these labels, so the score cannot be explained here.")
+        return
+    default = params.get_choice(
+        st.query_params, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0]
+    )
+    widgets.init_state("cm_label", default)
+    if st.session_state["cm_label"] not in explainable:
+        st.session_state["cm_label"] = default
+    label = st.selectbox("Label", explainable, key="cm_label")
+    clf = models.for_label(label)
+    if clf.version != scores.get(label, {}).get("model"):
+        st.caption(md_escape(f"Explained by {clf.version}, which is not the model behind the stored score."))
+    text = detail["text"]
+    if not text.strip():
+        st.caption("Empty text.")
+        return
+    asked = len(text) <= MAX_EXPLAIN_CHARS or st.session_state.get("cm_long") == text
+    if not asked and not st.button("Explain this long comment"):
+        return
+    st.session_state["cm_long"] = text
+    words = resources.explainer().result(clf, label, text)
+    if words is None:
+        wait_for_explanation(clf, label, text)
+    elif isinstance(words, str):
+        widgets.error("The score could not be explained", RuntimeError(words))
     else:
-        default = params.get_choice(
-            qp, "label", explainable, "toxicity" if "toxicity" in explainable else explainable[0]
-        )
-        widgets.init_state("cm_label", default)
-        if st.session_state["cm_label"] not in explainable:
-            st.session_state["cm_label"] = default
-        label = st.selectbox("Label", explainable, key="cm_label")
-        clf = models.for_label(label)
-        if clf.version != scores.get(label, {}).get("model"):
-            st.caption(md_escape(f"Explained by {clf.version}, which is not the model behind the stored score."))
-        run = len(detail["text"]) <= MAX_EXPLAIN_CHARS or st.button("Explain this long comment")
-        if run and detail["text"].strip():
-            words = resources.explanation(clf.fingerprint, label, detail["text"])
-            st.html(highlight_html(words))
-            top = top_words(words, 8)
-            if top:
-                st.caption("Words that pushed the score up most")
-                st.dataframe(
-                    pd.DataFrame([{"word": w, "contribution": v} for w, v in top]), hide_index=True, width="stretch"
-                )
-        elif run:
-            st.caption("Empty text.")
+        show_words(words)
+
+
+def show_words(words: list[tuple[str, float]]) -> None:
+    st.html(highlight_html(words))
+    top = top_words(words, 8)
+    if top:
+        st.caption("Words that pushed the score up most")
+        st.dataframe(pd.DataFrame([{"word": w, "contribution": v} for w, v in top]), hide_index=True, width="stretch")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def wait_for_explanation(clf: Any, label: str, text: str) -> None:
+    """Shown while the explanation runs; checks every second and redraws the page once it is ready."""
+    if resources.explainer().result(clf, label, text, start=False) is not None:
+        st.rerun(scope="app")
+    st.caption("Working out which words drove the score… (it appears here in a moment)")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Everything here is read from the per-thread statistics (never from the comments)
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,23 @@ def _since(d: object) -> datetime | None:
 
 def _until(d: object) -> datetime | None:
     return datetime.combine(d, time.min, tzinfo=timezone.utc) + timedelta(days=1) if d else None  # type: ignore[arg-type]
+
+
+def trend_metric(where: Any, found: timeline.Trend | None) -> None:
+    """The latest period's toxic share against the period just before it, both named."""
+    if found is None:
+        where.metric("Trend", "—", help="No scored comments yet.")
+        return
+    where.metric(
+        f"Toxic share, {found.latest}",
+        f"{found.latest_share:.1%}",
+        delta=None if found.change is None else f"{found.change * 100:+.1f} pts vs {found.previous}",
+        delta_color="inverse",
+        help="The latest period with scored comments against the one just before it "
+        "(threads counted by the day they started).",
+    )
+    if found.change is None:
+        where.caption(f"No scored comments in {found.previous} to compare with.")
 
 
 def render() -> None:
@@ -59,7 +77,7 @@ def render() -> None:
     }
     totals = store.totals(**filters)
     bucket, series = timeline.bucketed(store.daily(**filters))
-    change = timeline.trend(series)
+    found = timeline.compare(series, bucket)
 
     m = st.columns(4)
     m[0].metric("Threads", f"{totals['threads']:,}")
@@ -70,15 +88,7 @@ def render() -> None:
         "—" if share is None else f"{share:.1%}",
         help=f"{totals['toxic']:,} of {totals['scored']:,} scored comments at or above their label's threshold.",
     )
-    latest = next((r["toxic_share"] for r in reversed(series) if r["toxic_share"] is not None), None)
-    m[3].metric(
-        f"Trend (latest {bucket})",
-        "—" if latest is None else f"{latest:.1%}",
-        delta_color="inverse",
-        delta=None if change is None else f"{change * 100:+.1f} pts vs the {bucket} before",
-        help="Toxic share of the latest period with scored comments, against the one before "
-        "(threads counted by the day they started).",
-    )
+    trend_metric(m[3], found)
 
     if series:
         st.subheader(f"Toxicity over time (per {bucket}, by the day a thread started)")
@@ -88,7 +98,7 @@ def render() -> None:
                 for r in series
             ]
         )
-        st.altair_chart(charts.time_chart(frame), width="stretch")
+        st.altair_chart(charts.time_chart(frame, bucket=bucket), width="stretch")
 
     total = store.count_threads(**filters)
     pages = max(1, -(-total // PER_PAGE))
@@ -111,7 +121,7 @@ def render() -> None:
                     "comments": r["comments"],
                     "toxic share": r["toxic_share"],
                     "max toxicity": r["max_toxicity"],
-                    "top label": r["top_label"],
+                    "top label": r["top_label"] if r["toxic"] else None,  # no toxic comment, no top label
                     "first": r["first_at"],
                     "last": r["last_at"],
                 }

@@ -1,18 +1,25 @@
 """Thread page: the reply tree coloured by a label's score, the turning point and hottest
 sub-threads, charts by depth, over time and of sentiment, and the "only above threshold,
-with ancestors" filter. Comment text goes to the page only escaped (``tree.tree_html``)."""
+with ancestors" filter. Comment text goes to the page only escaped (``tree.tree_html``).
+
+Fast on big threads: the thread, its report and its hottest sub-threads are cached per
+version (its ``updated_at``) and thresholds, and the tree is drawn one page at a time."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
-from analyzer.dashboard.safe import md_escape
+from analyzer.dashboard.safe import md_escape, shorten
 from analyzer.scoring.labels import CANONICAL_LABELS, SENTIMENT_LABELS
 
 ROOTS_PER_PAGE = 30
 MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
+ROW_BUDGET = 150  # a page ends after the sub-thread that brings it to this many comments (fast to draw)
+PREVIEW = 160  # characters of a comment quoted in a table or caption (cut at a word, with an ellipsis)
 FLASH = "flash"  # session key: a message another page left for this one (e.g. an import summary)
 
 
@@ -34,6 +41,166 @@ def pick_thread() -> None:
     st.page_link(nav.page("thread"), label="Open", query_params={"thread": chosen})
 
 
+def controls(loaded: Any, qp: Any) -> dict[str, Any]:
+    """The label, threshold and filter widgets (first values from the link); returns the choices."""
+    labels = thread_labels(loaded.models) or ["toxicity"]
+    default_label = "toxicity" if "toxicity" in labels else labels[0]
+    thresholds = resources.thresholds_for(loaded.thresholds)
+    widgets.init_state("th_label", params.get_choice(qp, "label", labels, default_label))
+    if st.session_state["th_label"] not in labels:
+        st.session_state["th_label"] = default_label
+    c = st.columns([1, 1.5, 2])
+    label = c[0].selectbox("Colour by", labels, key="th_label")
+    default_threshold = float(thresholds.get(label, 0.5))
+    threshold_key = f"th_threshold_{label}"
+    linked = params.get_str(qp, "label", default_label) == label  # the link's threshold is for its label
+    widgets.init_state(
+        threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold
+    )
+    threshold = c[1].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
+    widgets.init_state("th_only", params.get_bool(qp, "only", False))
+    with c[2]:
+        st.write("")  # level with the other widgets' labels
+        only = st.toggle("Only comments above the threshold, with their ancestors", key="th_only")
+    return {
+        "label": label,
+        "threshold": threshold,
+        "only": only,
+        "thresholds": thresholds,
+        "default_label": default_label,
+        "default_threshold": default_threshold,
+    }
+
+
+def metrics(summary: dict[str, Any]) -> None:
+    m = st.columns(5)
+    m[0].metric("Comments", f"{summary['comments']:,}")
+    m[1].metric("Authors", f"{summary['authors']:,}")
+    share = summary["toxic_share"]
+    m[2].metric("Share toxic", "—" if share is None else f"{share:.1%}")
+    m[3].metric("Deepest reply", summary["max_depth"])
+    m[4].metric("Risk", f"{summary['risk']:.2f}")
+
+
+def turning_point(thread: Any, thread_id: str, turning: dict[str, Any] | None, label: str) -> None:
+    st.subheader("Turning point")
+    if not turning:
+        st.caption("No comment after which the replies turn clearly more toxic than the rest.")
+        return
+    st.caption(
+        md_escape(
+            f"Comment {turning['comment_id']} by {turning['author'] or 'anonymous'} (depth {turning['depth']}): "
+            f"toxic rate {turning['before_rate']:.0%} elsewhere, {turning['after_rate']:.0%} in its "
+            f"{turning['replies']} replies."
+        )
+    )
+    cid = turning["comment_id"]
+    st.text(shorten(thread.get(cid).text, 600) if cid in thread else turning["preview"])
+    st.page_link(
+        nav.page("comment"),
+        label="Open the turning point",
+        query_params={"thread": thread_id, "comment": cid, "label": label},
+    )
+
+
+def hottest_table(thread: Any, hottest: list[dict[str, Any]]) -> None:
+    """The hottest sub-threads as a static table: every column and preview shown in full
+    width. ``st.table`` renders Markdown in its cells, so every stranger's string is escaped."""
+    st.subheader("Hottest sub-threads")
+    if not hottest:
+        st.caption("No sub-thread with toxic comments.")
+        return
+    rows = []
+    for i, h in enumerate(hottest, 1):
+        cid = h["comment_id"]
+        preview = shorten(" ".join(thread.get(cid).text.split()), PREVIEW) if cid in thread else h["preview"]
+        rows.append(
+            {
+                "#": i,
+                "comment": md_escape(cid),
+                "author": md_escape(h["author"] or "anonymous"),
+                "comments": h["comments"],
+                "toxic": h["toxic"],
+                "toxic rate": f"{h['rate']:.0%}",
+                "preview": md_escape(preview),
+            }
+        )
+    st.table(pd.DataFrame(rows).set_index("#"))
+
+
+def chart_tabs(report: dict[str, Any]) -> None:
+    tabs = st.tabs(["Toxicity by depth", "Over time", "Sentiment mix"])
+    with tabs[0]:
+        frame = charts.depth_frame(report["toxicity_by_depth"])
+        if frame.empty:
+            st.caption("No comments.")
+        else:
+            st.altair_chart(charts.depth_chart(frame), width="stretch")
+    with tabs[1]:
+        frame = charts.time_frame(report["over_time"])
+        if frame.empty:
+            st.caption("No comment has a time.")
+        else:
+            bucket = report["over_time"]["bucket"]
+            st.caption(f"Per {bucket}.")
+            st.altair_chart(charts.time_chart(frame, bucket=bucket), width="stretch")
+    with tabs[2]:
+        frame = charts.sentiment_frame(report["sentiment"])
+        if frame.empty:
+            st.caption("No sentiment scores.")
+        else:
+            st.altair_chart(charts.sentiment_chart(frame), width="stretch")
+
+
+def tree_section(loaded: Any, thread_id: str, choice: dict[str, Any], marks: dict[str, list[str]], qp: Any) -> int:
+    """The reply tree, one page of top-level sub-threads at a time; returns the page number."""
+    label, only = choice["label"], choice["only"]
+    rows = tree.rows_of(loaded.thread, loaded.scores, label, choice["threshold"])
+    shown = tree.above_with_ancestors(rows) if only else rows
+    widgets.init_state("th_page", params.get_int(qp, "p", 1, 1))
+    _, pages = tree.page_of(shown, 0, ROOTS_PER_PAGE, ROW_BUDGET)
+    st.session_state["th_page"] = min(st.session_state["th_page"], pages)
+    head = st.columns([3, 1])
+    head[0].subheader(f"Replies ({len(shown):,} of {len(rows):,} shown)")
+    page_no = head[1].number_input("Page of sub-threads", 1, pages, key="th_page") if pages > 1 else 1
+    visible, _ = tree.page_of(shown, page_no - 1, ROOTS_PER_PAGE, ROW_BUDGET)
+    if len(visible) > MAX_ROWS:  # reading order: cutting the tail keeps every shown reply under its parent
+        st.caption(
+            f"Showing the first {MAX_ROWS:,} of this page's {len(visible):,} comments; "
+            "raise the threshold and show only comments above it to narrow them down."
+        )
+        visible = visible[:MAX_ROWS]
+    if label in SENTIMENT_LABELS:
+        st.caption(f"Coloured by the probability of {label} sentiment.")
+    if not visible:
+        st.caption("No comment at or above the threshold." if only else "This thread has no comments.")
+        return page_no
+    st.html(
+        tree.tree_html(
+            visible, label=label, marks=marks, href=lambda r: tree.comment_href(thread_id, r.id, {"label": label})
+        )
+    )
+    options = {r.id: r for r in visible}
+    c1, c2 = st.columns([3, 1])
+    chosen = c1.selectbox(
+        "Open a comment",
+        list(options),
+        key="th_open",
+        format_func=lambda cid: (
+            f"{cid} · {options[cid].author or 'anonymous'} · "
+            f"{'—' if options[cid].value is None else f'{options[cid].value:.2f}'}"
+        ),
+    )
+    with c2:
+        st.write("")
+        st.page_link(
+            nav.page("comment"),
+            label="Open comment",
+            query_params={"thread": thread_id, "comment": chosen, "label": label},
+        )
+    return page_no
+
+
 def render() -> None:
     store = resources.store()
     qp = st.query_params
@@ -48,162 +215,34 @@ def render() -> None:
         return
     db = resources.db_target()
     loaded = resources.thread_data(db, thread_id, str(version))
-    thread, scores = loaded.thread, loaded.scores
     if (flash := st.session_state.pop(FLASH, None)) is not None:
         st.success(md_escape(flash))
-
-    labels = thread_labels(loaded.models) or ["toxicity"]
-    default_label = "toxicity" if "toxicity" in labels else labels[0]
-    thresholds = resources.thresholds_for(loaded.thresholds)
-    widgets.init_state("th_label", params.get_choice(qp, "label", labels, default_label))
-    if st.session_state["th_label"] not in labels:
-        st.session_state["th_label"] = default_label
     title = loaded.info.get("title") or thread_id
     st.title(md_escape(title[:200]))
     st.caption(
         md_escape(f"{thread_id} · {loaded.info.get('format') or 'unknown format'} · {loaded.info.get('source') or ''}")
     )
-
-    c = st.columns([1.2, 1.6, 1.2, 1])
-    label = c[0].selectbox("Colour by", labels, key="th_label")
-    default_threshold = float(thresholds.get(label, 0.5))
-    threshold_key = f"th_threshold_{label}"
-    linked = params.get_str(qp, "label", default_label) == label  # the link's threshold is for its label
-    widgets.init_state(
-        threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold
-    )
-    threshold = c[1].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
-    widgets.init_state("th_only", params.get_bool(qp, "only", False))
-    only_above = c[2].toggle("Only comments above threshold (with their ancestors)", key="th_only")
-
-    report = resources.thread_report(db, thread_id, str(version), tuple(sorted(thresholds.items())))
-    summary = report["summary"]
-    m = st.columns(5)
-    m[0].metric("Comments", f"{summary['comments']:,}")
-    m[1].metric("Authors", f"{summary['authors']:,}")
-    share = summary["toxic_share"]
-    m[2].metric("Share toxic", "—" if share is None else f"{share:.1%}")
-    m[3].metric("Deepest reply", summary["max_depth"])
-    m[4].metric("Risk", f"{summary['risk']:.2f}")
-
-    turning, hottest = report["turning_point"], report["hottest_subthreads"]
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Turning point")
-        if turning:
-            st.caption(
-                md_escape(
-                    f"Comment {turning['comment_id']} by {turning['author'] or 'anonymous'} (depth {turning['depth']}): "
-                    f"toxic rate {turning['before_rate']:.0%} elsewhere, {turning['after_rate']:.0%} in its "
-                    f"{turning['replies']} replies."
-                )
-            )
-            st.text(turning["preview"])
-            st.page_link(
-                nav.page("comment"),
-                label="Open the turning point",
-                query_params={"thread": thread_id, "comment": turning["comment_id"], "label": label},
-            )
-        else:
-            st.caption("No comment after which the replies turn clearly more toxic than the rest.")
-    with right:
-        st.subheader("Hottest sub-threads")
-        if hottest:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            "#": i,
-                            "comment": h["comment_id"],
-                            "author": h["author"],
-                            "comments": h["comments"],
-                            "toxic": h["toxic"],
-                            "toxic rate": h["rate"],
-                            "preview": h["preview"],
-                        }
-                        for i, h in enumerate(hottest, 1)
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-                column_config={"toxic rate": st.column_config.NumberColumn(format="percent")},
-            )
-        else:
-            st.caption("No sub-thread with toxic comments.")
-
-    tabs = st.tabs(["Toxicity by depth", "Over time", "Sentiment mix"])
-    with tabs[0]:
-        frame = charts.depth_frame(report["toxicity_by_depth"])
-        if frame.empty:
-            st.caption("No comments.")
-        else:
-            st.altair_chart(charts.depth_chart(frame), width="stretch")
-    with tabs[1]:
-        frame = charts.time_frame(report["over_time"])
-        if frame.empty:
-            st.caption("No comment has a time.")
-        else:
-            st.caption(f"Per {report['over_time']['bucket']}.")
-            st.altair_chart(charts.time_chart(frame), width="stretch")
-    with tabs[2]:
-        frame = charts.sentiment_frame(report["sentiment"])
-        if frame.empty:
-            st.caption("No sentiment scores.")
-        else:
-            st.altair_chart(charts.sentiment_chart(frame), width="stretch")
-
-    if thread.post is not None:
-        with st.expander("The post: " + md_escape((thread.post.author or "anonymous")[:80]), expanded=False):
-            st.text(thread.post.text)
-
-    rows = tree.rows_of(thread, scores, label, threshold)
-    shown = tree.above_with_ancestors(rows) if only_above else rows
-    widgets.init_state("th_page", params.get_int(qp, "p", 1, 1))
-    _, pages = tree.page_of(shown, 0, ROOTS_PER_PAGE)
-    st.session_state["th_page"] = min(st.session_state["th_page"], pages)
-    head = st.columns([3, 1])
-    head[0].subheader(f"Replies ({len(shown):,} of {len(rows):,} shown)")
-    page_no = head[1].number_input("Page of top-level sub-threads", 1, pages, key="th_page") if pages > 1 else 1
-    visible, _ = tree.page_of(shown, page_no - 1, ROOTS_PER_PAGE)
-    if len(visible) > MAX_ROWS:  # reading order: cutting the tail keeps every shown reply under its parent
-        st.caption(
-            f"Showing the first {MAX_ROWS:,} of this page's {len(visible):,} comments; "
-            "raise the threshold and show only comments above it to narrow them down."
-        )
-        visible = visible[:MAX_ROWS]
-    if label in SENTIMENT_LABELS:
-        st.caption(f"Coloured by the probability of {label} sentiment.")
-    if visible:
-        marks = tree.mark_map(turning, hottest)
-        st.html(
-            tree.tree_html(
-                visible, label=label, marks=marks, href=lambda r: tree.comment_href(thread_id, r.id, {"label": label})
-            )
-        )
-        options = {r.id: r for r in visible}
-        c1, c2 = st.columns([3, 1])
-        chosen = c1.selectbox(
-            "Open a comment",
-            list(options),
-            key="th_open",
-            format_func=lambda cid: (
-                f"{cid} · {options[cid].author or 'anonymous'} · "
-                f"{'—' if options[cid].value is None else f'{options[cid].value:.2f}'}"
-            ),
-        )
-        with c2:
-            st.write("")
-            st.page_link(
-                nav.page("comment"),
-                label="Open comment",
-                query_params={"thread": thread_id, "comment": chosen, "label": label},
-            )
-    else:
-        st.caption("No comment at or above the threshold." if only_above else "This thread has no comments.")
-
+    choice = controls(loaded, qp)
+    key = tuple(sorted(choice["thresholds"].items()))
+    report = resources.thread_report(db, thread_id, str(version), key)
+    hottest = resources.hottest(db, thread_id, str(version), key)
+    metrics(report["summary"])
+    turning_point(loaded.thread, thread_id, report["turning_point"], choice["label"])
+    hottest_table(loaded.thread, hottest)
+    chart_tabs(report)
+    if loaded.thread.post is not None:
+        with st.expander("The post: " + md_escape((loaded.thread.post.author or "anonymous")[:80]), expanded=False):
+            st.text(loaded.thread.post.text)
+    page_no = tree_section(loaded, thread_id, choice, tree.mark_map(report["turning_point"], hottest), qp)
     widgets.set_params(
-        {"thread": thread_id, "label": label, "threshold": round(threshold, 2), "only": only_above, "p": page_no},
-        {"label": default_label, "threshold": round(default_threshold, 2), "only": False, "p": 1},
+        {
+            "thread": thread_id,
+            "label": choice["label"],
+            "threshold": round(choice["threshold"], 2),
+            "only": choice["only"],
+            "p": page_no,
+        },
+        {"label": choice["default_label"], "threshold": round(choice["default_threshold"], 2), "only": False, "p": 1},
     )
 
 

@@ -1,0 +1,167 @@
+"""Driving the dashboard in Debian's Chromium (Playwright): starting ``streamlit run app.py``
+on a free loopback port, and waiting for a page's run to finish, never for time.
+
+Every complete script run ends with an invisible ``.ta-run-done`` element carrying the
+run's number (``widgets.run_done``). A page is settled when that element is there with a
+number other than the one before the action, no element is stale (left over from the run
+before), no skeleton placeholder is shown and Streamlit's running indicator is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SLOW = 240_000  # ms: the first run loads torch and the models in the server, on a busy machine
+WIDTH = 1400
+SHOTS = REPO / "test-artifacts" / "screenshots"
+
+DONE_JS = """(before) => {
+    const done = document.querySelector('.ta-run-done');
+    if (!done || done.dataset.run === before) return false;
+    if (document.querySelector('[data-stale="true"], [data-testid="stSkeleton"], [data-testid="stStatusWidget"]')) return false;
+    return true;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None, log: Path, timeout: float = 180.0) -> None:
+    """Until ``url``'s Streamlit health check answers ok; AssertionError with the log if the process dies."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            raise AssertionError(f"the dashboard did not start:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.5)
+
+
+def start_streamlit(db: Path, models: Path, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on 127.0.0.1 in its own process group, healthy; returns (process, URL)."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "THREAD_ANALYZER_DB": str(db),
+        "THREAD_ANALYZER_MODELS": str(models),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        **env,
+    }
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port)]
+    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+    except AssertionError:
+        stop(proc)
+        raise
+    return proc, url
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a process and its whole group (SIGTERM, then SIGKILL)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+
+
+def new_page(browser: Any, base_url: str, width: int = WIDTH) -> Any:
+    """A page that refuses every request off this machine and records dialogs and foreign requests."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.foreign = []
+    pg.on("request", lambda r: None if r.url.startswith(base_url) else pg.foreign.append(r.url))
+    return pg
+
+
+def run_number(page: Any) -> str | None:
+    """The number of the last complete run shown (None before the first)."""
+    return page.evaluate("() => document.querySelector('.ta-run-done')?.dataset.run ?? null")
+
+
+def settle(page: Any, before: str | None = None, timeout: int = SLOW) -> str:
+    """Wait until a run other than ``before`` has finished drawing; returns its number."""
+    page.wait_for_function(DONE_JS, arg=before, timeout=timeout)
+    return run_number(page) or ""
+
+
+def act(page: Any, action: Any, timeout: int = SLOW) -> str:
+    """Do ``action()`` (a click, a key press) that makes Streamlit rerun, and wait for that run."""
+    before = run_number(page)
+    action()
+    return settle(page, before, timeout)
+
+
+def goto(page: Any, base_url: str, path: str, timeout: int = SLOW) -> str:
+    """Open ``path`` (a fresh Streamlit session) and wait for its first run to finish."""
+    page.goto(base_url + path)
+    return settle(page, None, timeout)
+
+
+def set_reviewer(page: Any, name: str) -> None:
+    box = page.get_by_label("Your name (for verdicts)", exact=True)
+    if box.input_value() == name:
+        return  # unchanged: Enter would not rerun the script
+    box.fill(name)
+    act(page, lambda: box.press("Enter"))
+
+
+def screenshot(page: Any, out: Path, width: int = WIDTH) -> Path:
+    """The whole page (Streamlit scrolls inside its main block, so grow the viewport to fit)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 800)"
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height) + 60, 8000)})
+    page.wait_for_function(DONE_JS, arg=None)
+    page.screenshot(path=str(out), animations="disabled")
+    page.set_viewport_size({"width": width, "height": 1000})
+    return out
