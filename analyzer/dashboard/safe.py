@@ -104,8 +104,7 @@ def local_host(host: str) -> bool:
     if (
         name == "localhost"
         or name.endswith((".localhost", ".local", ".internal"))
-        or "." not in name
-        and ":" not in name
+        or ("." not in name and ":" not in name)
     ):
         return True
     try:
