@@ -36,8 +36,9 @@ def shoot(context, url: str, out: Path) -> None:
 
 
 def main() -> None:
-    from analyzer.dashboard.nav import PAGES
     from playwright.sync_api import sync_playwright
+
+    from analyzer.dashboard.nav import PAGES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="an existing store (default: the examples, imported into a temporary one)")
