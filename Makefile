@@ -2,7 +2,7 @@
 PY ?= python
 DATA ?= ../shared/data/labeled
 
-.PHONY: models data toxicity sentiment test bench
+.PHONY: models data toxicity sentiment multi test bench
 
 data:
 	$(PY) scripts/prepare_training_data.py --data $(DATA) --out build/data
@@ -17,7 +17,13 @@ sentiment: data
 	  --out models/sentiment-minilm --epochs 1 --lr 5e-5 --batch-size 32 --max-length 96 --seed 13 \
 	  --eval-every 300 --patience 3 --checkpoint-dir checkpoints/sentiment-minilm
 
-models: toxicity sentiment
+# The default since round 2: every label in one forward pass (toxicity sigmoids + sentiment softmax).
+multi: data
+	analyzer train --task multi --data build/data/multi_train.csv --val-data build/data/multi_val.csv \
+	  --out models/multi-minilm --epochs 1 --lr 5e-5 --batch-size 32 --max-length 96 --seed 13 \
+	  --eval-every 400 --patience 3 --threads 2 --checkpoint-dir checkpoints/multi-minilm
+
+models: multi
 
 bench:
 	$(PY) benchmarks/run_all.py && $(PY) benchmarks/bench_parse.py && $(PY) benchmarks/bench_store.py

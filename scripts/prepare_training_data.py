@@ -100,6 +100,115 @@ def sentiment(src: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train, val
 
 
+def _toxigen(src: Path, rng: np.random.Generator) -> pd.DataFrame:
+    """ToxiGen's human ratings: mean >= 4 is hate against the group (toxic and an identity
+    attack), <= 2 is benign; the unsure middle is left out. Text is stored as b'...' literals."""
+    tg = read(src / "toxigen_annotated_train.csv")
+    text = tg["text"].str.replace(r"^b['\"](.*)['\"]$", r"\1", regex=True).str.replace(r"\\n", " ", regex=True)
+    score = tg["toxicity_human"].astype(float)
+    keep = (score >= 4) | (score <= 2)
+    toxic = (score >= 4).astype(float)
+    return pd.DataFrame({"text": text, "toxicity": toxic, "insult": np.nan, "identity_attack": toxic})[keep]
+
+
+def _polarity(frame: pd.DataFrame, text: str, label: str, source: str) -> pd.DataFrame:
+    return pd.DataFrame({"text": frame[text], "source": source, "polarity": frame[label].astype(int).astype(float)})
+
+
+def _obfuscated(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Obfuscated copies of ``rows`` (spacing, leetspeak, typos, homoglyphs) with their labels."""
+    import random
+
+    from analyzer.training.augment import obfuscate
+
+    rng = random.Random(seed)
+    picked = rows.sample(n=min(n, len(rows)), random_state=seed)
+    variants, styles = zip(*(obfuscate(t, rng) for t in picked["text"]))
+    out = picked.copy()
+    out["plain"] = picked["text"]
+    out["text"] = list(variants)
+    out["source"] = [f"obfuscated-{s}" for s in styles]
+    return out[out["text"] != out["plain"]]
+
+
+def _phenomena(split: str, n: int) -> pd.DataFrame:
+    from analyzer.training.phenomena import sample as phenomena_sample
+
+    ex = phenomena_sample(split, n, SEED)
+    return pd.DataFrame(
+        {
+            "text": [e.text for e in ex],
+            "source": [f"phenomena-{e.phenomenon}" for e in ex],
+            "toxicity": [float(e.toxic) for e in ex],
+            "insult": np.nan,
+            "identity_attack": [float(e.toxic) for e in ex],
+        }
+    )
+
+
+def multi(
+    src: Path, sentiment_rows: int = 24000, sst_rows: int = 10000
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One table for the multi-head model: toxicity columns (0/1/empty), ``sentiment``
+    (negative/neutral/positive or empty), ``polarity`` (0 negative / 1 positive, for review
+    sets that have no neutral class), and ``source`` for per-source metrics. Returns
+    (train, validation, phenomena validation)."""
+    rng = np.random.default_rng(SEED)
+    tox_train, tox_val = toxicity(src / "toxicity")
+    tox_train["source"], tox_val["source"] = "toxicity-tweets-wiki", "toxicity-tweets-wiki"
+    tg = _toxigen(src / "toxicity", rng)
+    tg["source"] = "toxigen"
+    tg_val = rng.random(len(tg)) < 0.1
+
+    sem_train, sem_val = sentiment(src / "sentiment")
+    sem_train = sem_train.sample(n=min(sentiment_rows, len(sem_train)), random_state=SEED)
+    sem_train = pd.DataFrame({"text": sem_train["text"], "sentiment": sem_train["label"], "source": "semeval-tweets"})
+    sem_val = pd.DataFrame({"text": sem_val["text"], "sentiment": sem_val["label"], "source": "semeval-tweets"})
+
+    sst = read(src / "sentiment" / "sst2_train_phrases.tsv", sep="\t", quoting=3)
+    sst = sst[sst["sentence"].str.split().str.len() >= 6].sample(n=sst_rows, random_state=SEED)
+    sst_dev = read(src / "sentiment" / "sst2_dev_phrases.tsv", sep="\t", quoting=3)
+    sst_dev = sst_dev[sst_dev["sentence"].str.split().str.len() >= 6].sample(n=1500, random_state=SEED)
+    uci = pd.concat(
+        [
+            read(p, sep="\t", header=None, names=["text", "label"], quoting=3)
+            for p in sorted((src / "sentiment" / "uci").glob("*_labelled.txt"))
+        ]
+    )
+    uci["text"] = uci["text"].str.strip()
+    uci_val = rng.random(len(uci)) < 0.15
+
+    toxic_train = tox_train[(tox_train["toxicity"] == 1) | (tox_train["insult"] == 1)]
+    clean_train = tox_train[tox_train["toxicity"] == 0]
+    toxic_val = tox_val[(tox_val["toxicity"] == 1) | (tox_val["insult"] == 1)]
+    train = pd.concat(
+        [
+            tox_train,
+            tg[~tg_val],
+            sem_train,
+            _polarity(sst, "sentence", "label", "sst2-phrases"),
+            _polarity(uci[~uci_val], "text", "label", "uci-reviews"),
+            _obfuscated(toxic_train, 4000, SEED).drop(columns="plain"),
+            _obfuscated(clean_train, 1500, SEED + 1).drop(columns="plain"),
+            _phenomena("train", 1500),
+        ],
+        ignore_index=True,
+    )
+    val = pd.concat(
+        [
+            tox_val,
+            tg[tg_val],
+            sem_val,
+            _polarity(sst_dev, "sentence", "label", "sst2-phrases"),
+            _polarity(uci[uci_val], "text", "label", "uci-reviews"),
+        ],
+        ignore_index=True,
+    )
+    phen = pd.concat([_obfuscated(toxic_val, 600, SEED + 2), _phenomena("val", 800)], ignore_index=True)
+    columns = ["text", "source", "toxicity", "insult", "identity_attack", "sentiment", "polarity"]
+    return (train.reindex(columns=columns), val.reindex(columns=columns), phen.reindex(columns=[*columns, "plain"]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -114,6 +223,10 @@ def main() -> None:
             path = a.out / f"{task}_{split_name}.csv"
             frame.to_csv(path, index=False)
             print(f"{path}: {len(frame)} rows")
+    for split_name, frame in zip(("train", "val", "phenomena_val"), multi(a.data)):
+        path = a.out / f"multi_{split_name}.csv"
+        frame.to_csv(path, index=False)
+        print(f"{path}: {len(frame)} rows; by source: {frame['source'].value_counts().to_dict()}")
 
 
 if __name__ == "__main__":

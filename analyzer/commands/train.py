@@ -9,7 +9,12 @@ import click
 
 
 @click.command()
-@click.option("--task", type=click.Choice(["toxicity", "sentiment"]), required=True, help="What the model predicts.")
+@click.option(
+    "--task",
+    type=click.Choice(["toxicity", "sentiment", "multi"]),
+    required=True,
+    help="What the model predicts (multi: toxicity attributes and sentiment as heads over one encoder).",
+)
 @click.option(
     "--data",
     "data_files",
@@ -130,9 +135,22 @@ def train(
         data_files=list(data_files) + [f"{f} (validation)" for f in val_files],
     ).train(out)
     m = result.metrics
-    summary = (
-        f"mean ROC-AUC {m['mean_roc_auc']:.3f}, mean macro-F1 {m['mean_macro_f1']:.3f}"
-        if task == "toxicity"
-        else f"macro recall {m['macro_recall']:.3f}, macro-F1 {m['macro_f1']:.3f}"
-    )
+    summary = _summary(task, m)
     click.echo(f"wrote {out}: validation {summary}", err=True)
+
+
+def _summary(task: str, m: dict) -> str:
+    """The validation headline printed after training."""
+    if task == "multi":
+        return ", ".join(
+            f"{name}: "
+            + (
+                f"mean ROC-AUC {g['mean_roc_auc']:.3f}"
+                if "mean_roc_auc" in g
+                else f"macro recall {g.get('macro_recall', 0):.3f}"
+            )
+            for name, g in m["groups"].items()
+        )
+    if task == "toxicity":
+        return f"mean ROC-AUC {m['mean_roc_auc']:.3f}, mean macro-F1 {m['mean_macro_f1']:.3f}"
+    return f"macro recall {m['macro_recall']:.3f}, macro-F1 {m['macro_f1']:.3f}"

@@ -1,53 +1,41 @@
 """A local Hugging Face sequence classifier behind one small, predictable interface.
 
 ``Classifier(model, tokenizer, labels, config)`` only stores ready parts;
-``Classifier.from_pretrained(path)`` does the I/O: it loads a model folder offline,
-maps its labels onto the canonical vocabulary (``analyzer.scoring.labels``), reads the
-``analyzer.json`` beside the weights and fingerprints the files, so every score can
-say exactly which model produced it.
+``Classifier.from_pretrained(path)`` does the I/O (offline unless asked): it loads a model
+folder, maps its labels onto the canonical vocabulary (``analyzer.scoring.labels``), reads
+its ``analyzer.json`` (``analyzer.scoring.config.ModelConfig``) and fingerprints the files;
+``save_pretrained(path)`` writes the same folder back.
 
-Texts longer than the model's maximum length are never cut silently: they are split
-into overlapping token windows whose scores are combined (max for toxicity attributes,
-length-weighted mean for sentiment) and reported as ``windowed``.
+One folder may hold several label groups over one encoder (toxicity sigmoids beside a
+sentiment softmax): each group gets its own activation, and all labels come out of one
+forward pass. Texts longer than the model's maximum length are never cut silently: they
+are split into overlapping token windows whose scores are combined (max for toxicity
+attributes, length-weighted mean for sentiment) and reported as ``windowed``.
 """
 
 from __future__ import annotations
 
-import bisect
-import hashlib
-import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import ModelError
+from analyzer.scoring.config import LabelGroup, ModelConfig
+from analyzer.scoring.folders import fingerprint_dir, resolve_folder, state_fingerprint
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, TOXICITY_LABELS, canonical_label, task_of
+from analyzer.scoring.normalize import NORMALIZERS
+from analyzer.scoring.precision import PRECISIONS, int8_available, place, quantize_int8
 from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # torch and transformers load only when a model does
     import torch
 
-# Files whose bytes decide what a model outputs, hashed into its fingerprint.
-_WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
-_TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-    "spm.model",
-    "sentencepiece.bpe.model",
-    "tokenizer.model",
-)
+__all__ = ["PRECISIONS", "Classifier", "ClassifierConfig", "int8_available", "quantize_int8"]
+
 # Model types whose position ids start after the padding index, so two positions
 # of max_position_embeddings are never usable.
 _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "xmod"}
-_HUB_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors", "README.md"]
-# What ``precision=`` accepts (see ``Classifier.from_pretrained``).
-PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 
 
 @dataclass
@@ -55,14 +43,18 @@ class ClassifierConfig:
     """What a Classifier knows besides its weights; mostly read from ``analyzer.json``."""
 
     name: str
-    task: str  # "toxicity" | "sentiment"
-    multi_label: bool
+    task: str  # "toxicity" | "sentiment" | "multi"
+    multi_label: bool  # without groups: sigmoid (True) or softmax (False) over all outputs
     max_length: int
     thresholds: dict[str, float] = field(default_factory=dict)
     fingerprint: str | None = None  # None: computed from the weights in memory
     card: str | None = None
     default: bool = False
     source: str | None = None
+    groups: list[LabelGroup] = field(default_factory=list)  # over raw output names
+    context: str | None = None  # "parent": reads (parent, reply) pairs
+    normalizer: str | None = None
+    model_config: ModelConfig | None = None  # the analyzer.json it came from
 
 
 class Classifier:
@@ -78,6 +70,7 @@ class Classifier:
         self.output_labels = list(labels)
         self.config = config
         self._specials: tuple[list[int], list[int]] | None = None
+        self._slices: list[tuple[str, list[int]]] | None = None
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -90,7 +83,8 @@ class Classifier:
 
     @property
     def multi_label(self) -> bool:
-        return self.config.multi_label
+        """Whether any output is an independent (sigmoid) attribute with a threshold."""
+        return any(activation == "sigmoid" for activation, _ in self.slices())
 
     @property
     def max_length(self) -> int:
@@ -101,9 +95,24 @@ class Classifier:
         return self.config.card
 
     @property
+    def context(self) -> str | None:
+        return self.config.context
+
+    @property
     def labels(self) -> list[str]:
         """The canonical labels this model provides (and only those)."""
         return [label for label in self.output_labels if label is not None]
+
+    @property
+    def threshold_labels(self) -> list[str]:
+        """Labels decided by a threshold (sigmoid outputs); softmax classes are decided by the argmax."""
+        return [
+            self.output_labels[j]  # type: ignore[misc]
+            for activation, cols in self.slices()
+            if activation == "sigmoid"
+            for j in cols
+            if self.output_labels[j] is not None
+        ]
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -113,7 +122,7 @@ class Classifier:
     def fingerprint(self) -> str:
         """Short hash of the files (or, for a model built in memory, the weights)."""
         if self.config.fingerprint is None:
-            self.config.fingerprint = _state_fingerprint(self.model)
+            self.config.fingerprint = state_fingerprint(self.model)
         return self.config.fingerprint
 
     @property
@@ -145,7 +154,7 @@ class Classifier:
     def __repr__(self) -> str:
         return f"Classifier({self.version!r}, task={self.task!r}, labels={self.labels})"
 
-    # ------------------------------------------------------------------ loading
+    # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_pretrained(
         cls,
@@ -159,13 +168,12 @@ class Classifier:
         (which also lets ``path`` be a hub id). Any problem is a ModelError that says why.
 
         ``precision``: "float32" (exact, the default), "bfloat16" (GPUs, and CPUs with
-        bfloat16 instructions: 1.7x float32 on this AVX512-BF16 EPYC; scores move by ~1e-3),
+        bfloat16 instructions: 1.7x float32 on an AVX512-BF16 EPYC; scores move by ~1e-3),
         "int8" (CPU only: the encoder's linear layers quantized to int8, activations
-        quantized on the fly; 2.1-2.3x float32 here) or
-        "auto": the fastest measured to keep validation ROC-AUC and macro-F1 within 0.005
-        of float32 (docs/scaling.md): int8 on a CPU, bfloat16 on a GPU that has it."""
-        folder = _resolve_folder(path, allow_network)
-        meta = _read_meta(folder)
+        quantized on the fly; 2.1-2.3x float32 here) or "auto": the fastest measured to keep
+        validation ROC-AUC and macro-F1 within 0.005 of float32 (docs/scaling.md)."""
+        folder = resolve_folder(path, allow_network)
+        meta = ModelConfig.load(folder)
 
         import torch
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -179,59 +187,43 @@ class Classifier:
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
+        raw = _raw_labels(folder, hf_config, model.config.num_labels)
+        labels = _canonical_labels(folder, raw, meta)
+        config = _classifier_config(folder, meta, hf_config, tokenizer, raw, labels)
+        return cls(place(model, device, precision), tokenizer, labels, config)
 
-        aliases = meta.get("label_aliases") or {}
-        if not isinstance(aliases, dict):
-            raise ModelError(f"{folder / 'analyzer.json'}: label_aliases must be an object")
-        id2label = {int(k): str(v) for k, v in (hf_config.id2label or {}).items()}
-        num_labels = model.config.num_labels
-        if sorted(id2label) != list(range(num_labels)):
-            raise ModelError(f"{folder / 'config.json'}: id2label does not name all {num_labels} outputs")
-        try:
-            labels = [canonical_label(id2label[i], aliases) for i in range(num_labels)]
-        except ModelError as exc:
-            raise ModelError(f"{folder}: {exc}") from None
-        mapped = [label for label in labels if label is not None]
-        if not mapped:
-            raise ModelError(f"{folder}: none of the model's labels {list(id2label.values())} can be reported")
-        if len(set(mapped)) != len(mapped):
-            raise ModelError(f"{folder}: two outputs map to the same label: {mapped}")
-
-        task = meta.get("task") or ("toxicity" if any(task_of(lbl) == "toxicity" for lbl in mapped) else "sentiment")
-        if task not in ("toxicity", "sentiment"):
-            raise ModelError(f"{folder / 'analyzer.json'}: task must be 'toxicity' or 'sentiment', not {task!r}")
-        multi_label = _is_multi_label(hf_config.problem_type, meta.get("task"), labels)
-        max_length = _max_length(hf_config, tokenizer, meta.get("max_length"))
-        card_path = folder / "README.md"
-        config = ClassifierConfig(
-            name=str(meta.get("name") or folder.name),
-            task=task,
-            multi_label=multi_label,
-            max_length=max_length,
-            thresholds={canonical_label(k, aliases) or k: float(v) for k, v in (meta.get("thresholds") or {}).items()},
-            fingerprint=fingerprint_dir(folder, meta),
-            card=card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else None,
-            default=bool(meta.get("default", False)),
-            source=str(folder),
-        )
-        try:
-            target = torch.device(device) if device is not None else _auto_device()
-            if precision == "int8" or (precision == "auto" and target.type == "cpu" and int8_available()):
-                model = quantize_int8(model, target)
-            else:
-                model.to(target, dtype=_resolve_precision(precision, target))
-        except (RuntimeError, AssertionError) as exc:  # "gpu", or CUDA asked for on a CPU-only build
-            raise ModelError(f"cannot use device {device!r}: {exc}") from exc
-        model.eval()
-        return cls(model, tokenizer, labels, config)
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write the folder ``from_pretrained`` reads: weights (safetensors), tokenizer and
+        ``analyzer.json``. An int8 model is a runtime form and cannot be saved."""
+        if self.precision == "int8":
+            raise ModelError("an int8-quantized classifier cannot be saved; load it in float32 to save it")
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(out), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(out))
+        meta = self.config.model_config or ModelConfig()
+        meta.name = meta.name or self.name
+        meta.task = self.task
+        meta.max_length = self.max_length
+        meta.thresholds = {**meta.thresholds, **self.config.thresholds}
+        meta.groups = self.config.groups or meta.groups
+        meta.context = self.config.context
+        meta.normalizer = self.config.normalizer
+        meta.save(out)
+        return out
 
     # ------------------------------------------------------------------ scoring
+    def normalize(self, text: str) -> str:
+        """The text the model reads: the folder's normalizer (same length), if any."""
+        fn = NORMALIZERS.get(self.config.normalizer or "")
+        return fn(text) if fn is not None else text
+
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text without special tokens and without truncation:
         the one tokenization pass that windowing and batching work from."""
         if not texts:
             return []
-        texts = [without_lone_surrogates(t) for t in texts]  # the tokenizers refuse half characters
+        texts = [self.normalize(without_lone_surrogates(t)) for t in texts]  # tokenizers refuse half characters
         enc = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)
         return [list(ids) for ids in enc["input_ids"]]
 
@@ -240,11 +232,12 @@ class Classifier:
         tokens are added; a single window when the text fits."""
         return [list(ids[start:end]) for start, end in self.window_spans(len(ids))]
 
-    def window_spans(self, n_tokens: int) -> list[tuple[int, int]]:
+    def window_spans(self, n_tokens: int, reserved: int = 0) -> list[tuple[int, int]]:
         """(start, end) token offsets of each window; consecutive windows overlap by a
-        quarter of a window so no passage is only ever seen cut at an edge."""
-        prefix, suffix = self._special_tokens()
-        size = max(1, self.max_length - len(prefix) - len(suffix))
+        quarter of a window so no passage is only ever seen cut at an edge. ``reserved``
+        tokens of every window go to something else (a parent's text in a pair)."""
+        prefix, suffix = self.special_tokens()
+        size = max(1, self.max_length - len(prefix) - len(suffix) - reserved)
         if n_tokens <= size:
             return [(0, n_tokens)]
         step = max(1, size - size // 4)
@@ -261,21 +254,36 @@ class Classifier:
     ) -> list[tuple[dict[str, float], bool]]:
         """(scores, windowed) per text. Windows of all texts are batched together,
         sorted by length and padded only to the longest in their batch."""
-        pieces: list[tuple[int, list[int]]] = []  # (text index, window ids)
+        prefix, suffix = self.special_tokens()
+        pieces: list[tuple[int, list[int], int]] = []  # (text index, full window ids, content tokens)
         for i, ids in enumerate(self.encode(texts)):
-            pieces.extend((i, w) for w in self.windows(ids))
+            pieces.extend((i, prefix + w + suffix, len(w)) for w in self.windows(ids))
+        return self.score_pieces(pieces, len(texts), batch_size=batch_size, sort_by_length=sort_by_length)
+
+    def score_pieces(
+        self,
+        pieces: Sequence[tuple[int, Sequence[int], int]],
+        n_texts: int,
+        *,
+        batch_size: int = 32,
+        sort_by_length: bool = True,
+        token_types: Sequence[Sequence[int]] | None = None,
+    ) -> list[tuple[dict[str, float], bool]]:
+        """Score ready model inputs (text index, full ids, content tokens: the window's weight
+        in a length-weighted mean) and combine the windows of each text."""
         order = list(range(len(pieces)))
         if sort_by_length:
             order.sort(key=lambda k: len(pieces[k][1]))
         probs: list[list[float]] = [[] for _ in pieces]
-        for b in range(0, len(order), max(1, batch_size)):
-            chunk = order[b : b + max(1, batch_size)]
-            for k, row in zip(chunk, self.forward([pieces[k][1] for k in chunk])):
+        step = max(1, batch_size)
+        for b in range(0, len(order), step):
+            chunk = order[b : b + step]
+            types = [token_types[k] for k in chunk] if token_types is not None else None
+            for k, row in zip(chunk, self.forward_full([pieces[k][1] for k in chunk], types)):
                 probs[k] = row
-
-        per_text: list[list[tuple[list[float], int]]] = [[] for _ in texts]
-        for (i, ids), row in zip(pieces, probs):
-            per_text[i].append((row, max(1, len(ids))))
+        per_text: list[list[tuple[list[float], int]]] = [[] for _ in range(n_texts)]
+        for (i, _, weight), row in zip(pieces, probs):
+            per_text[i].append((row, max(1, weight)))
         return [(self._combine(rows), len(rows) > 1) for rows in per_text]
 
     def predict(self, texts: Iterable[str], *, batch_size: int = 32) -> list[dict[str, float]]:
@@ -284,34 +292,53 @@ class Classifier:
 
     def forward(self, batch: Sequence[Sequence[int]]) -> list[list[float]]:
         """Probabilities of every model output for windows of content token ids."""
+        prefix, suffix = self.special_tokens()
+        return self.forward_full([prefix + list(w) + suffix for w in batch])
+
+    def forward_full(
+        self, rows: Sequence[Sequence[int]], token_types: Sequence[Sequence[int]] | None = None
+    ) -> list[list[float]]:
+        """Probabilities of every output for full model inputs (special tokens included)."""
         import torch
 
-        if not batch:
+        if not rows:
             return []
-        input_ids, attention = self._pad(batch)
+        features: dict[str, Any] = {"input_ids": [list(r) for r in rows]}
+        if token_types is not None:
+            features["token_type_ids"] = [list(t) for t in token_types]
+        batch = self.tokenizer.pad(features, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in batch.items()}
+        if len({len(r) for r in rows}) == 1:  # no padding: leaving the mask out skips building it
+            inputs.pop("attention_mask", None)
         with torch.inference_mode():
-            # Without padding the mask is all ones: leaving it out skips building it.
-            mask = None if len({len(w) for w in batch}) == 1 else attention
-            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
-            probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+            logits = self.model(**inputs).logits.float()
+            probs = self.activate(logits)
         return probs.cpu().tolist()
 
-    def _pad(self, batch: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def slices(self) -> list[tuple[str, list[int]]]:
+        """(activation, output columns) per label group; one group when the folder declares none."""
+        if self._slices is None:
+            raw = (self.config.model_config.labels if self.config.model_config else []) or []
+            if self.config.groups and len(raw) == len(self.output_labels):
+                self._slices = [(g.activation, [raw.index(lab) for lab in g.labels]) for g in self.config.groups]
+            else:
+                kind = "sigmoid" if self.config.multi_label else "softmax"
+                self._slices = [(kind, list(range(len(self.output_labels))))]
+        return self._slices
+
+    def activate(self, logits: torch.Tensor) -> torch.Tensor:
+        """Probabilities from logits: each group's own activation."""
         import torch
 
-        prefix, suffix = self._special_tokens()
-        pad = self.tokenizer.pad_token_id
-        if pad is None:
-            pad = getattr(self.model.config, "pad_token_id", None) or 0
-        rows = [prefix + list(w) + suffix for w in batch]
-        width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(rows), width), dtype=torch.long)
-        for j, r in enumerate(rows):
-            input_ids[j, : len(r)] = torch.tensor(r, dtype=torch.long)
-            attention[j, : len(r)] = 1
-        device = self.device
-        return input_ids.to(device), attention.to(device)
+        groups = self.slices()
+        if len(groups) == 1:
+            kind = groups[0][0]
+            return torch.sigmoid(logits) if kind == "sigmoid" else torch.softmax(logits, dim=-1)
+        out = torch.empty_like(logits)
+        for kind, cols in groups:
+            part = logits[:, cols]
+            out[:, cols] = torch.sigmoid(part) if kind == "sigmoid" else torch.softmax(part, dim=-1)
+        return out
 
     def _combine(self, rows: list[tuple[list[float], int]]) -> dict[str, float]:
         """Max over windows for toxicity attributes (one toxic passage makes a toxic
@@ -327,7 +354,7 @@ class Classifier:
                 out[label] = float(sum(row[j] * weight for row, weight in rows) / total)
         return out
 
-    def _special_tokens(self) -> tuple[list[int], list[int]]:
+    def special_tokens(self) -> tuple[list[int], list[int]]:
         """The ids the tokenizer puts before and after a single text ([CLS] ... [SEP]
         for BERT, <s> ... </s> for RoBERTa), found by encoding a probe once."""
         if self._specials is None:
@@ -345,184 +372,68 @@ class Classifier:
     def explain(
         self, text: str, label: str, *, method: str = "integrated_gradients", n_steps: int = 32
     ) -> list[tuple[str, float]]:
-        """Per-word contributions to ``label``'s score for ``text``: each whitespace
-        word of the text, in order, with its attribution (positive pushes the score up).
+        """Per-word contributions to ``label``'s score (``analyzer.scoring.explain``)."""
+        from analyzer.scoring.explain import explain
 
-        ``method`` is "integrated_gradients" (Captum, on the input embeddings; token
-        attributions summed per word) or "occlusion" (the score drop without the word).
-        """
-        if label not in self.labels:
-            raise ModelError(f"model {self.name} has no label {label!r}; it provides {', '.join(self.labels)}")
-        text = without_lone_surrogates(text)
-        words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-        if not words:
-            return []
-        if method == "occlusion":
-            return self._explain_occlusion(text, words, label)
-        if method != "integrated_gradients":
-            raise ValueError(f"unknown explanation method {method!r}; use integrated_gradients or occlusion")
-        try:
-            enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        except (NotImplementedError, ValueError):  # tokenizers without offsets
-            return self._explain_occlusion(text, words, label)
-        ids, offsets = list(enc["input_ids"]), list(enc["offset_mapping"])
-        token_scores = self._token_attributions(ids, self.output_labels.index(label), n_steps)
-        starts = [start for _, start, _ in words]
-        totals = [0.0] * len(words)
-        for (start, end), value in zip(offsets, token_scores):
-            if end <= start:
-                continue
-            w = bisect.bisect_right(starts, start) - 1
-            if 0 <= w < len(words):
-                totals[w] += value
-        return [(word, float(total)) for (word, _, _), total in zip(words, totals)]
-
-    def _token_attributions(self, ids: list[int], target: int, n_steps: int) -> list[float]:
-        """Integrated gradients per token, averaged where windows overlap."""
-        import torch
-        from captum.attr import LayerIntegratedGradients
-
-        prefix, suffix = self._special_tokens()
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        multi = self.multi_label
-
-        def forward(input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-            logits = self.model(input_ids=input_ids, attention_mask=attention).logits.float()
-            probs = torch.sigmoid(logits) if multi else torch.softmax(logits, dim=-1)
-            return probs[:, target]
-
-        lig = LayerIntegratedGradients(forward, self.model.get_input_embeddings())
-        sums = [0.0] * len(ids)
-        counts = [0] * len(ids)
-        device = self.device
-        for start, end in self.window_spans(len(ids)):
-            window = ids[start:end]
-            row = prefix + window + suffix
-            base = prefix + [pad] * len(window) + suffix
-            inputs = torch.tensor([row], dtype=torch.long, device=device)
-            baseline = torch.tensor([base], dtype=torch.long, device=device)
-            attention = torch.ones_like(inputs)
-            with torch.enable_grad():
-                attr = lig.attribute(
-                    inputs,
-                    baselines=baseline,
-                    additional_forward_args=(attention,),
-                    n_steps=n_steps,
-                    internal_batch_size=n_steps,
-                )
-            values = attr.sum(dim=-1)[0].detach().cpu().tolist()[len(prefix) : len(prefix) + len(window)]
-            for k, value in enumerate(values):
-                sums[start + k] += value
-                counts[start + k] += 1
-        return [s / c if c else 0.0 for s, c in zip(sums, counts)]
-
-    def _explain_occlusion(self, text: str, words: list[tuple[str, int, int]], label: str) -> list[tuple[str, float]]:
-        variants = [text] + [text[:start] + text[end:] for _, start, end in words]
-        scores = self.predict(variants)
-        full = scores[0][label]
-        return [(word, float(full - s[label])) for (word, _, _), s in zip(words, scores[1:])]
+        return explain(self, text, label, method=method, n_steps=n_steps)
 
 
-# ---------------------------------------------------------------------- helpers
-def _auto_device() -> torch.device:
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _resolve_precision(precision: str, device: torch.device) -> torch.dtype:
-    """The weights' dtype: bfloat16 where it is asked for, or "auto" on a GPU that has it
-    (on a CPU "auto" means int8, see ``from_pretrained``; float32 without a quantized engine)."""
-    import torch
-
-    if precision == "float32":
-        return torch.float32
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if precision == "auto":
-        native = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if native else torch.float32
-    raise ModelError(f"unknown precision {precision!r}; use float32, bfloat16, int8 or auto")
+# ---------------------------------------------------------------------- loading helpers
+def _raw_labels(folder: Path, hf_config: Any, num_labels: int) -> list[str]:
+    id2label = {int(k): str(v) for k, v in (hf_config.id2label or {}).items()}
+    if sorted(id2label) != list(range(num_labels)):
+        raise ModelError(f"{folder / 'config.json'}: id2label does not name all {num_labels} outputs")
+    return [id2label[i] for i in range(num_labels)]
 
 
-def int8_available() -> bool:
-    """Whether this torch build has a quantized CPU engine (fbgemm/x86 on x86, qnnpack on ARM)."""
-    import torch
-
-    return any(engine != "none" for engine in torch.backends.quantized.supported_engines)
-
-
-def quantize_int8(model: Any, device: torch.device | None = None) -> Any:
-    """Dynamic int8 quantization of the encoder's linear layers (int8 weights with one scale
-    per output channel, activations quantized per batch), where CPU inference spends most of
-    its time; embeddings, layer norms, attention, pooler and the classification head stay
-    float32. Per-channel scales keep validation ROC-AUC and macro-F1 of the default models
-    within 0.002 of float32 (one scale per tensor moved them by up to 0.008; docs/scaling.md).
-    CPU only (fbgemm on x86, with VNNI where the CPU has it)."""
-    import warnings
-
-    import torch
-
-    if device is not None and torch.device(device).type != "cpu":
-        raise ModelError(f"int8 precision runs on the CPU only, not on {device}; use bfloat16 on a GPU")
-    base = model.base_model
-    prefix = f"{model.base_model_prefix}." if base is not model else ""
-    names = {
-        prefix + name
-        for name, module in base.named_modules()
-        if isinstance(module, torch.nn.Linear) and "pooler" not in name
-    }
-    with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
-        warnings.simplefilter("ignore")
-        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-        spec = {name: per_channel_dynamic_qconfig for name in names}
-        model = quantize_dynamic(model.to("cpu", torch.float32), spec, dtype=torch.qint8)
-    model.analyzer_precision = "int8"
-    return model
-
-
-def _resolve_folder(path: str | Path, allow_network: bool) -> Path:
-    """A local model folder; a hub id becomes one only when the user opted in."""
-    folder = Path(path).expanduser()
-    if not folder.exists():
-        if allow_network and re.fullmatch(r"[\w.\-]+(/[\w.\-]+)?", str(path)):
-            try:
-                from huggingface_hub import snapshot_download
-
-                folder = Path(snapshot_download(str(path), allow_patterns=_HUB_PATTERNS))
-            except Exception as exc:  # network, auth, unknown repo: all one user error
-                raise ModelError(f"cannot download model {path!r}: {exc}") from exc
-        else:
-            hint = "" if allow_network else " (hub ids need --allow-network)"
-            raise ModelError(f"model directory not found: {path}; pass a Hugging Face-format classifier folder{hint}")
-    if not folder.is_dir():
-        raise ModelError(f"not a model directory: {folder}")
-    if not (folder / "config.json").is_file():
-        raise ModelError(f"not a Hugging Face model folder (no config.json): {folder}")
-    if not _weight_files(folder):
-        raise ModelError(f"no weights (model.safetensors or pytorch_model.bin) in {folder}")
-    return folder
-
-
-def _read_meta(folder: Path) -> dict[str, Any]:
-    path = folder / "analyzer.json"
-    if not path.is_file():
-        return {}
+def _canonical_labels(folder: Path, raw: list[str], meta: ModelConfig) -> list[str | None]:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"unreadable analyzer.json: {exc}", source=str(path)) from exc
-    if not isinstance(meta, dict):
-        raise ModelError("analyzer.json must hold a JSON object", source=str(path))
-    return meta
+        labels = [canonical_label(name, meta.label_aliases or {}) for name in raw]
+    except ModelError as exc:
+        raise ModelError(f"{folder}: {exc}") from None
+    mapped = [label for label in labels if label is not None]
+    if not mapped:
+        raise ModelError(f"{folder}: none of the model's labels {raw} can be reported")
+    if len(set(mapped)) != len(mapped):
+        raise ModelError(f"{folder}: two outputs map to the same label: {mapped}")
+    for group in meta.groups:
+        unknown = [lab for lab in group.labels if lab not in raw]
+        if unknown:
+            raise ModelError(
+                f"{folder / 'analyzer.json'}: group {group.name!r} names outputs the model lacks: {unknown}"
+            )
+    return labels
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    found: set[Path] = set()
-    for pattern in _WEIGHT_PATTERNS:
-        found.update(p for p in folder.glob(pattern) if p.is_file())
-    return sorted(found)
+def _classifier_config(
+    folder: Path, meta: ModelConfig, hf_config: Any, tokenizer: Any, raw: list[str], labels: list[str | None]
+) -> ClassifierConfig:
+    mapped = [label for label in labels if label is not None]
+    if meta.task:
+        task = meta.task
+    elif meta.groups:
+        task = "multi"
+    else:
+        task = "toxicity" if any(task_of(lbl) == "toxicity" for lbl in mapped) else "sentiment"
+    card_path = folder / "README.md"
+    if meta.groups:  # the config's label list names the raw outputs the groups refer to
+        meta.labels = raw
+    aliases = meta.label_aliases or {}
+    return ClassifierConfig(
+        name=str(meta.name or folder.name),
+        task=task,
+        multi_label=_is_multi_label(hf_config.problem_type, meta.task, labels),
+        max_length=_max_length(hf_config, tokenizer, meta.max_length),
+        thresholds={canonical_label(k, aliases) or k: float(v) for k, v in meta.thresholds.items()},
+        fingerprint=fingerprint_dir(folder, meta),
+        card=card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else None,
+        default=meta.default,
+        source=str(folder),
+        groups=list(meta.groups),
+        context=meta.context,
+        normalizer=meta.normalizer,
+        model_config=meta,
+    )
 
 
 def _is_multi_label(problem_type: str | None, task: str | None, labels: list[str | None]) -> bool:
@@ -541,7 +452,7 @@ def _is_multi_label(problem_type: str | None, task: str | None, labels: list[str
     return all(label in TOXICITY_LABELS for label in labels)
 
 
-def _max_length(hf_config: Any, tokenizer: Any, declared: Any) -> int:
+def _max_length(hf_config: Any, tokenizer: Any, declared: int | None) -> int:
     """The longest input (special tokens included) the model can take, capped by the
     length it was trained at when analyzer.json says so."""
     limits: list[int] = []
@@ -555,34 +466,3 @@ def _max_length(hf_config: Any, tokenizer: Any, declared: Any) -> int:
         if isinstance(tok_limit, int) and 0 < tok_limit < 1_000_000:
             limits.append(tok_limit)
     return min(limits) if limits else 512
-
-
-def fingerprint_dir(folder: Path, meta: dict[str, Any] | None = None) -> str:
-    """sha256 over config, weights and tokenizer files plus the analyzer.json fields
-    that change outputs (label aliases, max length): 16 hex characters."""
-    digest = hashlib.sha256()
-    files = [folder / "config.json", *_weight_files(folder)]
-    files += [folder / name for name in _TOKENIZER_FILES if (folder / name).is_file()]
-    for path in files:
-        digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    meta = meta or {}
-    extra = {"label_aliases": meta.get("label_aliases"), "max_length": meta.get("max_length")}
-    digest.update(json.dumps(extra, sort_keys=True).encode())
-    return digest.hexdigest()[:16]
-
-
-def _state_fingerprint(model: Any) -> str:
-    """For a model built in memory: hash of its weights and config."""
-    import torch
-
-    digest = hashlib.sha256()
-    config = getattr(model, "config", None)
-    if config is not None and hasattr(config, "to_json_string"):
-        digest.update(config.to_json_string(use_diff=False).encode())
-    for key, tensor in sorted(model.state_dict().items()):
-        digest.update(key.encode() + b"\0")
-        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Task = Literal["toxicity", "sentiment"]
+Task = Literal["toxicity", "sentiment", "multi"]
 Method = Literal["finetune", "head"]
 
 

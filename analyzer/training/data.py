@@ -11,16 +11,23 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analyzer.errors import InputError
+from analyzer.scoring.config import LabelGroup
 
 TOXICITY_LABELS = ["toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit"]
 SENTIMENT_LABELS = ["negative", "neutral", "positive"]
+# The multi-head model: toxicity attributes (sigmoids) and sentiment (one softmax) over one encoder.
+MULTI_TOXICITY = ["toxicity", "insult", "identity_attack"]
+MULTI_GROUPS = [
+    LabelGroup("toxicity", tuple(MULTI_TOXICITY), "sigmoid"),
+    LabelGroup("sentiment", tuple(SENTIMENT_LABELS), "softmax"),
+]
 
 _MENTION = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|\bURL\b")
@@ -45,12 +52,19 @@ class LabeledData:
     y: np.ndarray
     labels: list[str]
     multi_label: bool
+    # Label groups of a multi-head set (y is then a float matrix with NaN where a row says
+    # nothing; a softmax group's row is one-hot over the classes it knows, NaN elsewhere).
+    groups: list[LabelGroup] = field(default_factory=list)
+    sources: list[str] | None = None  # where each row came from (per-source metrics)
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, idx: np.ndarray) -> LabeledData:
-        return LabeledData([self.texts[i] for i in idx], self.y[idx], self.labels, self.multi_label)
+        sources = [self.sources[i] for i in idx] if self.sources is not None else None
+        return LabeledData(
+            [self.texts[i] for i in idx], self.y[idx], self.labels, self.multi_label, self.groups, sources
+        )
 
     def align(self, labels: list[str]) -> LabeledData:
         """The same rows with columns for ``labels`` (NaN where this data has no such label)."""
@@ -59,7 +73,7 @@ class LabeledData:
         cols = [
             self.y[:, self.labels.index(lab)] if lab in self.labels else np.full(len(self), np.nan) for lab in labels
         ]
-        return LabeledData(self.texts, np.stack(cols, axis=1), labels, True)
+        return LabeledData(self.texts, np.stack(cols, axis=1), labels, True, self.groups, self.sources)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Positives and labeled rows per label (for the model card)."""
@@ -100,6 +114,8 @@ def load_labeled(
     label_columns: list[str] | None = None,
 ) -> LabeledData:
     """Read and combine labeled files for ``task``; every error names the file and row."""
+    if task == "multi":
+        return _load_multi(paths, text_column)
     frames = []
     multi = task == "toxicity"
     for path in paths:
@@ -138,6 +154,45 @@ def load_labeled(
         labels = SENTIMENT_LABELS
         y = data["label"].to_numpy(dtype=int)
     return LabeledData(data["text"].tolist(), y, labels, multi)
+
+
+def _load_multi(paths: list[str | Path], text_column: str) -> LabeledData:
+    """Files with any of: toxicity 0/1 columns, ``sentiment`` (negative/neutral/positive),
+    ``polarity`` (0/1: negative/positive only, for review sets without a neutral class)."""
+    frames = []
+    for path in paths:
+        df = read_table(path)
+        if text_column not in df.columns:
+            raise InputError(f"no text column {text_column!r}", source=str(path))
+        cols = [c for c in (*MULTI_TOXICITY, "sentiment", "polarity") if c in df.columns]
+        if not cols:
+            raise InputError(
+                f"no label columns; expected some of {', '.join(MULTI_TOXICITY)}, sentiment, polarity", source=str(path)
+            )
+        y = np.full((len(df), len(MULTI_TOXICITY) + 3), np.nan)
+        for j, c in enumerate(MULTI_TOXICITY):
+            if c in df.columns:
+                y[:, j] = _binary_column(df[c], path, c).to_numpy(dtype=float)
+        sentiment_part = y[:, len(MULTI_TOXICITY) :]
+        if "sentiment" in df.columns:
+            known = df["sentiment"].astype(str).str.strip() != ""
+            cls = _class_column(df["sentiment"].where(known, "neutral"), path, "sentiment").to_numpy()
+            rows = np.flatnonzero(known.to_numpy())
+            sentiment_part[rows] = np.eye(3)[cls[rows]]
+        if "polarity" in df.columns:
+            pol = _binary_column(df["polarity"], path, "polarity").to_numpy(dtype=float)
+            rows = np.flatnonzero(~np.isnan(pol))
+            sentiment_part[rows, 0] = 1.0 - pol[rows]
+            sentiment_part[rows, 2] = pol[rows]
+        source = df["source"].astype(str).tolist() if "source" in df.columns else [Path(path).stem] * len(df)
+        frames.append((df[text_column].astype(str).tolist(), y, source))
+    texts = [t for f in frames for t in f[0]]
+    y = np.concatenate([f[1] for f in frames])
+    sources = [s for f in frames for s in f[2]]
+    keep = np.array([bool(t.strip()) for t in texts], dtype=bool)
+    labels = MULTI_TOXICITY + SENTIMENT_LABELS
+    data = LabeledData(texts, y, labels, True, list(MULTI_GROUPS), sources)
+    return data.subset(np.flatnonzero(keep))
 
 
 def _binary_column(col: pd.Series, path: str | Path, name: str) -> pd.Series:
@@ -179,8 +234,10 @@ def deduplicate(data: LabeledData) -> LabeledData:
     frame["_order"] = np.arange(len(keys))
     merged = frame.groupby("_key", sort=False).agg({**{c: "max" for c in data.labels}, "_order": "min"})
     merged = merged.sort_values("_order")
-    texts = [data.texts[i] for i in merged["_order"]]
-    return LabeledData(texts, merged[data.labels].to_numpy(dtype=float), data.labels, True)
+    order = merged["_order"].to_numpy()
+    texts = [data.texts[i] for i in order]
+    sources = [data.sources[i] for i in order] if data.sources is not None else None
+    return LabeledData(texts, merged[data.labels].to_numpy(dtype=float), data.labels, True, data.groups, sources)
 
 
 def split(

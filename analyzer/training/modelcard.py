@@ -34,6 +34,21 @@ DATA_SOURCES = {
     ],
 }
 
+DATA_SOURCES["multi"] = [
+    *DATA_SOURCES["toxicity"],
+    "ToxiGen human ratings (annotated train split): mean >= 4 → `toxicity` and `identity_attack` 1, <= 2 → 0, "
+    "the unsure middle left out; 10% held out.",
+    "24,000 of the SemEval 2013-2016 sentiment tweets train, TweetEval's sentiment val validates (as before).",
+    "10,000 SST-2 training phrases of 6+ words and 85% of the UCI review sentences as `polarity` (negative or "
+    "positive, no neutral: the softmax loss covers only those two classes); SST-2 dev phrases and the other 15% "
+    "of UCI validate.",
+    "Obfuscated copies (spacing, leetspeak, typos, homoglyphs; `analyzer/training/augment.py`) of 4,000 toxic and "
+    "1,500 clean training rows, with their labels.",
+    "Our own identity sentences (`analyzer/training/phenomena.py`: neutral and positive mentions, negated "
+    "positives, implicit derogation, counter-speech quoting hate), train frames and groups disjoint from "
+    "the validation ones.",
+]
+
 LIMITS = {
     "toxicity": [
         "Trained on English tweets and Wikipedia talk comments; other languages and registers are out of scope.",
@@ -48,6 +63,7 @@ LIMITS = {
         "Tweets about the topics of 2013-2016; drift on newer topics is likely.",
     ],
 }
+LIMITS["multi"] = [*LIMITS["toxicity"], *LIMITS["sentiment"]]
 
 
 def _fmt(v: Any) -> str:
@@ -68,7 +84,7 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
         "",
         f"- **Base model**: {config['base_model']}",
         f"- **Method**: {t['method']} ({'full fine-tuning with a classification head' if t['method'] == 'finetune' else 'frozen encoder + logistic regression head'})",
-        f"- **Problem type**: {'multi-label (independent sigmoid per label)' if task == 'toxicity' else 'single-label (softmax)'}",
+        f"- **Problem type**: {_problem_type(config)}",
         f"- **Max length**: {config['max_length']} tokens (longer comments are scored in overlapping windows by the engine)",
         "",
         "## Labels",
@@ -101,24 +117,7 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
         lines.append(
             f"| `{lab}` | {_counts(t['train_label_counts'].get(lab))} | {_counts(t['val_label_counts'].get(lab))} |"
         )
-    lines += ["", "## Validation metrics", ""]
-    if task == "toxicity":
-        lines += ["| label | n | positives | ROC-AUC | macro-F1 | ECE |", "|---|---|---|---|---|---|"]
-        for lab, v in m["labels"].items():
-            lines.append(
-                f"| `{lab}` | {v['n']} | {v['positives']} | {_fmt(v['roc_auc'])} | {_fmt(v['macro_f1'])} | {_fmt(v['ece'])} |"
-            )
-        lines += ["", f"Mean ROC-AUC {_fmt(m.get('mean_roc_auc'))}, mean macro-F1 {_fmt(m.get('mean_macro_f1'))}."]
-    else:
-        lines += [
-            f"Macro-averaged recall (TweetEval's metric) **{_fmt(m['macro_recall'])}**, macro-F1 {_fmt(m['macro_f1'])}, "
-            f"accuracy {_fmt(m['accuracy'])}, ECE {_fmt(m['ece'])}.",
-            "",
-            "| label | n | recall | F1 | ROC-AUC (one vs rest) |",
-            "|---|---|---|---|---|",
-        ]
-        for lab, v in m["labels"].items():
-            lines.append(f"| `{lab}` | {v['n']} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {_fmt(v['roc_auc'])} |")
+    lines += ["", "## Validation metrics", ""] + _metrics_lines(task, m)
     lines += ["", "`analyzer evaluate --model DIR --data VALIDATION --task " + task + "` reproduces these numbers.", ""]
     lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, []) + config.get("notes", [])]
     lines += [
@@ -146,3 +145,55 @@ def _counts(c: dict[str, int] | None) -> str:
     if "positive" in c:
         return f"{c['positive']} / {c['labeled']}"
     return str(c.get("rows", "–"))
+
+
+def _problem_type(config: dict[str, Any]) -> str:
+    if config.get("groups"):
+        parts = [f"{g['name']}: {g['activation']} over {', '.join(g['labels'])}" for g in config["groups"]]
+        return "label groups over one encoder, one forward pass (" + "; ".join(parts) + ")"
+    return "multi-label (independent sigmoid per label)" if config["task"] == "toxicity" else "single-label (softmax)"
+
+
+def _metrics_lines(task: str, m: dict[str, Any]) -> list[str]:
+    """The validation tables: per label for toxicity, per class for sentiment, per group
+    (and per data source) for a multi-head model."""
+    if task == "multi":
+        lines: list[str] = []
+        for name, g in m["groups"].items():
+            kind = "toxicity" if "mean_roc_auc" in g else "sentiment"
+            lines += [f"### {name}", ""] + (_metrics_lines(kind, g) if g.get("labels") else [])
+            if "partial_accuracy" in g:
+                lines += [
+                    "",
+                    f"Negative vs positive accuracy on review sets without a neutral class "
+                    f"({g['partial_n']} rows): **{_fmt(g['partial_accuracy'])}**.",
+                ]
+            lines.append("")
+        lines += ["### By data source", "", "| source | group | headline |", "|---|---|---|"]
+        for source, groups in m.get("sources", {}).items():
+            for name, g in groups.items():
+                for key in ("mean_roc_auc", "macro_recall", "partial_accuracy"):
+                    if g.get(key) is not None:
+                        lines.append(f"| {source} | {name} | {key} {_fmt(g[key])} |")
+        return lines
+    if task == "toxicity":
+        lines = ["| label | n | positives | ROC-AUC | macro-F1 | ECE |", "|---|---|---|---|---|---|"]
+        for lab, v in m["labels"].items():
+            lines.append(
+                f"| `{lab}` | {v['n']} | {v['positives']} | {_fmt(v['roc_auc'])} | {_fmt(v['macro_f1'])} | {_fmt(v['ece'])} |"
+            )
+        return [
+            *lines,
+            "",
+            f"Mean ROC-AUC {_fmt(m.get('mean_roc_auc'))}, mean macro-F1 {_fmt(m.get('mean_macro_f1'))}.",
+        ]
+    lines = [
+        f"Macro-averaged recall (TweetEval's metric) **{_fmt(m['macro_recall'])}**, macro-F1 {_fmt(m['macro_f1'])}, "
+        f"accuracy {_fmt(m['accuracy'])}, ECE {_fmt(m['ece'])}.",
+        "",
+        "| label | n | recall | F1 | ROC-AUC (one vs rest) |",
+        "|---|---|---|---|---|",
+    ]
+    for lab, v in m["labels"].items():
+        lines.append(f"| `{lab}` | {v['n']} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {_fmt(v['roc_auc'])} |")
+    return lines

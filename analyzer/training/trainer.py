@@ -24,6 +24,7 @@ import numpy as np
 from analyzer.errors import ModelError
 from analyzer.training.arguments import TrainingArguments
 from analyzer.training.data import LabeledData
+from analyzer.training.heads import activate, group_headline, group_loss, group_metrics, group_slices, tune_thresholds
 from analyzer.training.metrics import best_threshold, headline, multiclass_metrics, multilabel_metrics
 
 
@@ -81,6 +82,7 @@ class Trainer:
         self.data_files = data_files or []
         self.progress = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self._slices = group_slices(train.labels, train.groups) if train.groups else None
 
     # ----------------------------------------------------------------- shared
     def _device(self):
@@ -153,7 +155,10 @@ class Trainer:
                 idx = order[i : i + 128]
                 input_ids, mask = self._collate(ids, idx, pad_id)
                 logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits.float()
-                probs = torch.sigmoid(logits) if self.train_data.multi_label else torch.softmax(logits, -1)
+                if self._slices:
+                    probs = activate(logits, self._slices)
+                else:
+                    probs = torch.sigmoid(logits) if self.train_data.multi_label else torch.softmax(logits, -1)
                 out[idx] = probs.cpu().numpy()
         return out
 
@@ -161,6 +166,8 @@ class Trainer:
         self, probs: np.ndarray, thresholds: dict[str, float] | None = None
     ) -> tuple[dict[str, Any], dict[str, float]]:
         data = self.val_data
+        if self._slices:
+            return self._evaluate_groups(probs, thresholds)
         if data.multi_label:
             if thresholds is None:
                 thresholds = {}
@@ -170,6 +177,27 @@ class Trainer:
             return multilabel_metrics(data.y, probs, data.labels, thresholds), thresholds
         thresholds = thresholds or {lab: 0.5 for lab in data.labels}
         return multiclass_metrics(data.y, probs, data.labels), thresholds
+
+    def _evaluate_groups(
+        self, probs: np.ndarray, thresholds: dict[str, float] | None
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """Metrics per label group, flattened per label too (cards and the dashboard read
+        ``labels``), and per data source when the rows say where they came from."""
+        data, slices = self.val_data, self._slices or []
+        if thresholds is None:
+            thresholds = tune_thresholds(data.y, probs, data.labels, slices)
+        report = group_metrics(data.y, probs, data.labels, slices, thresholds)
+        report["labels"] = {k: v for g in report["groups"].values() for k, v in g.get("labels", {}).items()}
+        report["headline"] = group_headline(report)
+        if data.sources is not None:
+            sources = np.array(data.sources)
+            report["sources"] = {
+                name: group_metrics(data.y[sources == name], probs[sources == name], data.labels, slices, thresholds)[
+                    "groups"
+                ]
+                for name in sorted(set(data.sources))
+            }
+        return report, thresholds
 
     # ----------------------------------------------------------------- entry
     def train(self, out_dir: str | Path) -> TrainResult:
@@ -213,6 +241,7 @@ class Trainer:
         val_ids = self._encode(tokenizer, self.val_data.texts)
         lengths = np.array([len(r) for r in ids])
         y = torch.tensor(self.train_data.y, dtype=torch.float32 if self.train_data.multi_label else torch.long)
+        slices = self._slices
         steps_per_epoch = math.ceil(len(ids) / a.batch_size)
         total = max(1, int(math.ceil(steps_per_epoch * a.epochs)))
         if a.max_steps:
@@ -244,7 +273,7 @@ class Trainer:
         def evaluate_and_checkpoint() -> bool:
             nonlocal best, bad_evals
             metrics, _ = self._evaluate(self._predict(model, val_ids, pad, device))
-            score = headline(metrics, self.train_data.multi_label)
+            score = metrics["headline"] if slices else headline(metrics, self.train_data.multi_label)
             history.append({"step": step, "val": round(score, 4)})
             improved = score > best + 1e-4
             if improved:
@@ -293,7 +322,9 @@ class Trainer:
             input_ids, mask = self._collate(ids, batch, pad)
             logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             target = y[batch].to(device)
-            if self.train_data.multi_label:
+            if slices:
+                loss = group_loss(logits, target, slices)
+            elif self.train_data.multi_label:
                 known = ~torch.isnan(target)
                 losses = torch.nn.functional.binary_cross_entropy_with_logits(
                     logits, torch.nan_to_num(target), reduction="none"
@@ -392,6 +423,8 @@ class Trainer:
             "labels": self.train_data.labels,
             "label_aliases": {},
         }
+        if self.train_data.groups:
+            meta["groups"] = [g.to_dict() for g in self.train_data.groups]
         existing = out / "analyzer.json"
         if existing.exists():  # keep hand-kept fields (default flag, aliases) across retraining
             old = json.loads(existing.read_text())
@@ -412,6 +445,7 @@ class Trainer:
             "labels": self.train_data.labels,
             "label_aliases": meta.get("label_aliases", {}),
             "thresholds": {k: round(float(v), 4) for k, v in thresholds.items()},
+            **({"groups": meta["groups"]} if meta.get("groups") else {}),
             "metrics": _rounded(metrics),
             "training": {
                 "method": self.args.method,
