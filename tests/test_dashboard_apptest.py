@@ -254,11 +254,10 @@ def test_demo_imports_examples_once_then_serves_the_dashboard(
     import os
     import shutil
     import signal
-    import socket
     import subprocess
     import sys
-    import time
-    import urllib.request
+
+    from browser_kit import free_port, wait_healthy
 
     from analyzer import pipeline
     from analyzer.commands.demo import EXAMPLES, prepare
@@ -274,9 +273,7 @@ def test_demo_imports_examples_once_then_serves_the_dashboard(
     examples.mkdir()
     shutil.copy(EXAMPLES / "article_page.txt", examples)
     db = tmp_path / "demo.db"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "THREAD_ANALYZER_MODELS": str(dashboard_models)}
     log = (tmp_path / "demo.log").open("wb")
     proc = subprocess.Popen(
@@ -300,16 +297,7 @@ def test_demo_imports_examples_once_then_serves_the_dashboard(
         start_new_session=True,
     )
     try:
-        deadline = time.time() + 600
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.time() < deadline, (tmp_path / "demo.log").read_text(errors="replace")
-            time.sleep(1)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "demo.log", timeout=600)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -146,8 +146,10 @@ def _summary(task: str, m: dict) -> str:
             f"{name}: "
             + (
                 f"mean ROC-AUC {g['mean_roc_auc']:.3f}"
-                if "mean_roc_auc" in g
-                else f"macro recall {g.get('macro_recall', 0):.3f}"
+                if g.get("mean_roc_auc") is not None
+                else f"macro recall {g['macro_recall']:.3f}"
+                if g.get("macro_recall") is not None
+                else "no validation rows"
             )
             for name, g in m["groups"].items()
         )

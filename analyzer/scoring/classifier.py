@@ -328,17 +328,7 @@ class Classifier:
 
     def activate(self, logits: torch.Tensor) -> torch.Tensor:
         """Probabilities from logits: each group's own activation."""
-        import torch
-
-        groups = self.slices()
-        if len(groups) == 1:
-            kind = groups[0][0]
-            return torch.sigmoid(logits) if kind == "sigmoid" else torch.softmax(logits, dim=-1)
-        out = torch.empty_like(logits)
-        for kind, cols in groups:
-            part = logits[:, cols]
-            out[:, cols] = torch.sigmoid(part) if kind == "sigmoid" else torch.softmax(part, dim=-1)
-        return out
+        return activate_groups(logits, self.slices())
 
     def _combine(self, rows: list[tuple[list[float], int]]) -> dict[str, float]:
         """Max over windows for toxicity attributes (one toxic passage makes a toxic
@@ -376,6 +366,21 @@ class Classifier:
         from analyzer.scoring.explain import explain
 
         return explain(self, text, label, method=method, n_steps=n_steps)
+
+
+def activate_groups(logits: torch.Tensor, slices: Sequence[tuple[str, list[int]]]) -> torch.Tensor:
+    """Probabilities from logits, each (activation, columns) group with its own activation:
+    what scoring and training both apply."""
+    import torch
+
+    if len(slices) == 1:
+        kind = slices[0][0]
+        return torch.sigmoid(logits) if kind == "sigmoid" else torch.softmax(logits, dim=-1)
+    out = torch.empty_like(logits)
+    for kind, cols in slices:
+        part = logits[:, cols]
+        out[:, cols] = torch.sigmoid(part) if kind == "sigmoid" else torch.softmax(part, dim=-1)
+    return out
 
 
 # ---------------------------------------------------------------------- loading helpers

@@ -6,11 +6,11 @@ A model directory is a Hugging Face folder plus ``analyzer.json``; those whose
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from analyzer.errors import ModelError
+from analyzer.scoring.config import ModelConfig
 
 ENV_MODELS = "THREAD_ANALYZER_MODELS"
 NO_DEFAULTS = "no default models found in models/; pass --model DIR (a Hugging Face-format classifier folder)"
@@ -26,11 +26,7 @@ def model_roots() -> list[Path]:
 
 def is_default(folder: Path) -> bool:
     """Whether the folder's analyzer.json marks it as a default model."""
-    try:
-        meta = json.loads((folder / "analyzer.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get("default") is True
+    return ModelConfig.read_default_flag(folder)
 
 
 def default_model_dirs(root: str | Path | None = None) -> list[Path]:

@@ -28,14 +28,10 @@ def group_slices(labels: list[str], groups: list[LabelGroup]) -> Slices:
 
 
 def activate(logits: torch.Tensor, slices: Slices) -> torch.Tensor:
-    """Probabilities: sigmoid or softmax per group."""
-    import torch
+    """Probabilities: sigmoid or softmax per group (the scoring engine's own function)."""
+    from analyzer.scoring.classifier import activate_groups
 
-    out = torch.empty_like(logits)
-    for group, cols in slices:
-        part = logits[:, cols]
-        out[:, cols] = torch.sigmoid(part) if group.activation == "sigmoid" else torch.softmax(part, dim=-1)
-    return out
+    return activate_groups(logits, [(group.activation, cols) for group, cols in slices])
 
 
 def group_loss(logits: torch.Tensor, target: torch.Tensor, slices: Slices) -> torch.Tensor:

@@ -7,7 +7,6 @@ model card, so the scoring engine loads our models exactly like anyone else's.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.errors import ModelError
+from analyzer.scoring.config import ModelConfig
 from analyzer.training.arguments import TrainingArguments
 from analyzer.training.data import LabeledData
 from analyzer.training.heads import activate, group_headline, group_loss, group_metrics, group_slices, tune_thresholds
@@ -416,51 +416,37 @@ class Trainer:
         model.save_pretrained(str(out), safe_serialization=True)
         tokenizer.model_max_length = max(self.args.max_length, 128)
         tokenizer.save_pretrained(str(out))
-        meta = {
-            "name": self.name or out.name,
-            "task": self.args.task,
-            "max_length": self.args.max_length,
-            "labels": self.train_data.labels,
-            "label_aliases": {},
-        }
-        if self.train_data.groups:
-            meta["groups"] = [g.to_dict() for g in self.train_data.groups]
-        existing = out / "analyzer.json"
-        if existing.exists():  # keep hand-kept fields (default flag, aliases) across retraining
-            old = json.loads(existing.read_text())
-            meta["default"] = bool(old.get("default", False))
-            meta["label_aliases"] = old.get("label_aliases", {})
-        existing.write_text(json.dumps(meta, indent=2) + "\n")
+        old = ModelConfig.load(out)  # keep hand-kept fields (default flag, aliases) across retraining
+        ModelConfig(
+            name=self.name or out.name,
+            task=self.args.task,
+            default=old.default,
+            max_length=self.args.max_length,
+            labels=list(self.train_data.labels),
+            label_aliases=old.label_aliases or {},
+            groups=list(self.train_data.groups),
+        ).save(out)
 
     def _save_config(self, out: Path, base: Path, metrics, thresholds, history) -> None:
         from analyzer.training.modelcard import write_card
 
-        meta = json.loads((out / "analyzer.json").read_text())
-        config = {
-            "name": meta["name"],
-            "task": self.args.task,
-            "default": bool(meta.get("default", False)),
-            "base_model": _describe_base(base),
-            "max_length": self.args.max_length,
-            "labels": self.train_data.labels,
-            "label_aliases": meta.get("label_aliases", {}),
-            "thresholds": {k: round(float(v), 4) for k, v in thresholds.items()},
-            **({"groups": meta["groups"]} if meta.get("groups") else {}),
-            "metrics": _rounded(metrics),
-            "training": {
-                "method": self.args.method,
-                "arguments": self.args.to_dict(),
-                "data_files": self.data_files,
-                "train_rows": len(self.train_data),
-                "val_rows": len(self.val_data),
-                "train_label_counts": self.train_data.counts(),
-                "val_label_counts": self.val_data.counts(),
-                "command": self.command or " ".join(shlex.quote(a) for a in sys.argv),
-                "history": history,
-            },
+        config = ModelConfig.load(out)  # what _save_weights wrote
+        config.base_model = _describe_base(base)
+        config.thresholds = {k: round(float(v), 4) for k, v in thresholds.items()}
+        config.metrics = _rounded(metrics)
+        config.training = {
+            "method": self.args.method,
+            "arguments": self.args.to_dict(),
+            "data_files": self.data_files,
+            "train_rows": len(self.train_data),
+            "val_rows": len(self.val_data),
+            "train_label_counts": self.train_data.counts(),
+            "val_label_counts": self.val_data.counts(),
+            "command": self.command or " ".join(shlex.quote(a) for a in sys.argv),
+            "history": history,
         }
-        (out / "analyzer.json").write_text(json.dumps(config, indent=2) + "\n")
-        write_card(out, config)
+        config.save(out)
+        write_card(out, config.to_dict())
 
 
 def _describe_base(base: Path) -> str:
