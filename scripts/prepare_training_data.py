@@ -147,7 +147,7 @@ def _phenomena(split: str, n: int) -> pd.DataFrame:
 
 
 def multi(
-    src: Path, sentiment_rows: int = 24000, sst_rows: int = 10000
+    src: Path, sentiment_rows: int | None = None, sst_rows: int = 10000
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One table for the multi-head model: toxicity columns (0/1/empty), ``sentiment``
     (negative/neutral/positive or empty), ``polarity`` (0 negative / 1 positive, for review
@@ -161,7 +161,8 @@ def multi(
     tg_val = rng.random(len(tg)) < 0.1
 
     sem_train, sem_val = sentiment(src / "sentiment")
-    sem_train = sem_train.sample(n=min(sentiment_rows, len(sem_train)), random_state=SEED)
+    if sentiment_rows is not None:  # all SemEval rows by default: fewer cost sentiment recall
+        sem_train = sem_train.sample(n=min(sentiment_rows, len(sem_train)), random_state=SEED)
     sem_train = pd.DataFrame({"text": sem_train["text"], "sentiment": sem_train["label"], "source": "semeval-tweets"})
     sem_val = pd.DataFrame({"text": sem_val["text"], "sentiment": sem_val["label"], "source": "semeval-tweets"})
 
@@ -215,6 +216,9 @@ def main() -> None:
         "--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "labeled"
     )
     ap.add_argument("--out", type=Path, default=Path("build/data"))
+    ap.add_argument(
+        "--sentiment-rows", type=int, default=None, help="cap the SemEval rows in the multi table (default: all)"
+    )
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     for task, fn, sub in (("toxicity", toxicity, "toxicity"), ("sentiment", sentiment, "sentiment")):
@@ -223,7 +227,7 @@ def main() -> None:
             path = a.out / f"{task}_{split_name}.csv"
             frame.to_csv(path, index=False)
             print(f"{path}: {len(frame)} rows")
-    for split_name, frame in zip(("train", "val", "phenomena_val"), multi(a.data)):
+    for split_name, frame in zip(("train", "val", "phenomena_val"), multi(a.data, a.sentiment_rows)):
         path = a.out / f"multi_{split_name}.csv"
         frame.to_csv(path, index=False)
         print(f"{path}: {len(frame)} rows; by source: {frame['source'].value_counts().to_dict()}")

@@ -22,6 +22,7 @@ from analyzer.store.queries import comment_row
 
 MAX_REVIEWER = 200
 MAX_NOTE = 10_000
+VERDICT_SOURCES = ("dashboard", "cli", "api")
 
 
 def validate_verdict(decision: str, labels: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -56,8 +57,13 @@ def add_verdict(
     labels: Mapping[str, Any] | None = None,
     note: str | None = None,
     at: datetime | None = None,
+    source: str = "dashboard",
+    community_id: str | None = None,
+    client_token: str | None = None,
 ) -> int:
     """Record a reviewer's verdict on a comment; returns its id."""
+    if source not in VERDICT_SOURCES:
+        raise AnalyzerError(f"unknown verdict source {source!r}; use one of {', '.join(VERDICT_SOURCES)}")
     clean = validate_verdict(decision, labels)
     reviewer = (reviewer or "").strip()
     if not reviewer:
@@ -76,6 +82,9 @@ def add_verdict(
             labels=clean,
             note=note,
             created_at=at or datetime.now(timezone.utc),
+            source=source,
+            community_id=community_id,
+            client_token=client_token,
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]  # set by every INSERT

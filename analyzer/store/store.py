@@ -198,12 +198,26 @@ class Store:
         labels: Mapping[str, Any] | None = None,
         note: str | None = None,
         at: datetime | None = None,
+        source: str = "dashboard",
+        community_id: str | None = None,
+        client_token: str | None = None,
     ) -> int:
-        """Record a reviewer's verdict (approve / remove / relabel) on a comment; returns its id."""
+        """Record a reviewer's verdict (approve / remove / relabel) on a comment; returns its id.
+        ``source`` says where it came from ("dashboard", "cli", "api")."""
         review.validate_verdict(decision, labels)  # before taking the write lock
         with self._write() as conn:
             return review.add_verdict(
-                conn, thread_id, comment_id, reviewer=reviewer, decision=decision, labels=labels, note=note, at=at
+                conn,
+                thread_id,
+                comment_id,
+                reviewer=reviewer,
+                decision=decision,
+                labels=labels,
+                note=note,
+                at=at,
+                source=source,
+                community_id=community_id,
+                client_token=client_token,
             )
 
     def refresh_stats(self, thread_ids: Iterable[str] | None = None) -> int:
