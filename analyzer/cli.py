@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "report": "analyzer.commands.report:report",
     "export": "analyzer.commands.export:export",
     "demo": "analyzer.commands.demo:demo",
+    "serve": "analyzer.commands.serve:serve",
+    "apikey": "analyzer.commands.serve:apikey",
 }
 
 

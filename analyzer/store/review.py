@@ -114,6 +114,9 @@ def verdict_rows(
             v.created_at,
             v.revision,
             (v.revision != c.revision).label("stale"),
+            v.source,
+            v.community_id,
+            v.client_token,
         )
         .select_from(t.verdicts.join(t.comments, c.pk == v.comment_pk))
         .order_by(v.created_at.desc(), v.id.desc())

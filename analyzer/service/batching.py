@@ -1,0 +1,117 @@
+"""Micro-batching: concurrent requests share one forward pass.
+
+Each request puts its texts on a queue and awaits a future. One collector task takes what
+is queued (waiting at most ``max_wait`` seconds for more, up to ``max_batch`` texts) and
+hands the batch to a single model thread, so the event loop never runs the model. While a
+batch runs, new requests queue up and form the next one: under load batches fill by
+themselves, and a lone request waits only ``max_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
+
+
+@dataclass
+class _Job(Generic[R]):
+    texts: list[str]
+    future: asyncio.Future[list[R]]
+    queued: float = field(default_factory=time.perf_counter)
+
+
+class MicroBatcher(Generic[R]):
+    """Runs ``score(texts) -> results`` (one result per text, in order) on batches gathered
+    from concurrent ``await batcher.score(texts)`` calls."""
+
+    def __init__(self, score: Callable[[list[str]], Sequence[R]], *, max_batch: int = 64, max_wait: float = 0.002):
+        self.score_fn = score
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.batches = 0
+        self.texts = 0
+        self._queue: asyncio.Queue[_Job[R]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="analyzer-model")
+        self._task = asyncio.create_task(self._collect())
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop (the server drains requests before this)."""
+        if self._queue is not None:
+            await self._queue.join()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    async def score(self, texts: list[str]) -> list[R]:
+        if self._queue is None:
+            raise RuntimeError("MicroBatcher.start() was not awaited")
+        if not texts:
+            return []
+        job: _Job[R] = _Job(list(texts), asyncio.get_running_loop().create_future())
+        await self._queue.put(job)
+        return await job.future
+
+    async def _collect(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        carry: _Job[R] | None = None
+        while True:
+            first = carry if carry is not None else await self._queue.get()
+            carry = None
+            jobs, n = [first], len(first.texts)
+            deadline = loop.time() + self.max_wait
+            while n < self.max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        break
+                    try:
+                        job = await asyncio.wait_for(self._queue.get(), left)
+                    except asyncio.TimeoutError:
+                        break
+                if n + len(job.texts) > self.max_batch and n > 0:
+                    carry = job  # starts the next batch: a job is never split
+                    break
+                jobs.append(job)
+                n += len(job.texts)
+            await self._run(loop, jobs)
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job[R]]) -> None:
+        assert self._queue is not None
+        texts = [t for j in jobs for t in j.texts]
+        try:
+            results = await loop.run_in_executor(self._pool, self.score_fn, texts)
+        except Exception as exc:  # the model failed: every waiting request hears it
+            for j in jobs:
+                if not j.future.done():
+                    j.future.set_exception(exc)
+        else:
+            self.batches += 1
+            self.texts += len(texts)
+            i = 0
+            for j in jobs:
+                part = list(results[i : i + len(j.texts)])
+                i += len(j.texts)
+                if not j.future.done():  # the client may have gone (request timeout)
+                    j.future.set_result(part)
+        finally:
+            for _ in jobs:
+                self._queue.task_done()

@@ -1,0 +1,120 @@
+"""The service's working parts, apart from HTTP: the models (loaded once), the
+micro-batcher that runs them, the store writer, and language detection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from analyzer.scoring.labels import DEFAULT_THRESHOLD
+from analyzer.scoring.scorer import Scored, Scorer
+from analyzer.service.batching import MicroBatcher
+from analyzer.service.config import ServiceConfig
+from analyzer.service.keys import KeyRing, Limiter
+from analyzer.service.storage import ApiComment, TrafficWriter
+
+if TYPE_CHECKING:
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.store import Store
+    from analyzer.store.api import VerdictIn
+
+# Languages the detector may answer: the widely written ones (a short English comment is
+# otherwise easily taken for one of 97 rarer languages).
+DETECTABLE = ["en", "es", "pt", "fr", "de", "it", "nl", "sv", "da", "no", "fi", "pl", "cs", "sk", "hu", "ro", "tr", "ru", "uk", "bg", "el", "ar", "he", "fa", "hi", "bn", "ur", "id", "ms", "vi", "th", "zh", "ja", "ko", "tl", "sw"]
+
+
+class Service:
+    """Everything a request needs. Constructed with ready parts; ``start``/``stop`` run
+    inside the server's event loop (its lifespan)."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        classifiers: Sequence[Classifier],
+        *,
+        store: Store | None = None,
+        keys: KeyRing | None = None,
+    ) -> None:
+        self.config = config
+        self.classifiers = list(classifiers)
+        self.scorer = Scorer(self.classifiers)
+        self.store = store
+        self.keys = keys or KeyRing([])
+        self.limiter = Limiter(config.rate, config.burst, config.daily_quota)
+        self.batcher: MicroBatcher[Scored] = MicroBatcher(
+            self.scorer.score_texts, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000
+        )
+        self.writer = TrafficWriter(store, self.classifiers) if store is not None else None
+        self._identifier: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        await self.batcher.start()
+        if self.writer is not None:
+            self.writer.start()
+        if self.config.detect_languages:
+            await asyncio.get_running_loop().run_in_executor(None, self._load_identifier)
+
+    async def stop(self) -> None:
+        await self.batcher.stop()
+        if self.writer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)
+        if self.store is not None:
+            self.store.close()
+
+    # ------------------------------------------------------------------ models
+    @property
+    def labels(self) -> list[str]:
+        return self.scorer.labels
+
+    def thresholds(self) -> dict[str, float]:
+        """The decision threshold of each label, from the model that gives it."""
+        out: dict[str, float] = {}
+        for clf in self.classifiers:
+            for label in clf.labels:
+                out.setdefault(label, float(clf.thresholds.get(label, DEFAULT_THRESHOLD)))
+        return out
+
+    def models(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": clf.name,
+                "task": clf.task,
+                "fingerprint": clf.fingerprint,
+                "version": clf.version,
+                "precision": clf.precision,
+                "labels": clf.labels,
+                "thresholds": {k: float(v) for k, v in clf.thresholds.items()},
+                "max_length": clf.max_length,
+            }
+            for clf in self.classifiers
+        ]
+
+    async def score(self, texts: list[str]) -> list[Scored]:
+        return await self.batcher.score(texts)
+
+    # ------------------------------------------------------------------ store
+    async def save(self, comments: list[ApiComment], verdicts: list[VerdictIn] | None = None) -> bool:
+        """Store a call's comments (and verdicts) and wait for the commit; False without a store."""
+        if self.writer is None:
+            return False
+        await asyncio.wrap_future(self.writer.submit(comments, verdicts))
+        return True
+
+    # ------------------------------------------------------------------ languages
+    def _load_identifier(self) -> None:
+        try:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        except ImportError:  # the [serve] extra brings it; without it we say nothing
+            return
+        ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        ident.set_languages(DETECTABLE)
+        self._identifier = ident
+
+    def detect(self, text: str) -> list[str]:
+        """The language codes the detector sees in ``text`` (most likely first), or none."""
+        if self._identifier is None or not text.strip():
+            return []
+        lang, _prob = self._identifier.classify(text)
+        return [str(lang)]
