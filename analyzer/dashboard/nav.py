@@ -16,6 +16,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "overview": ("Overview", "overview.py"),
     "thread": ("Thread", "thread.py"),
     "comment": ("Comment", "comment.py"),
+    "authors": ("Authors", "authors.py"),
     "review": ("Review queue", "review_queue.py"),
     "import": ("Import", "import_page.py"),
     "models": ("Models", "models.py"),

@@ -103,3 +103,9 @@ def thresholds_from(params: Mapping[str, Any], labels: Sequence[str]) -> dict[st
         if value >= 0:
             out[label] = value
     return out
+
+
+def threshold_params(thresholds: Mapping[str, float]) -> dict[str, str]:
+    """Query parameters carrying tuned thresholds (``t_<label>``), for links that must show
+    the same numbers as the page they leave (a link opens a new session)."""
+    return {threshold_key(label): f"{value:g}" for label, value in sorted(thresholds.items())}

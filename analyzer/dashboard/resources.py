@@ -123,6 +123,22 @@ def hottest(db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, 
     return chosen
 
 
+@st.cache_data(show_spinner="Counting the authors…", max_entries=64)
+def thread_authors(
+    db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per-author numbers of the thread (``author_stats.thread_authors``) and its hostile
+    exchanges (``author_stats.hostile_exchanges``) at these thresholds."""
+    from analyzer.analytics import author_stats
+
+    loaded = thread_data(db, thread_id, version)
+    t = dict(thresholds)
+    return {
+        "authors": author_stats.thread_authors(loaded.thread, loaded.scores, t),
+        "exchanges": author_stats.hostile_exchanges(loaded.thread, loaded.scores, t),
+    }
+
+
 class Explainer:
     """Word attributions computed off the page's run, one at a time in a background thread
     (integrated gradients takes seconds per comment on a CPU), and kept per model, label
@@ -175,6 +191,11 @@ def tuned_thresholds(labels: list[str] | None = None) -> dict[str, float]:
     from_link = params.thresholds_from(st.query_params, labels or list(analytics_labels()))
     tuned.update(from_link)
     return dict(tuned)
+
+
+def link_thresholds() -> dict[str, str]:
+    """The session's tuned thresholds as link parameters (``t_<label>``)."""
+    return params.threshold_params(tuned_thresholds())
 
 
 def analytics_labels() -> tuple[str, ...]:

@@ -114,6 +114,27 @@ def local_host(host: str) -> bool:
     return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_unspecified
 
 
+def author_link_html(name: object, href: str | None) -> str:
+    """An author's name as HTML: escaped in its own ``<bdi>``, and a same-tab link to the
+    Authors page when ``href`` (a relative link we built, see ``tree.author_href``) is given."""
+    if href is None:
+        return esc_isolated(name)
+    return f'<a class="ta-author-link" href="{esc(href)}" target="_self">{esc_isolated(name)}</a>'
+
+
+_RELATIVE_HREF = re.compile(r"[A-Za-z0-9_./?=&%~+\-]+")  # what urlencode writes: no spaces, brackets or quotes
+
+
+def md_link(label: object, href: str | None) -> str:
+    """A Markdown link to one of our pages (``href`` relative and percent-encoded, as
+    ``tree.author_href`` builds it) whose label renders literally; just the escaped label
+    when ``href`` is None or holds anything a Markdown link could be broken out of with."""
+    text = md_escape(label)
+    if href is None or not _RELATIVE_HREF.fullmatch(href) or href.startswith("//"):
+        return text
+    return f"[{text}]({href})"
+
+
 def _anchor(href: str, label: str) -> str:
     return f'<a class="ta-link" href="{esc(href)}" target="_blank" rel="{LINK_REL}">{esc(label)}</a>'
 

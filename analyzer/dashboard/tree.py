@@ -14,7 +14,8 @@ from datetime import datetime
 from itertools import pairwise
 from urllib.parse import urlencode
 
-from analyzer.dashboard.safe import esc, esc_isolated, text_html
+from analyzer.dashboard.params import MAX_PARAM
+from analyzer.dashboard.safe import author_link_html, esc, text_html
 from analyzer.thread import Thread
 
 MAX_NEST = 24
@@ -158,8 +159,17 @@ def comment_href(thread_id: str, comment_id: str, extra: Mapping[str, str] | Non
     return "comment?" + urlencode({"thread": thread_id, "comment": comment_id, **(extra or {})})
 
 
-def _header(row: Row, label: str, marks: Sequence[str], href: str | None) -> str:
-    author = esc_isolated(row.author) if row.author else "<i>anonymous</i>"
+def author_href(author: str | None, thread_id: str | None = None, extra: Mapping[str, str] | None = None) -> str | None:
+    """A relative link to the Authors page (query values percent-encoded); None without an
+    author, or for a name longer than a link parameter may be (``params.MAX_PARAM``)."""
+    if not author or len(author) > MAX_PARAM:
+        return None
+    query = {"author": author, **({"thread": thread_id} if thread_id is not None else {}), **(extra or {})}
+    return "authors?" + urlencode(query)
+
+
+def _header(row: Row, label: str, marks: Sequence[str], href: str | None, author_link: str | None = None) -> str:
+    author = author_link_html(row.author, author_link) if row.author else "<i>anonymous</i>"
     if row.author and row.author_inferred:
         author = f'{author} <i class="ta-inferred" title="author inferred from the page layout">(inferred)</i>'
     value = "—" if row.value is None else f"{row.value:.2f}"
@@ -188,10 +198,12 @@ def tree_html(
     marks: Mapping[str, Sequence[str]] | None = None,
     href: Callable[[Row], str] | None = None,
     max_nest: int = MAX_NEST,
+    author_link: Callable[[Row], str | None] | None = None,
 ) -> str:
     """The rows (reading order, every row's parent before it) as nested, open ``<details>``:
     each comment collapsible with its replies, its left border coloured by the chosen
-    label's score. Data attributes (comment id, parent id, depth) let tests check nesting."""
+    label's score. Data attributes (comment id, parent id, depth) let tests check nesting.
+    ``author_link`` gives each row's link to its author on the Authors page."""
     marks = marks or {}
     out: list[str] = ['<div class="ta-tree" style="font-size:0.92rem">']
     stack: list[int] = []  # nesting levels currently open
@@ -204,12 +216,13 @@ def tree_html(
         # context rows are faded, their replies not (opacity on the whole block would compound down the tree)
         fade = ";opacity:0.6" if row.context else ""
         scores = score_summary(row.scores)
+        who = author_link(row) if author_link else None
         out.append(
             f'<details open class="ta-c" data-comment-id="{esc(row.id)}" data-parent-id="{esc(row.parent_id or "")}" '
             f'data-depth="{row.depth}" data-above="{int(row.above)}" data-context="{int(row.context)}" '
             f'style="border-left:4px solid {colour};margin:4px 0 4px 0;padding:2px 0 2px 8px">'
             f'<summary style="cursor:pointer{fade}">'
-            f"{_header(row, label, marks.get(row.id, ()), href(row) if href else None)}</summary>"
+            f"{_header(row, label, marks.get(row.id, ()), href(row) if href else None, who)}</summary>"
             f'<div class="ta-text" style="white-space:pre-wrap;margin:2px 0{fade}">{text_html(row.text)}</div>'
             f'<div class="ta-scores" style="color:#6b7280;font-size:0.8rem{fade}">{esc(scores)}</div>'
             f'<div class="ta-replies" style="margin-left:14px">'

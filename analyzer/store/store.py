@@ -386,6 +386,21 @@ class Store:
         with self._read() as conn:
             return exporting.export_training(conn, out, task=task)
 
+    # ------------------------------------------------------------------ authors
+    def author_list(self, *, search: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Authors by comment count (see ``authors.author_list``)."""
+        from analyzer.store import authors
+
+        with self._read() as conn:
+            return authors.author_list(conn, search=search, limit=limit)
+
+    def author_profile(self, author: str) -> dict[str, Any] | None:
+        """One author across threads, read in one snapshot (see ``authors.author_profile``)."""
+        from analyzer.store import authors
+
+        with self._read() as conn:
+            return authors.author_profile(conn, author)
+
 
 def _has_tables(engine: Engine) -> bool:
     names = set(inspect(engine).get_table_names())

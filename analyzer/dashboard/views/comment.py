@@ -32,6 +32,16 @@ def _link(thread_id: str, comment_id: str, label: str, text: str) -> None:
     )
 
 
+def author_link(author: str | None, thread_id: str, prefix: str = "") -> None:
+    """A link to ``author`` in this thread on the Authors page (nothing for an anonymous comment)."""
+    if author:
+        st.page_link(
+            nav.page("authors"),
+            label=md_escape(prefix + shorten(author, 80)),
+            query_params={"author": author, "thread": thread_id, **resources.link_thresholds()},
+        )
+
+
 def body(text: str) -> None:
     """The text verbatim (``st.text``: never interpreted), then its links, clickable."""
     st.text(text)
@@ -50,7 +60,12 @@ def header(detail: dict[str, Any], thread_id: str, comment_id: str) -> None:
             + (f" · flags: {', '.join(detail['flags'])}" if detail["flags"] else "")
         )
     )
-    st.page_link(nav.page("thread"), label="Back to the thread", query_params={"thread": thread_id})
+    c = st.columns([1, 3])
+    with c[0]:
+        st.page_link(nav.page("thread"), label="Back to the thread", query_params={"thread": thread_id})
+    if detail["author"]:
+        with c[1]:
+            author_link(detail["author"], thread_id, "Author: ")
 
 
 def score_table(scores: dict[str, Any], labels: list[str]) -> None:
@@ -91,7 +106,11 @@ def context(loaded: Any, thread_id: str, comment_id: str, label: str) -> None:
             st.caption(md_escape(f"{parent.author or 'anonymous'} · {parent.kind}"))
             st.text(shorten(parent.text, PARENT_CHARS))
             if parent.kind == "comment":
-                _link(thread_id, parent.id, label, "Open the parent")
+                links_row = st.columns(2)
+                with links_row[0]:
+                    _link(thread_id, parent.id, label, "Open the parent")
+                with links_row[1]:
+                    author_link(parent.author, thread_id, "Its author: ")
     with replies_col:
         children = thread.children(comment_id) if comment_id in thread else []
         st.subheader(f"Replies ({len(children)})")
@@ -105,7 +124,11 @@ def context(loaded: Any, thread_id: str, comment_id: str, label: str) -> None:
                     f'<div style="height:4px;background:{tree.score_colour(value)}"></div>', unsafe_allow_html=True
                 )  # a colour bar only: no text from the comment
                 st.text(shorten(child.text, REPLY_CHARS))
-                _link(thread_id, child.id, label, f"Open reply {child.id}"[:60])
+                links_row = st.columns(2)
+                with links_row[0]:
+                    _link(thread_id, child.id, label, f"Open reply {child.id}"[:60])
+                with links_row[1]:
+                    author_link(child.author, thread_id, "Its author: ")
         if len(children) > MAX_REPLIES:
             st.caption(f"… and {len(children) - MAX_REPLIES} more (see the thread page).")
 

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from analyzer.dashboard import nav, params, resources, tree, widgets
-from analyzer.dashboard.safe import md_escape
+from analyzer.dashboard.safe import md_escape, shorten
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import TOXICITY_LABELS
 
@@ -121,6 +121,16 @@ def render() -> None:
                     label="Open comment",
                     query_params={"thread": item["thread_id"], "comment": item["comment_id"], "label": label},
                 )
+                if item["author"]:
+                    st.page_link(
+                        nav.page("authors"),
+                        label=md_escape("Author: " + shorten(item["author"], 60)),
+                        query_params={
+                            "author": item["author"],
+                            "thread": item["thread_id"],
+                            **resources.link_thresholds(),
+                        },
+                    )
             st.text(item["text"][:3000] + ("…" if len(item["text"]) > 3000 else ""))
             row = st.columns([3, 1, 1])
             row[0].text_input(

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
-from analyzer.dashboard.safe import md_escape, shorten
+from analyzer.dashboard.safe import md_escape, md_link, shorten
 from analyzer.scoring.labels import CANONICAL_LABELS, SENTIMENT_LABELS
 
 ROOTS_PER_PAGE = 30
@@ -26,6 +26,15 @@ FLASH = "flash"  # session key: a message another page left for this one (e.g. a
 def thread_labels(models: dict[str, str]) -> list[str]:
     """The labels this thread has scores for, toxicity labels first, in canonical order."""
     return [label for label in CANONICAL_LABELS if label in models] + sorted(set(models) - set(CANONICAL_LABELS))
+
+
+def author_link(author: str, thread_id: str, *, prefix: str = "") -> None:
+    """A link to ``author`` in this thread on the Authors page (the name escaped, cut to fit)."""
+    st.page_link(
+        nav.page("authors"),
+        label=md_escape(prefix + shorten(author, 80)),
+        query_params={"author": author, "thread": thread_id, **resources.link_thresholds()},
+    )
 
 
 def pick_thread() -> None:
@@ -96,14 +105,19 @@ def turning_point(thread: Any, thread_id: str, turning: dict[str, Any] | None, l
     )
     cid = turning["comment_id"]
     st.text(shorten(thread.get(cid).text, 600) if cid in thread else turning["preview"])
-    st.page_link(
-        nav.page("comment"),
-        label="Open the turning point",
-        query_params={"thread": thread_id, "comment": cid, "label": label},
-    )
+    c = st.columns(2)
+    with c[0]:
+        st.page_link(
+            nav.page("comment"),
+            label="Open the turning point",
+            query_params={"thread": thread_id, "comment": cid, "label": label},
+        )
+    if turning["author"]:
+        with c[1]:
+            author_link(turning["author"], thread_id, prefix="Its author: ")
 
 
-def hottest_table(thread: Any, hottest: list[dict[str, Any]]) -> None:
+def hottest_table(thread: Any, thread_id: str, hottest: list[dict[str, Any]]) -> None:
     """The hottest sub-threads as a static table: every column and preview shown in full
     width. ``st.table`` renders Markdown in its cells, so every stranger's string is escaped."""
     st.subheader("Hottest sub-threads")
@@ -111,6 +125,7 @@ def hottest_table(thread: Any, hottest: list[dict[str, Any]]) -> None:
         st.caption("No sub-thread with toxic comments.")
         return
     rows = []
+    keep = resources.link_thresholds()
     for i, h in enumerate(hottest, 1):
         cid = h["comment_id"]
         preview = shorten(" ".join(thread.get(cid).text.split()), PREVIEW) if cid in thread else h["preview"]
@@ -118,7 +133,9 @@ def hottest_table(thread: Any, hottest: list[dict[str, Any]]) -> None:
             {
                 "#": i,
                 "comment": md_escape(cid),
-                "author": md_escape(h["author"] or "anonymous"),
+                "author": md_link(h["author"], tree.author_href(h["author"], thread_id, keep))
+                if h["author"]
+                else "anonymous",
                 "comments": h["comments"],
                 "toxic": h["toxic"],
                 "toxic rate": f"{h['rate']:.0%}",
@@ -175,9 +192,14 @@ def tree_section(loaded: Any, thread_id: str, choice: dict[str, Any], marks: dic
     if not visible:
         st.caption("No comment at or above the threshold." if only else "This thread has no comments.")
         return page_no
+    keep = resources.link_thresholds()  # the author's numbers at this page's thresholds
     st.html(
         tree.tree_html(
-            visible, label=label, marks=marks, href=lambda r: tree.comment_href(thread_id, r.id, {"label": label})
+            visible,
+            label=label,
+            marks=marks,
+            href=lambda r: tree.comment_href(thread_id, r.id, {"label": label}),
+            author_link=lambda r: tree.author_href(r.author, thread_id, keep),
         )
     )
     options = {r.id: r for r in visible}
@@ -227,8 +249,13 @@ def render() -> None:
     report = resources.thread_report(db, thread_id, str(version), key)
     hottest = resources.hottest(db, thread_id, str(version), key)
     metrics(report["summary"])
+    st.page_link(
+        nav.page("authors"),
+        label="Who drove it: the authors of this thread",
+        query_params={"thread": thread_id, **resources.link_thresholds()},
+    )
     turning_point(loaded.thread, thread_id, report["turning_point"], choice["label"])
-    hottest_table(loaded.thread, hottest)
+    hottest_table(loaded.thread, thread_id, hottest)
     chart_tabs(report)
     if loaded.thread.post is not None:
         with st.expander("The post: " + md_escape((loaded.thread.post.author or "anonymous")[:80]), expanded=False):
