@@ -5,6 +5,15 @@ format is detected from the content (``detect_format``) unless named (one of ``F
 Whatever the bytes, the only exception that leaves is ``InputError``, naming the file and,
 where known, the line or element: random bytes must not crash the tool that reads them.
 
+Some inputs span files: a Reddit thread with its 'load more' responses beside it
+(``<name>_morechildren.json`` or the folder ``<name>_morechildren/``), the pages of one
+Discourse topic in one folder, a Reddit dump with its submissions file (``RS_`` beside
+``RC_``). ``input_units`` names each such group once, by its first file, and parsing that file
+merges the rest in.
+
+Reddit dumps are streamed (``iter_threads``): bigger than memory, they are read one thread at
+a time and are not held to the file-size limit.
+
 The format modules are imported only when used, so importing this package stays cheap.
 """
 
@@ -33,13 +42,18 @@ from analyzer.thread import Thread
 # name -> what it reads (the names ``--format`` accepts)
 FORMATS: dict[str, str] = {
     "pasted": "a comment section copied from a web page as plain text (layouts: wpdiscuz)",
-    "reddit": "Reddit /comments/<id>/.json; <name>_morechildren.json beside it is merged in",
+    "reddit": "Reddit /comments/<id>/.json; 'load more' bodies in <name>_morechildren.json or <name>_morechildren/ merged in",
     "hackernews": "Hacker News: HNPWA-style nested JSON, or a JSON list of official API items",
     "youtube": "YouTube Data API v3 comment threads, comments, or single resources",
     "disqus": "a Disqus XML export",
     "csv": "CSV or TSV with a header row (id, parent, thread, author, time, text columns)",
     "jsonl": "JSON Lines, or a JSON array of objects, with the same columns as csv",
     "pheme": "a PHEME/RumourEval Twitter conversation folder, or its structure-only JSON Lines",
+    "discourse": "Discourse topic JSON (/t/<id>.json) and /t/<id>/posts.json pages; pages of a topic merge",
+    "bluesky": "Bluesky app.bsky.feed.getPostThread responses",
+    "mastodon": "Mastodon /api/v1/statuses/<id>/context, with or without the status itself",
+    "x": "X/Twitter: v2 API conversation responses, or the web client's GraphQL TweetDetail",
+    "reddit-dump": "Pushshift / Arctic Shift NDJSON dumps (.zst too), streamed, one thread per link_id",
 }
 
 _PARSERS: dict[str, str] = {
@@ -51,9 +65,14 @@ _PARSERS: dict[str, str] = {
     "csv": "analyzer.parsers.tabular:parse_csv",
     "jsonl": "analyzer.parsers.tabular:parse_jsonl",
     "pheme": "analyzer.parsers.pheme:parse_structure",
+    "discourse": "analyzer.parsers.discourse:parse",
+    "bluesky": "analyzer.parsers.bluesky:parse",
+    "mastodon": "analyzer.parsers.mastodon:parse",
+    "x": "analyzer.parsers.twitter:parse",
+    "reddit-dump": "analyzer.parsers.reddit_dump:parse",
 }
 
-_DATA_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".txt"}
+_DATA_SUFFIXES = {".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".xml", ".txt", ".zst"}
 _NOT_DATA = re.compile(r"licen[cs]e|readme|copying|notice|changelog|authors", re.IGNORECASE)
 _MORE_SUFFIX = "_morechildren"
 
@@ -62,6 +81,7 @@ __all__ = [
     "detect_format",
     "input_units",
     "iter_records",
+    "iter_threads",
     "parse_bytes",
     "parse_path",
 ]
@@ -83,8 +103,24 @@ def parse_path(
     p = Path(path)
     if p.is_dir() and not _is_conversation_folder(p):
         units = input_units([p])
-        return [t for unit in units for t in _parse_unit(unit, format, ctx)]
-    return _parse_unit(p, format, ctx)
+        return [t for unit in units for t in _iter_unit(unit, format, ctx)]
+    return list(_iter_unit(p, format, ctx))
+
+
+def iter_threads(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    format: str | None = None,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> Iterator[Thread]:
+    """The threads of every input, one at a time: a Reddit dump bigger than memory is read
+    thread by thread (its every line checked before the first thread comes); other files
+    are parsed whole, one after the other."""
+    ctx = _context(now, limits, columns)
+    for unit in input_units(paths):
+        yield from _iter_unit(unit, format, ctx)
 
 
 def parse_bytes(
@@ -111,10 +147,9 @@ def iter_records(
     limits: Limits | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Parse records (see ``Thread.records``) of every thread in ``paths``, file by file."""
-    for unit in input_units(paths):
-        for thread in parse_path(unit, format=format, now=now, limits=limits, columns=columns):
-            yield from thread.records()
+    """Parse records (see ``Thread.records``) of every thread in ``paths``, thread by thread."""
+    for thread in iter_threads(paths, format=format, now=now, limits=limits, columns=columns):
+        yield from thread.records()
 
 
 def detect_format(data: bytes, *, name: str = "<input>") -> str:
@@ -125,8 +160,12 @@ def detect_format(data: bytes, *, name: str = "<input>") -> str:
 
 def input_units(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """What to parse, one by one: files as given; folders walked (sorted, hidden entries,
-    licences and READMEs skipped); a PHEME conversation folder as one unit; a Reddit
-    ``*_morechildren.json`` dropped when its thread file is also there (it is merged in)."""
+    licences and READMEs skipped); a PHEME conversation folder as one unit. Files merged into
+    another are dropped when that one is also there: a Reddit ``*_morechildren.json`` (or the
+    files of a ``*_morechildren/`` folder) beside its thread file, a dump's submissions file
+    beside its comments file, and every Discourse page of a topic but the first in its folder."""
+    from analyzer.parsers import discourse, reddit_dump
+
     units: list[Path] = []
     for raw in paths:
         p = Path(raw)
@@ -135,7 +174,21 @@ def input_units(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         else:
             units.append(p)
     present = {u.absolute() for u in units}
-    return [u for u in units if not (_is_morechildren_name(u) and _thread_file_of(u).absolute() in present)]
+    kept: list[Path] = []
+    topics: set[tuple[Path, str]] = set()
+    for u in units:
+        if _is_morechildren_name(u) and _thread_file_of(u).absolute() in present:
+            continue
+        if _in_morechildren_folder(u, present) or reddit_dump.is_partner_of_present(u, present):
+            continue
+        if u.suffix.lower() == ".json" and u.is_file():
+            key = discourse.page_key(u)
+            if key is not None:
+                if (u.parent.absolute(), key) in topics:
+                    continue
+                topics.add((u.parent.absolute(), key))
+        kept.append(u)
+    return kept
 
 
 # ---------------------------------------------------------------------- internals
@@ -159,6 +212,14 @@ def _is_morechildren_name(p: Path) -> bool:
 
 def _thread_file_of(p: Path) -> Path:
     return p.with_name(p.stem[: -len(_MORE_SUFFIX)] + p.suffix)
+
+
+def _in_morechildren_folder(p: Path, present: set[Path]) -> bool:
+    """A file under ``<name>_morechildren/`` while ``<name>.json`` is being read."""
+    for folder in p.parents:
+        if folder.name.endswith(_MORE_SUFFIX):
+            return folder.with_name(folder.name[: -len(_MORE_SUFFIX)] + ".json").absolute() in present
+    return False
 
 
 def _walk(root: Path) -> list[Path]:
@@ -215,16 +276,63 @@ def _too_big(size: int, limit: int) -> str:
     )
 
 
+def _iter_unit(path: Path, fmt: str | None, ctx: Context) -> Iterator[Thread]:
+    """The threads of one unit: a Reddit dump streamed, anything else parsed whole."""
+    from analyzer.parsers import reddit_dump
+
+    if fmt == "reddit-dump" or (fmt is None and reddit_dump.is_dump_path(path)):
+        if not path.is_file():
+            raise InputError("no such file" if not path.exists() else "not a regular file", source=str(path))
+        src = Source(b"", str(path), path)
+        partner_path = reddit_dump.submissions_partner(path)
+        partner = Source(b"", str(partner_path), partner_path) if partner_path is not None else None
+        yield from _guard_iter(src, "reddit-dump", reddit_dump.iter_threads(src, ctx, partner), ctx)
+        return
+    yield from _parse_unit(path, fmt, ctx)
+
+
 def _parse_unit(path: Path, fmt: str | None, ctx: Context) -> list[Thread]:
     if path.is_dir() and _is_conversation_folder(path):
         if fmt not in (None, "pheme"):
             raise InputError(f"a PHEME conversation folder cannot be read as {fmt}", source=str(path))
         return _guard(Source(b"", str(path), path), "pheme", lambda: _parse_folder(path, ctx))
     src = _read(path, ctx)
-    companion = path.with_name(path.stem + _MORE_SUFFIX + path.suffix)
-    if not _is_morechildren_name(path) and companion.is_file():
-        ctx = dataclasses.replace(ctx, companions=[_read(companion, ctx)])
+    companions = [_read(p, ctx) for p in _companions_of(path, fmt)]
+    if companions:
+        ctx = dataclasses.replace(ctx, companions=companions)
     return _parse_source(src, fmt, ctx)
+
+
+def _companions_of(path: Path, fmt: str | None) -> list[Path]:
+    """The files merged into this one: Reddit 'load more' data beside a thread file, or the
+    other pages of a Discourse topic in the same folder."""
+    if _is_morechildren_name(path):
+        return []
+    if fmt in (None, "reddit"):
+        found: list[Path] = []
+        companion = path.with_name(path.stem + _MORE_SUFFIX + path.suffix)
+        if companion.is_file():
+            found.append(companion)
+        folder = path.with_name(path.stem + _MORE_SUFFIX)
+        if folder.is_dir():
+            found.extend(p for p in _walk(folder) if p.is_file())
+        if found:
+            return found
+    if fmt in (None, "discourse") and path.suffix.lower() == ".json":
+        from analyzer.parsers import discourse
+
+        key = discourse.page_key(path)
+        if key is not None:
+            try:
+                siblings = sorted(path.parent.iterdir())
+            except OSError:
+                return []
+            return [
+                p
+                for p in siblings
+                if p != path and not p.name.startswith(".") and p.is_file() and discourse.page_key(p) == key
+            ]
+    return []
 
 
 def _parse_folder(path: Path, ctx: Context) -> list[Thread]:
@@ -248,6 +356,16 @@ def _parse_source(src: Source, fmt: str | None, ctx: Context) -> list[Thread]:
         return threads
 
     return _guard(src, fmt, run)
+
+
+def _guard_iter(src: Source, fmt: str, threads: Iterator[Thread], ctx: Context) -> Iterator[Thread]:
+    """``_guard`` for a stream of threads: each step guarded, each thread held to the limits."""
+    while True:
+        batch = _guard(src, fmt, lambda: [t for t in itertools.islice(threads, 1)])
+        if not batch:
+            return
+        _apply_limits(batch, src, ctx)
+        yield batch[0]
 
 
 @contextmanager
@@ -314,6 +432,10 @@ def _apply_limits(threads: list[Thread], src: Source, ctx: Context) -> None:
 
 def _detect(src: Source) -> str:
     """Content first (XML, JSON shapes, copied-page layouts), the file name for ties."""
+    from analyzer.parsers import reddit_dump
+
+    if reddit_dump.is_zstd(src.data[:4]):
+        return "reddit-dump"
     src.check_text()
     lower = src.name.lower()
     head = src.data[:65536].decode(src.encoding, errors="ignore").lstrip("\ufeff \t\r\n")
@@ -361,22 +483,32 @@ def _first_line_is_a_record(src: Source, head: str) -> bool:
 
 
 def _jsonl_kind(head: str, src: Source) -> str:
-    from analyzer.parsers import pheme
+    from analyzer.parsers import pheme, reddit_dump
 
     line = head.split("\n", 1)[0]
     try:
         row = json.loads(line)
     except (ValueError, RecursionError):
         return "jsonl"  # the parser reports the bad line
+    if reddit_dump.kind_of_row(row) is not None:
+        return "reddit-dump"
     return "pheme" if pheme.looks_like_structure_row(row) else "jsonl"
 
 
 def _json_kind(src: Source) -> str:
-    from analyzer.parsers import hackernews, reddit, youtube
+    from analyzer.parsers import bluesky, discourse, hackernews, mastodon, reddit, twitter, youtube
 
     doc = src.json
     if reddit.looks_like(doc) or reddit.is_morechildren(doc):
         return "reddit"
+    if discourse.looks_like(doc):
+        return "discourse"
+    if bluesky.looks_like(doc):
+        return "bluesky"
+    if mastodon.looks_like(doc):
+        return "mastodon"
+    if twitter.looks_like(doc):
+        return "x"
     if hackernews.looks_like_nested(doc):
         return "hackernews"
     if youtube.looks_like(doc):
@@ -390,7 +522,8 @@ def _json_kind(src: Source) -> str:
         if "text" in resolve_columns(rows[0].keys(), {}, src):
             return "jsonl"
     raise src.fail(
-        "JSON of an unknown shape: not Reddit, Hacker News, YouTube, or records with a text field; "
+        "JSON of an unknown shape: not Reddit, Hacker News, YouTube, Discourse, Bluesky, Mastodon, X, "
+        "or records with a text field; "
         "name the format with --format"
     )
 

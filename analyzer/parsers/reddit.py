@@ -2,9 +2,13 @@
 Listing]``, replies nested under each comment.
 
 Big threads come back incomplete: ``kind: more`` stubs stand for comments not sent. They are
-counted and reported as not loaded (on the parent comment and the thread), unless recorded
-``/api/morechildren`` responses (``<name>_morechildren.json``) are given alongside, whose
-comments are merged in. ``[deleted]`` and ``[removed]`` bodies become empty text with a flag.
+counted and reported as not loaded (on the parent comment and the thread), unless what Reddit
+sends for them is given alongside, as ``<name>_morechildren.json`` or in a folder
+``<name>_morechildren/``: ``/api/morechildren`` bodies as Reddit returns them
+(``{"json": {"errors": [], "data": {"things": [...]}}}``, one or a JSON list of them), our
+``[{request_body, response}]`` recordings, or the listings of "continue this thread" links
+(``/comments/ID/_/COMMENT``). Their comments are merged in, each once.
+``[deleted]`` and ``[removed]`` bodies become empty text with a flag.
 """
 
 from __future__ import annotations
@@ -39,13 +43,22 @@ class _Stub:
     children: tuple[str, ...]
 
 
+def _is_recorded_call(x: Any) -> bool:
+    return isinstance(x, dict) and "response" in x and "request_body" in x
+
+
+def is_raw_body(x: Any) -> bool:
+    """An ``/api/morechildren`` response body: ``{"json": {"errors": [...], "data": {"things": [...]}}}``."""
+    body = x.get("json") if isinstance(x, dict) else None
+    return isinstance(body, dict) and ("errors" in body or isinstance(mapping(body.get("data")).get("things"), list))
+
+
 def is_morechildren(doc: Any) -> bool:
-    """A recording of ``/api/morechildren`` calls: ``[{request_body, response}, ...]``."""
-    return (
-        isinstance(doc, list)
-        and bool(doc)
-        and all(isinstance(x, dict) and "response" in x and "request_body" in x for x in doc)
-    )
+    """'Load more' responses: our recording ``[{request_body, response}, ...]``, a raw body,
+    or a JSON list of raw bodies."""
+    if is_raw_body(doc):
+        return True
+    return isinstance(doc, list) and bool(doc) and all(_is_recorded_call(x) or is_raw_body(x) for x in doc)
 
 
 def looks_like(doc: Any) -> bool:
@@ -81,13 +94,17 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
     _walk(things, comments, stubs, seen, links)
 
     requested: set[str] = set()
+    continued: set[str] = set()  # roots of the 'continue this thread' listings given
     loaded = 0
+    page_count = len(comments)
     for companion in ctx.companions:
-        req, more_things = _morechildren(companion)
+        req, more_things, roots = _morechildren(companion)
         requested |= req
+        continued |= roots
         before = len(comments)
         _walk(more_things, comments, stubs, seen, links, page=False)
         loaded += len(comments) - before
+    from_companions = {c.id for c in comments[page_count:]}
 
     post_id = post.id if post is not None else None
     link_id = post_id or (links[0] if links else None)
@@ -101,6 +118,8 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
     for stub in stubs:
         if stub.children and all(ch in requested or ch in by_id for ch in stub.children):
             continue  # expanded by the recorded 'load more' responses
+        if stub.count == 0 and not stub.children and stub.parent in continued:
+            continue  # its 'continue this thread' listing was given
         unresolved += 1
         target = by_id.get(stub.parent) if stub.parent else None
         holder = target if target is not None else post
@@ -109,9 +128,14 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
             if holder is not None:
                 holder.extra["more_continue_thread"] = True
             continue
-        not_loaded += stub.count
-        if holder is not None:
-            holder.extra["more_not_loaded"] = holder.extra.get("more_not_loaded", 0) + stub.count
+        missing = stub.count
+        if any(ch in from_companions for ch in stub.children):
+            # expanded by raw bodies, which do not say what was asked for: what is still
+            # missing is what did not come back (comments deleted since count too)
+            missing = sum(1 for ch in stub.children if ch not in requested and ch not in by_id)
+        not_loaded += missing
+        if holder is not None and missing:
+            holder.extra["more_not_loaded"] = holder.extra.get("more_not_loaded", 0) + missing
 
     extra: dict[str, Any] = {
         "not_loaded": not_loaded,
@@ -164,6 +188,8 @@ def _walk(
                 links.append(link)
         replies = mapping(mapping(data.get("replies")).get("data")).get("children")
         if comment.id in seen and not page:  # a 'load more' response repeating a comment already on the page
+            # ('continue this thread' listings start from such a comment: its replies are new)
+            stack.extend((r, comment.id) for r in reversed(sequence(replies)))
             continue
         seen.add(comment.id)
         out.append(comment)
@@ -220,18 +246,42 @@ def _submission(data: dict[str, Any]) -> Comment:
     return post
 
 
-def _morechildren(src: Source) -> tuple[set[str], list[Any]]:
-    """The ids asked for and the things returned by recorded ``/api/morechildren`` calls."""
+def _morechildren(src: Source) -> tuple[set[str], list[Any], set[str]]:
+    """From one companion file: the ids asked for (recordings only), the things returned,
+    and the comments that 'continue this thread' listings start from."""
     doc = src.json
-    if not is_morechildren(doc):
-        raise src.fail("not a recording of Reddit /api/morechildren responses")
     requested: set[str] = set()
     things: list[Any] = []
-    for call in doc:
-        body = call.get("request_body")
-        if isinstance(body, str):
-            for value in parse_qs(body).get("children", []):
-                requested.update(x for x in value.split(",") if x)
-        payload = mapping(mapping(mapping(call.get("response")).get("json")).get("data"))
-        things.extend(sequence(payload.get("things")))
-    return requested, things
+    roots: set[str] = set()
+    if looks_like(doc) or (isinstance(doc, list) and doc and all(looks_like(x) for x in doc)):
+        pages = [doc] if looks_like(doc) else doc  # one listing pair, or a list of them
+        for page in pages:
+            for listing in page if isinstance(page, list) else [page]:
+                for child in sequence(mapping(listing.get("data")).get("children")):
+                    if isinstance(child, dict) and child.get("kind") == "t1":
+                        things.append(child)
+                        cid = as_str(mapping(child.get("data")).get("id"))
+                        if cid:
+                            roots.add(cid)
+        return requested, things, roots
+    if not is_morechildren(doc):
+        raise src.fail(
+            "not Reddit 'load more' data: expected /api/morechildren responses "
+            '({"json": {"data": {"things": [...]}}}, or a list of them) or "continue this thread" listings'
+        )
+    for i, call in enumerate(doc if isinstance(doc, list) else [doc]):
+        response = call
+        if _is_recorded_call(call):
+            body = call.get("request_body")
+            if isinstance(body, str):
+                for value in parse_qs(body).get("children", []):
+                    requested.update(x for x in value.split(",") if x)
+            response = mapping(call.get("response"))
+        payload = mapping(response.get("json"))
+        errors = [e for e in sequence(payload.get("errors")) if e]
+        if errors:
+            raise src.fail(
+                f"Reddit answered with an error: {errors[0]}", where=f"[{i}]" if isinstance(doc, list) else None
+            )
+        things.extend(sequence(mapping(payload.get("data")).get("things")))
+    return requested, things, roots

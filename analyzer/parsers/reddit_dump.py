@@ -1,0 +1,455 @@
+"""Reddit as data scientists hold it: Pushshift / Arctic Shift dumps, one JSON object a line
+(``id``, ``parent_id`` as ``t1_``/``t3_``, ``link_id``, ``body``, ``author``, ``created_utc``),
+often zstd-compressed (``.zst``, written with a long window) and holding many submissions.
+
+Comments are grouped into one thread per ``link_id``; submissions (``RS_`` files, or
+submission lines in the same file) become the threads' posts. A comments file's partner
+(``RS_2006-01.zst`` beside ``RC_2006-01.zst``, ``x_submissions.zst`` beside
+``x_comments.zst``) is read for the posts of the threads it holds.
+
+Dumps are bigger than memory and sorted by time, so a thread's comments lie all over the
+file. The file is streamed once into a temporary SQLite table (every line checked, so a bad
+line is refused before any thread is handed out), then read back one thread at a time:
+memory is bounded by the largest thread, not by the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from analyzer.parsers.base import (
+    FLAG_AUTHOR_DELETED,
+    FLAG_DELETED,
+    FLAG_REMOVED,
+    Context,
+    Source,
+    as_int,
+    as_str,
+    from_epoch,
+)
+from analyzer.thread import Comment, Thread
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+MAX_WINDOW = 2**31  # Pushshift compresses with --long=31
+_GONE = {"[deleted]": FLAG_DELETED, "[removed]": FLAG_REMOVED}
+_BATCH = 20_000
+_SNIFF = 65536
+_PARTNERS = (("RC_", "RS_", True), ("_comments", "_submissions", False), ("_comments", "_posts", False))
+_POST_KEYS = ("title", "url", "subreddit", "permalink", "num_comments", "score")
+
+
+# ---------------------------------------------------------------------- recognising a dump
+def is_zstd(head: bytes) -> bool:
+    return head.startswith(ZSTD_MAGIC)
+
+
+def kind_of_row(row: Any) -> str | None:
+    """'comment', 'submission' or None: Reddit's prefixed ids tell a dump line from other
+    JSON Lines (a generic table may well have ``link_id`` and ``parent_id`` columns)."""
+    if not isinstance(row, dict) or "id" not in row:
+        return None
+    link = row.get("link_id")
+    parent = row.get("parent_id")
+    if isinstance(link, str) and link.startswith("t3_") and isinstance(parent, str) and parent[:3] in ("t1_", "t3_"):
+        return "comment"
+    if (
+        "title" in row
+        and ("selftext" in row or "num_comments" in row)
+        and "subreddit" in row
+        and "parent_id" not in row
+    ):
+        return "submission"
+    return None
+
+
+def looks_like_head(head: bytes) -> bool:
+    """The first line of these (decompressed) bytes is a dump line."""
+    for line in head.split(b"\n")[:5]:
+        if line.strip():
+            try:
+                return kind_of_row(json.loads(line)) is not None
+            except (ValueError, RecursionError):
+                return False
+    return False
+
+
+def head_of(path: Path) -> bytes:
+    """The first bytes of a file, decompressed when it is zstd ('' when unreadable)."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(_SNIFF)
+            if not is_zstd(raw):
+                return raw
+            f.seek(0)
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW).stream_reader(f)
+            return reader.read(_SNIFF)
+    except Exception:  # unreadable, corrupt: the parse that follows says why
+        return b""
+
+
+def is_dump_path(path: Path) -> bool:
+    """A file to stream as a dump: a zstd file, or JSON Lines whose first line is a dump line."""
+    if not path.is_file():
+        return False
+    head = head_of(path)
+    return path.suffix.lower() == ".zst" or looks_like_head(head)
+
+
+def submissions_partner(path: Path) -> Path | None:
+    """The submissions file of a comments dump (``RS_x`` for ``RC_x``), when it exists."""
+    for comments, submissions, prefix in _PARTNERS:
+        name = path.name
+        if prefix and name.startswith(comments):
+            other = path.with_name(submissions + name[len(comments) :])
+        elif not prefix and comments in name:
+            i = name.rfind(comments)
+            other = path.with_name(name[:i] + submissions + name[i + len(comments) :])
+        else:
+            continue
+        if other.is_file():
+            return other
+    return None
+
+
+def is_partner_of_present(path: Path, present: set[Path]) -> bool:
+    """A submissions file whose comments file is also being read (it is merged in there)."""
+    for comments, submissions, prefix in _PARTNERS:
+        name = path.name
+        if prefix and name.startswith(submissions):
+            other = path.with_name(comments + name[len(submissions) :])
+        elif not prefix and submissions in name:
+            i = name.rfind(submissions)
+            other = path.with_name(name[:i] + comments + name[i + len(submissions) :])
+        else:
+            continue
+        if other.absolute() in present:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------- reading lines
+@contextlib.contextmanager
+def _lines(src: Source) -> Iterator[IO[bytes]]:
+    """A binary line reader over the file or bytes, decompressing zstd on the fly."""
+    with contextlib.ExitStack() as stack:
+        raw: IO[bytes]
+        if src.path is not None and not src.data:
+            raw = stack.enter_context(src.path.open("rb"))
+        else:
+            raw = io.BytesIO(src.data)
+        head = raw.read(4)
+        raw.seek(0)
+        if is_zstd(head):
+            raw = stack.enter_context(io.BufferedReader(_ZstdStream(raw), buffer_size=1 << 20))
+        yield raw
+
+
+class _ZstdStream(io.RawIOBase):
+    """Decompressed bytes of a zstd file, frame after frame, with the long window dumps use.
+    A stream cut off inside a frame is an error (``zstandard``'s stream reader would just
+    stop, and the dump would silently lose its end). Input goes in small pieces, so that a
+    crafted file (zstd encodes 128 KiB of one byte in four) cannot blow up one output."""
+
+    _PIECE = 2048
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import zstandard
+
+        self._raw = raw
+        self._dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
+        self._obj = self._dctx.decompressobj()
+        self._fed = False  # the current frame has had input
+        self._input = memoryview(b"")
+        self._out = memoryview(b"")
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._out and not self._done:
+            self._step()
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _step(self) -> None:
+        if not self._input:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                if self._fed and not self._obj.eof:
+                    raise ValueError("the zstd stream ends inside a frame (the file is cut off)")
+                self._done = True
+                return
+            self._input = memoryview(chunk)
+        piece, self._input = self._input[: self._PIECE], self._input[self._PIECE :]
+        self._fed = True
+        out = self._obj.decompress(piece)
+        if self._obj.eof:  # the frame ended inside this piece: the rest starts the next frame
+            rest = self._obj.unused_data
+            self._obj = self._dctx.decompressobj()
+            self._fed = False
+            if rest:
+                self._input = memoryview(bytes(rest) + bytes(self._input))
+        self._out = memoryview(out)
+
+
+def _rows(src: Source, max_line: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; anything else is an InputError."""
+    with _lines(src) as f:
+        number = 0
+        while True:
+            try:
+                line = f.readline(max_line + 1)
+            except Exception as exc:  # zstd: corrupt or cut-off frames
+                raise src.fail(
+                    f"the compressed data is damaged or cut off ({type(exc).__name__}: {exc})",
+                    where=f"after line {number}",
+                ) from None
+            if not line:
+                return
+            number += 1
+            if len(line) > max_line and not line.endswith(b"\n"):
+                raise src.fail(f"a line over {max_line:,} bytes: not a Reddit dump line", where=f"line {number}")
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except RecursionError:
+                raise src.fail("JSON nested too deeply to read", where=f"line {number}") from None
+            except ValueError as exc:
+                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                raise src.fail(f"invalid JSON: {msg}", where=f"line {number}") from None
+            if not isinstance(row, dict):
+                raise src.fail("expected a JSON object", where=f"line {number}")
+            yield number, row
+
+
+# ---------------------------------------------------------------------- fields
+def _strip(fullname: str | None) -> str | None:
+    if fullname and len(fullname) > 3 and fullname[0] == "t" and fullname[2] == "_":
+        return fullname[3:]
+    return fullname
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _comment_extra(row: dict[str, Any]) -> str | None:
+    extra: dict[str, Any] = {}
+    score = as_int(row.get("score"))
+    if score is not None:
+        extra["score"] = score
+    if as_int(row.get("controversiality")):
+        extra["controversiality"] = as_int(row.get("controversiality"))
+    if row.get("edited") not in (None, False, 0):
+        extra["edited"] = True
+    if isinstance(row.get("distinguished"), str):
+        extra["distinguished"] = row["distinguished"]
+    if row.get("stickied") is True:
+        extra["stickied"] = True
+    if isinstance(row.get("subreddit"), str):
+        extra["subreddit"] = row["subreddit"]
+    return json.dumps(extra, ensure_ascii=False) if extra else None
+
+
+def _post_data(row: dict[str, Any]) -> str:
+    keep = {k: row[k] for k in _POST_KEYS if isinstance(row.get(k), (str, int, float)) and not isinstance(row[k], bool)}
+    keep.update(
+        author=as_str(row.get("author")), body=_text(row.get("selftext")), created=_epoch(row.get("created_utc"))
+    )
+    return json.dumps(keep, ensure_ascii=False)
+
+
+def _make(cid: str, parent: str | None, author: str | None, created: float | None, body: str) -> Comment:
+    flags: list[str] = []
+    if body in _GONE:
+        flags.append(_GONE[body])
+        body = ""
+    if author in _GONE:
+        if not flags:
+            flags.append(FLAG_AUTHOR_DELETED)
+        author = None
+    return Comment(
+        id=cid,
+        text=body,
+        parent_id=parent,
+        author=author,
+        created_at=from_epoch(created) if created is not None else None,
+        flags=flags,
+    )
+
+
+def _post(link: str, data: str) -> Comment:
+    d = json.loads(data)
+    post = _make(link, None, d.pop("author", None), d.pop("created", None), d.pop("body", ""))
+    post.kind = "post"
+    post.extra = {k: v for k, v in d.items() if v is not None}
+    return post
+
+
+# ---------------------------------------------------------------------- the two passes
+_SCHEMA = """
+CREATE TABLE c (link TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, parent TEXT,
+                author TEXT, created REAL, body TEXT NOT NULL, extra TEXT);
+CREATE TABLE s (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, own INTEGER NOT NULL, data TEXT NOT NULL);
+"""
+
+
+def iter_threads(src: Source, ctx: Context, partner: Source | None = None) -> Iterator[Thread]:
+    """The threads of a dump, one at a time, in the order their first line appears."""
+    max_line = max(1 << 20, ctx.limits.max_comment_chars * 8)
+    with _database(src) as db:
+        db.executescript(_SCHEMA)
+        comments = _load(db, src, max_line, own=True)
+        if partner is not None:
+            _load(db, partner, max_line, own=False, only_submissions=True)
+        db.execute("CREATE INDEX c_link ON c (link, seq)")
+        db.execute("CREATE TABLE t AS SELECT link, MIN(seq) AS first, COUNT(*) AS n FROM c GROUP BY link")
+        db.execute("INSERT INTO t SELECT id, seq, 0 FROM s WHERE own = 1 AND id NOT IN (SELECT link FROM t)")
+        limit = ctx.limits.max_comments_per_thread
+        big = db.execute("SELECT link, n FROM t WHERE n > ? LIMIT 1", (limit,)).fetchone()
+        if big is not None:
+            from analyzer.limits import env_var
+
+            raise src.fail(
+                f"thread reddit:{big[0]} has {big[1]:,} comments, over the limit of {limit:,} "
+                f"(raise it with {env_var('max_comments_per_thread')})"
+            )
+        if comments == 0 and db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0:
+            raise src.fail("no Reddit comments or submissions in this dump")
+        for link, _n in _cursor(db):
+            yield _thread(db, link, src)
+
+
+def _cursor(db: sqlite3.Connection) -> Iterator[tuple[str, int]]:
+    cur = db.cursor()
+    cur.execute("SELECT link, n FROM t ORDER BY first")
+    while True:
+        rows = cur.fetchmany(1000)
+        if not rows:
+            return
+        yield from rows
+
+
+@contextlib.contextmanager
+def _database(src: Source) -> Iterator[sqlite3.Connection]:
+    """A scratch database: in memory for bytes already in memory, else a temporary file
+    (deleted afterwards), with a small page cache, so that memory stays bounded."""
+    path = None
+    if src.path is not None and not src.data:
+        fd, path = tempfile.mkstemp(prefix="analyzer-dump-", suffix=".sqlite")
+        os.close(fd)
+    db = sqlite3.connect(path or ":memory:", isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -32768")  # 32 MiB
+        db.execute("PRAGMA temp_store = FILE")
+        db.execute("BEGIN")
+        yield db
+    finally:
+        db.close()
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _load(db: sqlite3.Connection, src: Source, max_line: int, *, own: bool, only_submissions: bool = False) -> int:
+    """Every line into the scratch tables; the number of comment lines."""
+    comments: list[tuple[Any, ...]] = []
+    posts: list[tuple[Any, ...]] = []
+    count = 0
+    for number, row in _rows(src, max_line):
+        kind = kind_of_row(row)
+        if kind == "comment" and not only_submissions:
+            link = _strip(row["link_id"]) or ""
+            cid = as_str(row.get("id")) or _strip(as_str(row.get("name"))) or f"line-{number}"
+            parent = _strip(row["parent_id"])
+            comments.append(
+                (
+                    link,
+                    number,
+                    cid,
+                    None if parent == link else parent,
+                    as_str(row.get("author")),
+                    _epoch(row.get("created_utc")),
+                    _text(row.get("body")),
+                    _comment_extra(row),
+                )
+            )
+            count += 1
+            if len(comments) >= _BATCH:
+                db.executemany("INSERT INTO c VALUES (?,?,?,?,?,?,?,?)", comments)
+                comments.clear()
+        elif kind == "submission":
+            sid = as_str(row.get("id")) or _strip(as_str(row.get("name")))
+            if sid is None:
+                raise src.fail("a submission has no id", where=f"line {number}")
+            posts.append((sid, number, int(own), _post_data(row)))
+            if len(posts) >= _BATCH:
+                db.executemany("INSERT OR IGNORE INTO s VALUES (?,?,?,?)", posts)
+                posts.clear()
+        elif kind is None:
+            raise src.fail(
+                "not a Reddit dump line (a comment has id, link_id 't3_…' and parent_id 't1_…'/'t3_…'; "
+                "a submission id, title, subreddit)",
+                where=f"line {number}",
+            )
+    if comments:
+        db.executemany("INSERT INTO c VALUES (?,?,?,?,?,?,?,?)", comments)
+    if posts:
+        db.executemany("INSERT OR IGNORE INTO s VALUES (?,?,?,?)", posts)
+    return count
+
+
+def _thread(db: sqlite3.Connection, link: str, src: Source) -> Thread:
+    comments = []
+    for cid, parent, author, created, body, more in db.execute(
+        "SELECT id, parent, author, created, body, extra FROM c WHERE link = ? ORDER BY seq", (link,)
+    ):
+        c = _make(cid, parent, author, created, body)
+        if more:
+            c.extra = json.loads(more)
+        comments.append(c)
+    row = db.execute("SELECT data FROM s WHERE id = ?", (link,)).fetchone()
+    post = _post(link, row[0]) if row is not None else None
+    extra: dict[str, Any] = {}
+    if post is not None:
+        title = post.extra.get("title")
+        if isinstance(title, str):
+            extra["title"] = title
+        expected = as_int(post.extra.get("num_comments"))
+        if expected is not None and expected > len(comments):
+            extra["not_loaded"] = expected - len(comments)
+    return Thread.build(f"reddit:{link}", comments, post, source=src.name, format="reddit-dump", extra=extra)
+
+
+def parse(src: Source, ctx: Context) -> list[Thread]:
+    """All threads at once (for bytes in memory; files go through ``iter_threads``)."""
+    return list(iter_threads(src, ctx))
