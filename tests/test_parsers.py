@@ -44,7 +44,19 @@ EXPECTED_FORMATS = {
 # Sample folders of the platforms read today. ../shared/data/threads also holds samples of
 # platforms issue 14 adds (bluesky, discourse, mastodon, twitter, reddit-pushshift); they join
 # this list with their parsers.
-READ_TODAY = ["disqus", "hackernews", "pasted", "reddit", "twitter-rumoureval", "youtube"]
+READ_TODAY = [
+    "bluesky",
+    "discourse",
+    "disqus",
+    "hackernews",
+    "mastodon",
+    "pasted",
+    "reddit",
+    "reddit-pushshift",
+    "twitter",
+    "twitter-rumoureval",
+    "youtube",
+]
 
 
 def test_every_sample_parses(threads_dir: Path) -> None:
