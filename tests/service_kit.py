@@ -20,8 +20,8 @@ class Server:
     url: str
     log: Path
 
-    def client(self, **kw: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60, **kw)  # type: ignore[arg-type]
+    def client(self, timeout: float = 60, **kw: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout, **kw)  # type: ignore[arg-type]
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]

@@ -123,7 +123,9 @@ def test_every_attribute_the_models_give_and_sentiment(server: Server) -> None:
     experimental = analyze(
         server, {"comment": {"text": KIND}, "requestedAttributes": {"TOXICITY_EXPERIMENTAL": {}}, "doNotStore": True}
     ).json()
-    assert experimental["attributeScores"]["TOXICITY_EXPERIMENTAL"]["summaryScore"] == scores["TOXICITY"]["summaryScore"]
+    assert (
+        experimental["attributeScores"]["TOXICITY_EXPERIMENTAL"]["summaryScore"] == scores["TOXICITY"]["summaryScore"]
+    )
 
 
 def test_span_offsets_count_utf16_code_units(server: Server) -> None:
@@ -142,7 +144,10 @@ def test_span_offsets_count_utf16_code_units(server: Server) -> None:
         ({"comment": {"text": ""}, "requestedAttributes": {"TOXICITY": {}}}, "too short"),
         ({"comment": {"text": "x" * 20_481}, "requestedAttributes": {"TOXICITY": {}}}, "too long"),
         ({"comment": {"text": "hi"}, "requestedAttributes": {}}, "Attributes must be specified"),
-        ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {"scoreType": "STD_DEV_ALPHA"}}}, "Score type"),
+        (
+            {"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {"scoreType": "STD_DEV_ALPHA"}}},
+            "Score type",
+        ),
         ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {"scoreThreshold": 2}}}, "scoreThreshold"),
         ({"comment": {"text": "hi"}, "requestedAttributes": {"THREAT": {}}}, "available: TOXICITY"),
         ({"comment": {"text": "hi"}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["de"]}, "languages: de"),
@@ -222,7 +227,13 @@ def test_native_score_batch_with_threads_and_limits(server: Server) -> None:
             "/v1/comments:score",
             json={
                 "comments": [
-                    {"id": "n1", "thread_id": "native", "text": KIND, "author": "ann", "created_at": "2026-12-01T10:00:00Z"},
+                    {
+                        "id": "n1",
+                        "thread_id": "native",
+                        "text": KIND,
+                        "author": "ann",
+                        "created_at": "2026-12-01T10:00:00Z",
+                    },
                     {"id": "n2", "thread_id": "native", "parent_id": "n1", "text": TOXIC, "author": "bob"},
                 ]
             },
@@ -235,12 +246,23 @@ def test_native_score_batch_with_threads_and_limits(server: Server) -> None:
         assert "toxicity" in second["flagged"] and "toxicity" not in first["flagged"]
         assert all("@" in v for v in second["models"].values()) and second["windowed"] is False
         # a later call's reply keeps its stored parent
-        r = c.post("/v1/comments:score", json={"comments": [{"id": "n3", "thread_id": "native", "parent_id": "n2", "text": "why?"}]})
+        r = c.post(
+            "/v1/comments:score",
+            json={"comments": [{"id": "n3", "thread_id": "native", "parent_id": "n2", "text": "why?"}]},
+        )
         assert r.status_code == 200
         too_many = {"comments": [{"text": "x"}] * 1001}
         assert "limit is 1000" in error_of(c.post("/v1/comments:score", json=too_many), 400)
         assert "comments" in error_of(c.post("/v1/comments:score", json={"comments": "x"}), 400)
         assert "extra" in error_of(c.post("/v1/comments:score", json={"comments": [], "oops": 1}), 400).lower()
+
+    from analyzer.store import Store
+
+    with Store.open(server.db, create=False) as store:  # type: ignore[attr-defined]
+        native = store.load_thread("api:native")
+    parents = {c.id: (c.parent_id, c.depth) for c in native.thread.comments}
+    assert parents["n1"] == (None, 1) and parents["n2"] == ("n1", 2) and parents["n3"] == ("n2", 3)  # top level = 1
+    assert {c.id: c.author for c in native.thread.comments}["n2"] == "bob"
 
 
 def test_native_thread_analysis_from_a_file(server: Server, shared_data: Path) -> None:
@@ -281,14 +303,22 @@ def test_store_receives_api_comments_and_verdicts(server: Server) -> None:
     analyze(server, {"comment": {"text": TOXIC}, "requestedAttributes": {"TOXICITY": {}}, "communityId": community})
     analyze(
         server,
-        {"comment": {"text": "never stored"}, "requestedAttributes": {"TOXICITY": {}}, "communityId": community, "doNotStore": True},
+        {
+            "comment": {"text": "never stored"},
+            "requestedAttributes": {"TOXICITY": {}},
+            "communityId": community,
+            "doNotStore": True,
+        },
     )
     with server.client() as c:
         r = c.post(
             "/v1alpha1/comments:suggestscore",
             json={
                 "comment": {"text": TOXIC},
-                "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0.1}}, "INSULT": {"summaryScore": {"value": 0.9}}},
+                "attributeScores": {
+                    "TOXICITY": {"summaryScore": {"value": 0.1}},
+                    "INSULT": {"summaryScore": {"value": 0.9}},
+                },
                 "communityId": community,
                 "clientToken": "verdict-1",
             },
@@ -308,6 +338,41 @@ def test_store_receives_api_comments_and_verdicts(server: Server) -> None:
         v = verdicts[0]
         assert v["decision"] == "relabel" and v["labels"] == {"toxicity": 0, "insult": 1}
         assert v["source"] == "api" and v["community_id"] == community and v["client_token"] == "verdict-1"
-        native = store.load_thread("api:native")
-        parents = {c.id: (c.parent_id, c.depth) for c in native.thread.comments}
-        assert parents["n1"] == (None, 1) and parents["n2"] == ("n1", 2) and parents["n3"] == ("n2", 3)  # top level = 1
+
+
+def test_dashboard_shows_api_traffic(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread list and the comment page read what the service stored, verdict included."""
+    import streamlit as st
+    from dashboard_data import REPO, open_page
+    from streamlit.testing.v1 import AppTest
+
+    community = "dashboard-check"
+    analyze(
+        server,
+        {"comment": {"text": TOXIC + " Go away."}, "requestedAttributes": {"TOXICITY": {}}, "communityId": community},
+    )
+    with server.client() as c:
+        c.post(
+            "/v1alpha1/comments:suggestscore",
+            json={
+                "comment": {"text": TOXIC + " Go away."},
+                "attributeScores": {"INSULT": {"summaryScore": {"value": 1}}},
+                "communityId": community,
+            },
+        ).raise_for_status()
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(server.db))  # type: ignore[attr-defined]
+    st.cache_data.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception
+    listed = "\n".join(str(df.value.to_csv()) for df in at.dataframe)
+    assert f"API: community:{community}" in listed
+    from analyzer.service.storage import comment_key
+
+    at = open_page(
+        at, "comment", thread=f"api:community:{community}", comment=comment_key(TOXIC + " Go away.", community)
+    )
+    page = "\n".join(str(e.value) for kind in ("text", "markdown", "caption") for e in at.get(kind))
+    page += "\n".join(str(df.value.to_csv()) for df in at.dataframe)
+    assert TOXIC in page and "relabel" in page and "api" in page
+    st.cache_data.clear()

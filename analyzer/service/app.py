@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from analyzer.service import perspective
@@ -29,10 +29,8 @@ from analyzer.store.api import VerdictIn
 log = logging.getLogger("analyzer.service")
 
 
-class JSON(Response):
+class JSON(JSONResponse):
     """JSON that is always valid UTF-8 (see ``guard.encode``)."""
-
-    media_type = "application/json; charset=UTF-8"
 
     def render(self, content: Any) -> bytes:
         return encode(content)

@@ -21,7 +21,44 @@ if TYPE_CHECKING:
 
 # Languages the detector may answer: the widely written ones (a short English comment is
 # otherwise easily taken for one of 97 rarer languages).
-DETECTABLE = ["en", "es", "pt", "fr", "de", "it", "nl", "sv", "da", "no", "fi", "pl", "cs", "sk", "hu", "ro", "tr", "ru", "uk", "bg", "el", "ar", "he", "fa", "hi", "bn", "ur", "id", "ms", "vi", "th", "zh", "ja", "ko", "tl", "sw"]
+DETECTABLE = [
+    "en",
+    "es",
+    "pt",
+    "fr",
+    "de",
+    "it",
+    "nl",
+    "sv",
+    "da",
+    "no",
+    "fi",
+    "pl",
+    "cs",
+    "sk",
+    "hu",
+    "ro",
+    "tr",
+    "ru",
+    "uk",
+    "bg",
+    "el",
+    "ar",
+    "he",
+    "fa",
+    "hi",
+    "bn",
+    "ur",
+    "id",
+    "ms",
+    "vi",
+    "th",
+    "zh",
+    "ja",
+    "ko",
+    "tl",
+    "sw",
+]
 
 
 class Service:

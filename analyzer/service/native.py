@@ -119,7 +119,32 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-router = APIRouter(prefix="/v1", tags=["Thread Analyzer"])
+class ErrorDetail(BaseModel):
+    code: int
+    message: str
+    status: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every refusal, in Google's shape."""
+
+    error: ErrorDetail
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what}
+    for code, what in (
+        (400, "Invalid request (Google's INVALID_ARGUMENT)."),
+        (401, "API key missing."),
+        (403, "API key not valid."),
+        (413, "Body too large."),
+        (429, "Rate limit or daily quota reached; see Retry-After."),
+        (504, "The request took too long."),
+    )
+}
+
+router = APIRouter(prefix="/v1", tags=["Thread Analyzer"], responses=_ERRORS)
 
 
 @router.post("/comments:score", response_model=ScoreResponse)
