@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 import pytest
 
 from analyzer.dashboard import params, thresholds, timeline, tree
-from analyzer.dashboard.safe import highlight_html, md_escape, top_words
-from analyzer.dashboard.verdicts import describe, verdict_labels
+from analyzer.dashboard.safe import highlight_html, md_escape, md_link, top_words
+from analyzer.dashboard.verdicts import describe, relabel_problem, verdict_labels
 from analyzer.thread import Comment, Thread
 
 
@@ -338,3 +338,28 @@ def test_sentiment_frame_has_all_three_classes_in_order() -> None:
     assert list(frame["sentiment"]) == ["negative", "neutral", "positive"]
     assert list(frame["share"]) == [0.5, 0.0, 0.5]
     assert sentiment_frame({"share": {}}).empty
+
+
+def test_a_relabel_without_a_label_is_refused() -> None:
+    assert relabel_problem("relabel", []) is not None and "approve" in relabel_problem("relabel", [])
+    assert relabel_problem("relabel", ["insult"]) is None
+    assert relabel_problem("approve", []) is None and relabel_problem("remove", []) is None
+
+
+def test_author_links_are_relative_encoded_and_their_labels_escaped() -> None:
+    evil = "[eve](javascript:alert(1)) <b>x</b>"
+    href = tree.author_href(evil, "t 1", {"t_toxicity": "0"})
+    assert href.startswith("authors?author=") and "thread=t+1" in href and "t_toxicity=0" in href
+    assert " " not in href and "(" not in href and "<" not in href
+    link = md_link(evil, href)
+    assert link == f"[{md_escape(evil)}]({href})"
+    assert md_link("x", "javascript:alert(1)") == "x" and md_link("x", "//evil.example/a") == "x"
+    assert tree.author_href(None) is None and tree.author_href("") is None
+    assert tree.author_href("n" * (params.MAX_PARAM + 1)) is None  # a link could not carry it
+    out = tree.tree_html(
+        tree.rows_of(Thread.build("t", [Comment("a", "hi", author=evil)]), {}, "toxicity", 0.5),
+        label="toxicity",
+        author_link=lambda r: tree.author_href(r.author, "t"),
+    )
+    assert f'<a class="ta-author-link" href="{html.escape(tree.author_href(evil, "t"))}" target="_self">' in out
+    assert "<b>x</b>" not in out and html.escape(evil) in out

@@ -29,6 +29,17 @@ def verdict_labels(
     return out
 
 
+def relabel_problem(decision: str, checked: Iterable[str]) -> str | None:
+    """Why a verdict may not be recorded as it stands, or None: a relabel with no label ticked
+    would store every label as 0, which is what *approve* says; ask for a label instead."""
+    if decision == "relabel" and not list(checked):
+        return (
+            "A relabel needs at least one label ticked; nothing was recorded. "
+            "If none of the labels applies, choose approve."
+        )
+    return None
+
+
 def describe(verdict: Mapping[str, object]) -> str:
     """One line for a stored verdict: 'remove by ana (insult=1) — note'. Plain text: show it with st.text."""
     labels = verdict.get("labels") or {}

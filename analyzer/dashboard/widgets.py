@@ -11,7 +11,7 @@ import streamlit as st
 
 from analyzer.dashboard import params, resources
 from analyzer.dashboard.safe import md_escape
-from analyzer.dashboard.verdicts import DECISION_HELP, DECISIONS, verdict_labels
+from analyzer.dashboard.verdicts import DECISION_HELP, DECISIONS, relabel_problem, verdict_labels
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import SENTIMENT_LABELS, TOXICITY_LABELS
 
@@ -113,7 +113,9 @@ def verdict_form(
     key: str,
     on_saved: Callable[[int], None] | None = None,
 ) -> None:
-    """Approve / remove / relabel a comment, with a note, under the sidebar's reviewer name."""
+    """Approve / remove / relabel a comment, with a note, under the sidebar's reviewer name.
+    A relabel with no label ticked is refused with a warning (it would store all zeros).
+    ``on_saved(verdict id)`` runs after a verdict is stored, before the page reruns."""
     toxicity = [label for label in labels if label in TOXICITY_LABELS] or ["toxicity"]
     flash_key = f"verdict-{key}-saved"
     if (saved := st.session_state.pop(flash_key, None)) is not None:
@@ -139,6 +141,9 @@ def verdict_form(
     if not name:
         st.error("Enter your name in the sidebar first: verdicts are recorded under it.")
         return
+    if (problem := relabel_problem(decision, checked)) is not None:
+        st.warning(problem)
+        return
     try:
         verdict_id = store.add_verdict(
             thread_id,
@@ -151,7 +156,7 @@ def verdict_form(
     except AnalyzerError as exc:
         error("The verdict was not recorded", exc)
         return
+    st.session_state[flash_key] = f"Verdict {verdict_id} recorded: {decision} by {name}."
     if on_saved is not None:
         on_saved(verdict_id)
-    st.session_state[flash_key] = f"Verdict {verdict_id} recorded: {decision} by {name}."
     st.rerun()  # so everything above the form shows the new verdict

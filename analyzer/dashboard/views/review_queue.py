@@ -49,6 +49,30 @@ def _quick(thread_id: str, comment_id: str, decision: str, index: str) -> None:
     st.session_state["rq_message"] = ("success", f"{decision} recorded for comment {comment_id} in {thread_id}.")
 
 
+KEPT = "rq_kept"  # session key: {item key: message} of comments relabelled here, kept in place
+MAX_KEPT = 10
+
+
+def _relabelled(thread_id: str, comment_id: str, verdict_id: int) -> None:
+    """After a correction: say so at the top, and keep the comment (and its open panel) where it was."""
+    message = f"Verdict {verdict_id} recorded for comment {comment_id} in {thread_id}."
+    kept: dict[str, str] = st.session_state.setdefault(KEPT, {})
+    kept[item_key(thread_id, comment_id)] = message
+    while len(kept) > MAX_KEPT:
+        kept.pop(next(iter(kept)))
+    st.session_state["rq_message"] = ("success", message)
+
+
+def with_kept(
+    items: list[dict[str, Any]], reviewed: list[dict[str, Any]], kept: set[str], order: Any
+) -> list[dict[str, Any]]:
+    """The queue with the comments relabelled in this session put back in their places
+    (``reviewed``: the queue including reviewed comments), so the page does not shift under the reviewer."""
+    have = {item_key(i["thread_id"], i["comment_id"]) for i in items}
+    back = [r for r in reviewed if (k := item_key(r["thread_id"], r["comment_id"])) in kept and k not in have]
+    return sorted(items + back, key=order)
+
+
 def render() -> None:
     store = resources.store()
     qp = st.query_params
@@ -92,6 +116,18 @@ def render() -> None:
     items = store.review_queue(
         label, threshold, band if mode == "uncertain" else None, limit=limit, thread_id=only_thread
     )
+    kept: dict[str, str] = st.session_state.get(KEPT) or {}
+    if kept:
+        reviewed = store.review_queue(
+            label,
+            threshold,
+            band if mode == "uncertain" else None,
+            limit=limit + len(kept),
+            thread_id=only_thread,
+            include_reviewed=True,
+        )
+        order = (lambda r: -r["score"]) if mode == "above" else (lambda r: abs(r["score"] - threshold))
+        items = with_kept(items, reviewed, set(kept), order)
     scope = f" in thread {only_thread}" if only_thread else ""
     st.caption(
         md_escape(
@@ -155,8 +191,18 @@ def render() -> None:
                 width="stretch",
                 args=(item["thread_id"], item["comment_id"], "remove", i),
             )
-            with st.expander("Correct the labels…"):
-                widgets.verdict_form(store, item["thread_id"], item["comment_id"], labels=labels, key=f"rq-{i}")
+            if i in kept:
+                st.success(md_escape(kept[i] + " Kept in its place for this session, so the queue does not shift."))
+            # keyed by the comment: an open panel stays with its comment when others leave the queue
+            with st.expander("Correct the labels…", key=f"rq-panel-{i}"):
+                widgets.verdict_form(
+                    store,
+                    item["thread_id"],
+                    item["comment_id"],
+                    labels=labels,
+                    key=f"rq-{i}",
+                    on_saved=lambda vid, t=item["thread_id"], c=item["comment_id"]: _relabelled(t, c, vid),
+                )
     if not items:
         st.success("The queue is empty at this threshold.")
 
