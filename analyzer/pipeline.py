@@ -186,12 +186,18 @@ def import_batches(
 
 
 def summary_line(summary: ImportSummary, n_threads: int, where: str) -> str:
-    """The one line ``analyzer ingest`` prints (and the dashboard shows) after an import."""
+    """The one line ``analyzer ingest`` prints (and the dashboard shows) after an import:
+    posts (a thread's article or submission) counted apart from the comments under them."""
     s = summary
     seen = f" ({s.sources_seen_before} already imported)" if s.sources_seen_before else ""
+    added, updated, unchanged = s.only_comments
+    posts = s.posts_added + s.posts_updated + s.posts_unchanged
+    post_part = (
+        f"posts {s.posts_added} added, {s.posts_updated} updated, {s.posts_unchanged} unchanged; " if posts else ""
+    )
     return (
         f"{s.sources} source(s){seen}, {n_threads} thread(s) into {where}: "
         f"threads {s.threads_added} added, {s.threads_updated} updated, {s.threads_unchanged} unchanged; "
-        f"comments {s.comments_added} added, {s.comments_updated} updated, {s.comments_unchanged} unchanged, "
+        f"{post_part}comments {added} added, {updated} updated, {unchanged} unchanged, "
         f"{s.repaired} repaired; scores {s.scores_added} added"
     )

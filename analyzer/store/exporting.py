@@ -45,6 +45,24 @@ _BASE = [
 _VERDICT = ["verdict", "verdict_labels", "verdict_reviewer", "verdict_note", "verdict_at", "verdict_stale", "verdicts"]
 
 
+class Written(int):
+    """How many rows an export wrote (an ``int``, as callers have always read it), with how
+    many of them are posts (a thread's article or submission) and how many comments."""
+
+    posts: int
+    comments: int
+
+    def __new__(cls, *, posts: int, comments: int) -> Written:
+        obj = super().__new__(cls, posts + comments)
+        obj.posts, obj.comments = posts, comments
+        return obj
+
+    def describe(self) -> str:
+        """'2,211 comment(s) and 3 post(s)' (posts only when there are some)."""
+        text = f"{self.comments:,} comment(s)"
+        return text + (f" and {self.posts:,} post(s)" if self.posts else "")
+
+
 def export_format(path: str | Path) -> str:
     """ "csv" or "parquet" from the file's extension, or AnalyzerError."""
     fmt = FORMATS.get(Path(path).suffix.lower())
@@ -137,14 +155,15 @@ def spreadsheet_safe(value: Any) -> Any:
 
 def export(
     conn: Connection, out: str | Path, *, thread_id: str | None = None, chunk: int = CHUNK, raw: bool = False
-) -> int:
+) -> Written:
     """Write every comment (or one thread's) with one column per label (current score), the
-    models used (JSON) and the latest verdict; CSV or Parquet by extension. Returns rows.
+    models used (JSON) and the latest verdict; CSV or Parquet by extension. Posts are rows
+    too (``kind`` says which). Returns the rows written, posts and comments counted apart.
     CSV cells are ``spreadsheet_safe`` unless ``raw``."""
     fmt = export_format(out)
     labels = _labels(conn)
     columns = _BASE + labels + ["models"] + _VERDICT
-    n = 0
+    n = posts = 0
     with atomic_output(out) as tmp:
         if fmt == "csv":
             with open(tmp, "w", newline="", encoding="utf-8", errors="surrogatepass") as fh:
@@ -155,6 +174,7 @@ def export(
                         flat = _flat(r, labels)
                         writer.writerow(flat if raw else {k: spreadsheet_safe(v) for k, v in flat.items()})
                     n += len(rows)
+                    posts += sum(1 for r in rows if r["kind"] == "post")
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -189,7 +209,8 @@ def export(
                     table = pa.Table.from_pylist([_typed(r, labels) for r in rows], schema=schema)
                     writer.write_table(table)
                     n += len(rows)
-    return n
+                    posts += sum(1 for r in rows if r["kind"] == "post")
+    return Written(posts=posts, comments=n - posts)
 
 
 def _flat(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:

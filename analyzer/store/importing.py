@@ -83,9 +83,14 @@ class ImportSummary:
     threads_added: int = 0
     threads_updated: int = 0
     threads_unchanged: int = 0
+    # every stored record, the posts among them included (the counts callers have always read)
     comments_added: int = 0
     comments_updated: int = 0
     comments_unchanged: int = 0
+    # the posts among those records (a thread's article or submission), so they can be told apart
+    posts_added: int = 0
+    posts_updated: int = 0
+    posts_unchanged: int = 0
     repaired: int = 0
     scores_added: int = 0
     import_ids: list[int] = field(default_factory=list)
@@ -93,6 +98,15 @@ class ImportSummary:
     @property
     def changed(self) -> bool:
         return bool(self.threads_added or self.threads_updated or self.scores_added)
+
+    @property
+    def only_comments(self) -> tuple[int, int, int]:
+        """(added, updated, unchanged) comments, posts left out."""
+        return (
+            self.comments_added - self.posts_added,
+            self.comments_updated - self.posts_updated,
+            self.comments_unchanged - self.posts_unchanged,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -260,6 +274,9 @@ class Importer:
             "comments_added",
             "comments_updated",
             "comments_unchanged",
+            "posts_added",
+            "posts_updated",
+            "posts_unchanged",
             "repaired",
             "scores_added",
         ):
@@ -415,6 +432,10 @@ class Importer:
         counts.comments_added += len(new_rows)
         counts.comments_updated += len(updates)
         counts.comments_unchanged += len(nodes) - len(new_rows) - len(updates)
+        posts = sum(1 for c in nodes if c.kind == "post")
+        counts.posts_added += sum(1 for r in new_rows if r["kind"] == "post")
+        counts.posts_updated += sum(1 for r in updates if r["kind"] == "post")
+        counts.posts_unchanged += posts - sum(1 for r in (*new_rows, *updates) if r["kind"] == "post")
         counts.scores_added += added_scores
         meta_changed = row is not None and any(_canon(getattr(row, k)) != _canon(v) for k, v in meta.items())
         if row is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -16,8 +17,8 @@ ALL = "(all threads)"
 MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 
 
-def _write(make: Callable[[Path], int], suffix: str) -> tuple[bytes, int]:
-    """Run an exporter into a temporary file and return its bytes and row count."""
+def _write(make: Callable[[Path], Any], suffix: str) -> tuple[bytes, Any]:
+    """Run an exporter into a temporary file and return its bytes and what it counted."""
     with tempfile.TemporaryDirectory(prefix="thread-analyzer-export-") as tmp:
         path = Path(tmp) / f"export.{suffix}"
         rows = make(path)
@@ -56,7 +57,7 @@ def render() -> None:
         data, rows, f, t = ready
         name = f"thread-analyzer-{'all' if t == ALL else 'thread'}.{f}"
         st.download_button(
-            f"Download {rows:,} comment(s) as {f.upper()}",
+            f"Download {rows.describe()} as {f.upper()}",
             data,
             file_name=name,
             mime=MIME[f],
