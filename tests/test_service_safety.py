@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from service_kit import Server, start_server, stop
 
-pytest_plugins = ["conftest_models"]
+pytest_plugins = ["conftest_models", "conftest_store"]
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +257,36 @@ def test_schemathesis_native_routes(open_server: Server) -> None:
         except Exception as exc:  # collect all, report together
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.postgres
+def test_two_workers_share_one_postgresql_store(tmp_path: Path, toxicity_model_dir: Path, pg_database) -> None:
+    """`--workers 2` on one PostgreSQL store: concurrent calls from both processes all stored."""
+    from conftest_store import PG_SKIP, fresh_pg_schema
+
+    if pg_database is None:
+        pytest.skip(PG_SKIP)
+    url = fresh_pg_schema(pg_database)
+    srv = start_server(["--model", str(toxicity_model_dir), "--db", url, "--workers", "2"], tmp_path / "serve.log")
+    try:
+
+        def send(i: int) -> int:
+            body = {
+                "comments": [
+                    {"id": f"w{i}-{k}", "thread_id": "shared", "text": f"reply {k} from call {i}"} for k in range(3)
+                ]
+            }
+            return post(srv, "/v1/comments:score", body).status_code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(send, range(40)))
+        assert codes == [200] * 40, srv.log_text()
+    finally:
+        stop(srv.proc)
+    from analyzer.store import Store
+
+    with Store.open(url, create=False) as store:
+        loaded = store.load_thread("api:shared")
+    assert len(loaded.thread.comments) == 120 and all(c.id in loaded.scores for c in loaded.thread.comments)
