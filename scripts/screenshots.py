@@ -1,8 +1,9 @@
 """Regenerate the README's screenshots (docs/thread-page.png, docs/authors-view.png) from
 the bundled examples: a temporary store scored by the default models, ``streamlit run
 app.py`` on a free loopback port, Debian's Chromium at 1400 px, each page shot once its
-run has finished (the ``.ta-run-done`` marker). The authors view is shot when
-``analyzer/dashboard/nav.py`` has an ``authors`` page.
+run has finished (the ``.ta-run-done`` marker). The thread page is the biggest thread's;
+the authors view is the Authors page of that thread's author with the most toxic comments
+(then the most comments): their part in the thread, then their history across threads.
 
     python scripts/screenshots.py [--db demo.db]
 """
@@ -15,6 +16,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -35,10 +37,20 @@ def shoot(context, url: str, out: Path) -> None:
     page.close()
 
 
+def pick_author(db: str, thread_id: str) -> str | None:
+    """The thread's author with the most toxic comments (then the most comments), or None."""
+    from analyzer.analytics.author_stats import thread_authors
+    from analyzer.store import Store
+
+    with Store.open(db) as store:
+        loaded = store.load_thread(thread_id)
+    rows = thread_authors(loaded.thread, loaded.scores, loaded.thresholds)
+    best = min(rows, key=lambda r: (-r["toxic"], -r["comments"], r["author"]), default=None)
+    return best["author"] if best else None
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
-
-    from analyzer.dashboard.nav import PAGES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="an existing store (default: the examples, imported into a temporary one)")
@@ -52,10 +64,9 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 shoot(context, f"{url}/thread?thread={thread_id}", DOCS / "thread-page.png")
-                if "authors" in PAGES:
-                    shoot(context, f"{url}/authors?thread={thread_id}", DOCS / "authors-view.png")
-                else:
-                    print("no authors page in analyzer/dashboard/nav.py yet: docs/authors-view.png not made")
+                author = pick_author(db, thread_id)
+                query = urlencode({"author": author, "thread": thread_id} if author else {"thread": thread_id})
+                shoot(context, f"{url}/authors?{query}", DOCS / "authors-view.png")
                 browser.close()
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
