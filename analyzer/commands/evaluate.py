@@ -18,7 +18,12 @@ import click
     type=click.Path(dir_okay=False),
     help="Labeled CSV/TSV/JSON Lines, same format as `analyzer train` (repeatable).",
 )
-@click.option("--task", type=click.Choice(["toxicity", "sentiment"]), required=True)
+@click.option(
+    "--task",
+    type=click.Choice(["toxicity", "sentiment", "multi"]),
+    required=True,
+    help="multi: toxicity 0/1 columns, sentiment and polarity columns, as `analyzer train --task multi` reads.",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -32,6 +37,13 @@ import click
 @click.option("--device", default=None)
 @click.option("--no-bias", is_flag=True, help="Skip the identity-term bias check.")
 @click.option(
+    "--by",
+    "by_column",
+    default=None,
+    metavar="COLUMN",
+    help="Also report metrics per value of COLUMN (e.g. a functional suite's 'functionality' or a 'target_group').",
+)
+@click.option(
     "--precision",
     type=click.Choice(["float32", "bfloat16", "int8", "auto"]),
     default="float32",
@@ -39,7 +51,17 @@ import click
     help="Run the model as `analyzer score --precision` would (to check a fast option).",
 )
 def evaluate(
-    model_dir, data_files, task, out_dir, text_column, label_columns, batch_size, device, no_bias, precision="float32"
+    model_dir,
+    data_files,
+    task,
+    out_dir,
+    text_column,
+    label_columns,
+    batch_size,
+    device,
+    no_bias,
+    by_column=None,
+    precision="float32",
 ) -> None:
     """Score labeled data with a model; print and save per-label ROC-AUC, macro-F1 at the
     model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias."""
@@ -48,6 +70,7 @@ def evaluate(
     from analyzer.training.data import load_labeled
     from analyzer.training.evaluation import (
         bias_check,
+        evaluate_by,
         evaluate_predictions,
         markdown_report,
         plot_confusion,
@@ -56,7 +79,7 @@ def evaluate(
     )
 
     cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
-    data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols)
+    data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols, group_column=by_column)
     clf = Classifier.from_pretrained(model_dir, device=device, precision=precision)
     scorer = Scorer([clf], batch_size=batch_size, device=device)
 
@@ -68,7 +91,9 @@ def evaluate(
     report["model"] = f"{clf.name}@{clf.fingerprint}"
     report["precision"] = clf.precision
     report["data"] = list(data_files)
-    if task == "toxicity" and not no_bias:
+    if by_column:
+        report["by"] = {"column": by_column, "groups": evaluate_by(data, preds, clf.thresholds, by_column)}
+    if task in ("toxicity", "multi") and not no_bias:
         label = "identity_attack" if "identity_attack" in clf.labels else "toxicity"
         if label in clf.labels:
             report["bias"] = bias_check(predict, label, clf.thresholds.get(label, 0.5))
@@ -80,7 +105,8 @@ def evaluate(
         plots.append(plot_confusion(report["confusion_matrix"], data.labels, "sentiment", out / "confusion.png"))
     else:
         for lab, v in report["labels"].items():
-            plots.append(plot_confusion(v["confusion_matrix"], ["no", "yes"], lab, out / f"confusion_{lab}.png"))
+            if "confusion_matrix" in v and len(v["confusion_matrix"]) == 2:
+                plots.append(plot_confusion(v["confusion_matrix"], ["no", "yes"], lab, out / f"confusion_{lab}.png"))
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     md = markdown_report(clf.name, ", ".join(Path(f).name for f in data_files), report, plots)
     (out / "report.md").write_text(md)

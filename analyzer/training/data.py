@@ -112,10 +112,12 @@ def load_labeled(
     *,
     text_column: str = "text",
     label_columns: list[str] | None = None,
+    group_column: str | None = None,
 ) -> LabeledData:
-    """Read and combine labeled files for ``task``; every error names the file and row."""
+    """Read and combine labeled files for ``task``; every error names the file and row.
+    ``group_column`` is kept per row in ``sources`` (for per-group metrics)."""
     if task == "multi":
-        return _load_multi(paths, text_column)
+        return _load_multi(paths, text_column, group_column)
     frames = []
     multi = task == "toxicity"
     for path in paths:
@@ -125,6 +127,11 @@ def load_labeled(
                 f"no text column {text_column!r} (columns: {', '.join(map(str, df.columns))})", source=str(path)
             )
         texts = df[text_column].astype(str)
+        if group_column is not None and group_column not in df.columns:
+            raise InputError(
+                f"no column {group_column!r} to group by (columns: {', '.join(map(str, df.columns))})",
+                source=str(path),
+            )
         if multi:
             cols = label_columns or [c for c in TOXICITY_LABELS if c in df.columns]
             if not cols:
@@ -142,9 +149,12 @@ def load_labeled(
             if col not in df.columns:
                 raise InputError(f"no label column {col!r}", source=str(path))
             out = pd.DataFrame({"text": texts, "label": _class_column(df[col], path, col)})
+        if group_column is not None:
+            out["_group"] = df[group_column].astype(str).to_numpy()
         frames.append(out)
     data = pd.concat(frames, ignore_index=True)
     data = data[data["text"].str.strip() != ""]
+    groups = data.pop("_group").tolist() if "_group" in data.columns else None
     if multi:
         labels = [c for c in TOXICITY_LABELS if c in data.columns] + [
             c for c in data.columns if c not in TOXICITY_LABELS and c != "text"
@@ -153,10 +163,10 @@ def load_labeled(
     else:
         labels = SENTIMENT_LABELS
         y = data["label"].to_numpy(dtype=int)
-    return LabeledData(data["text"].tolist(), y, labels, multi)
+    return LabeledData(data["text"].tolist(), y, labels, multi, sources=groups)
 
 
-def _load_multi(paths: list[str | Path], text_column: str) -> LabeledData:
+def _load_multi(paths: list[str | Path], text_column: str, group_column: str | None = None) -> LabeledData:
     """Files with any of: toxicity 0/1 columns, ``sentiment`` (negative/neutral/positive),
     ``polarity`` (0/1: negative/positive only, for review sets without a neutral class)."""
     frames = []
@@ -184,7 +194,10 @@ def _load_multi(paths: list[str | Path], text_column: str) -> LabeledData:
             rows = np.flatnonzero(~np.isnan(pol))
             sentiment_part[rows, 0] = 1.0 - pol[rows]
             sentiment_part[rows, 2] = pol[rows]
-        source = df["source"].astype(str).tolist() if "source" in df.columns else [Path(path).stem] * len(df)
+        by = group_column or "source"
+        if group_column is not None and group_column not in df.columns:
+            raise InputError(f"no column {group_column!r} to group by", source=str(path))
+        source = df[by].astype(str).tolist() if by in df.columns else [Path(path).stem] * len(df)
         frames.append((df[text_column].astype(str).tolist(), y, source))
     texts = [t for f in frames for t in f[0]]
     y = np.concatenate([f[1] for f in frames])
@@ -248,7 +261,7 @@ def split(
     if val is None:
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(data))
-        n_val = max(1, int(round(len(data) * val_fraction)))
+        n_val = max(1, round(len(data) * val_fraction))
         return data.subset(np.sort(order[n_val:])), data.subset(np.sort(order[:n_val]))
     val = deduplicate(val.align(data.labels))
     val_keys = {dedup_key(t) for t in val.texts}

@@ -31,7 +31,14 @@ def evaluate_predictions(
     missing = [lab for lab in data.labels if lab not in model_labels]
     if not model_labels:
         raise InputError(f"the model predicts none of the data's labels ({', '.join(data.labels)})")
-    if data.multi_label:
+    if data.groups:  # a multi-head set: each group measured as its activation asks
+        from analyzer.training.heads import group_metrics, group_slices
+
+        groups = [g for g in data.groups if all(lab in model_labels for lab in g.labels)]
+        probs = np.nan_to_num(_matrix(preds, data.labels), nan=0.0)
+        report = group_metrics(data.y, probs, data.labels, group_slices(data.labels, groups), thresholds)
+        report["labels"] = {k: v for g in report["groups"].values() for k, v in g.get("labels", {}).items()}
+    elif data.multi_label:
         y = data.align(model_labels).y
         report = multilabel_metrics(y, _matrix(preds, model_labels), model_labels, thresholds)
     else:
@@ -39,6 +46,49 @@ def evaluate_predictions(
     report["n"] = len(data)
     report["labels_not_predicted"] = missing
     return report
+
+
+def evaluate_by(
+    data: LabeledData, preds: list[dict[str, float]], thresholds: dict[str, float], column: str
+) -> dict[str, Any]:
+    """The same metrics for each value of ``column`` (``data.sources`` holds it): a functional
+    test suite's functionalities, a bias audit's target groups. Accuracy at the thresholds is
+    given beside ROC-AUC, since a functionality is often all positive or all negative."""
+    if data.sources is None:
+        raise InputError(f"no column {column!r} was read")
+    values = np.array(data.sources, dtype=object)
+    out: dict[str, Any] = {}
+    for value in sorted(set(data.sources)):
+        idx = np.flatnonzero(values == value)
+        part = data.subset(idx)
+        sub = [preds[i] for i in idx]
+        row: dict[str, Any] = {"n": len(part)}
+        try:
+            metrics = evaluate_predictions(part, sub, thresholds)
+        except (InputError, ValueError) as exc:
+            row["error"] = str(exc)
+            out[str(value)] = row
+            continue
+        row["labels"] = {}
+        if part.multi_label:
+            for j, lab in enumerate(part.labels):
+                if lab not in metrics.get("labels", {}):
+                    continue
+                mask = ~np.isnan(part.y[:, j])
+                truth = part.y[mask, j].astype(int)
+                p = np.array([sub[i][lab] for i in np.flatnonzero(mask)])
+                acc = float(((p >= thresholds.get(lab, 0.5)).astype(int) == truth).mean()) if len(p) else None
+                row["labels"][lab] = {
+                    "n": int(mask.sum()),
+                    "positives": int(truth.sum()),
+                    "roc_auc": metrics["labels"][lab].get("roc_auc"),
+                    "accuracy": acc,
+                }
+        else:
+            row["accuracy"] = metrics.get("accuracy")
+            row["macro_recall"] = metrics.get("macro_recall")
+        out[str(value)] = row
+    return out
 
 
 def reliability(data: LabeledData, preds: list[dict[str, float]]) -> dict[str, list[dict[str, float]]]:
@@ -169,6 +219,17 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
             lines.append(
                 f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |"
             )
+    for name, group in report.get("groups", {}).items():
+        if "macro_recall" in group:
+            lines += [
+                "",
+                f"Group `{name}`: macro recall **{group['macro_recall']:.4f}**, accuracy {group['accuracy']:.4f}",
+            ]
+        if "partial_accuracy" in group:
+            lines += [
+                "",
+                f"Group `{name}`, positive vs negative rows: accuracy {group['partial_accuracy']:.4f} (n={group['partial_n']})",
+            ]
     if report.get("labels_not_predicted"):
         lines += ["", f"Not predicted by this model: {', '.join(report['labels_not_predicted'])}."]
     bias = report.get("bias")
@@ -187,5 +248,25 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
             lines.append(
                 f"| {r['identity']} | {r['subgroup_auc']:.3f} | {r['benign_fpr']:.3f} | {r['benign_mean_score']:.3f} |"
             )
+    by = report.get("by")
+    if by:
+        lines += [
+            "",
+            f"## By {by['column']}",
+            "",
+            "| value | n | label | positives | accuracy @ threshold | ROC-AUC |",
+            "|---|---|---|---|---|---|",
+        ]
+        for value, row in by["groups"].items():
+            if "error" in row:
+                lines.append(f"| {value} | {row['n']} | – | – | – | {row['error']} |")
+            elif row.get("labels"):
+                for lab, v in row["labels"].items():
+                    acc = f"{v['accuracy']:.3f}" if v["accuracy"] is not None else "–"
+                    auc = f"{v['roc_auc']:.3f}" if v.get("roc_auc") is not None else "–"
+                    lines.append(f"| {value} | {v['n']} | {lab} | {v['positives']} | {acc} | {auc} |")
+            else:
+                acc = f"{row['accuracy']:.3f}" if row.get("accuracy") is not None else "–"
+                lines.append(f"| {value} | {row['n']} | sentiment | – | {acc} | – |")
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"
