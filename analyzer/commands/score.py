@@ -170,7 +170,7 @@ def score(
     classifiers = [
         Classifier.from_pretrained(f, allow_network=allow_network, device=device, precision=precision) for f in folders
     ]
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer  # bytes: the records are encoded once, as UTF-8
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     failed = written = 0
     with (

@@ -67,12 +67,22 @@ def quantize_int8(model: Any, device: torch.device | None = None) -> Any:
     }
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
         warnings.simplefilter("ignore")
-        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+        try:
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+        except ImportError:
+            raise Int8Unavailable(
+                f"this torch ({torch.__version__}) has no torch.ao dynamic quantization; "
+                "use --precision float32, or install the pinned torch==2.13.0"
+            ) from None
 
         spec = {name: per_channel_dynamic_qconfig for name in names}
         model = quantize_dynamic(model.to("cpu", torch.float32), spec, dtype=torch.qint8)
     model.analyzer_precision = "int8"
     return model
+
+
+class Int8Unavailable(ModelError):
+    """The installed torch cannot run our int8 path."""
 
 
 def place(model: Any, device: str | torch.device | None, precision: str) -> Any:
@@ -82,7 +92,15 @@ def place(model: Any, device: str | torch.device | None, precision: str) -> Any:
 
     try:
         target = torch.device(device) if device is not None else auto_device()
-        if precision == "int8" or (precision == "auto" and target.type == "cpu" and int8_available()):
+        if precision == "auto" and target.type == "cpu" and int8_available():
+            try:
+                model = quantize_int8(model, target)
+            except Int8Unavailable as exc:
+                import sys
+
+                print(f"note: {exc}; scoring in float32", file=sys.stderr)
+                model.to(target, dtype=torch.float32)
+        elif precision == "int8":
             model = quantize_int8(model, target)
         else:
             model.to(target, dtype=resolve_dtype(precision, target))
