@@ -18,6 +18,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETBLOCK), os.environ.get("PYTHONPATH")]))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Scores are cached in the user's cache folder by default; tests keep theirs in memory
+    # (tests/test_scoring_cli.py checks the default location in a folder of its own).
+    os.environ.setdefault("THREAD_ANALYZER_CACHE", "")
     sys.path.insert(0, str(NETBLOCK))
     import sitecustomize  # noqa: F401  (ours, from tests/netblock: blocks outbound sockets)
 

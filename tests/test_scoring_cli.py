@@ -113,3 +113,33 @@ def test_score_help_does_not_import_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False False"
+
+
+def test_scores_are_cached_in_the_user_cache_folder_by_default(
+    comments_csv: Path, tmp_path: Path, toxicity_model_dir: Path
+) -> None:
+    """Defect 8 of issue 15: without --cache a second run scores nothing; --no-cache keeps no file."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "THREAD_ANALYZER_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache-home")
+
+    def score(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "analyzer", "score", str(comments_csv), "--model", str(toxicity_model_dir), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+
+    nocache = score("--no-cache")
+    assert nocache.returncode == 0, nocache.stderr
+    cache_file = tmp_path / "cache-home" / "thread-analyzer" / "scores.sqlite"
+    assert not cache_file.exists()
+    first, second = score(), score()
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert cache_file.exists()
+    assert "misses 0" in second.stderr and "misses 0" not in first.stderr
+    parsed = [[json.loads(line) for line in run.stdout.splitlines()] for run in (first, second)]
+    assert parsed[0] == parsed[1]  # the same scores, from the cache

@@ -72,8 +72,10 @@ from analyzer.scoring.classifier import PRECISIONS
     "cache_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="SQLite score cache, so re-runs skip texts already scored (default: $THREAD_ANALYZER_CACHE).",
+    help="SQLite score cache, so re-runs skip texts already scored (default: $THREAD_ANALYZER_CACHE, "
+    "else the user cache folder, ~/.cache/thread-analyzer/scores.sqlite on Linux).",
 )
+@click.option("--no-cache", is_flag=True, help="Keep no score cache on disk (this run only, in memory).")
 @click.option("--allow-network", is_flag=True, help="Allow --model to name a Hugging Face hub id (downloads it).")
 @click.option(
     "--engine",
@@ -119,6 +121,7 @@ def score(
     threads: int | None,
     precision: str,
     cache_path: str | None,
+    no_cache: bool,
     allow_network: bool,
     engine: str | None = None,
     scheduler: str | None = None,
@@ -174,7 +177,7 @@ def score(
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     failed = written = 0
     with (
-        ScoreCache.from_env(cache_path) as cache,
+        ScoreCache.from_env(cache_path, enabled=not no_cache) as cache,
         tqdm(total=0, unit="comment", file=sys.stderr, disable=None, desc="scoring") as bar,
     ):
         scorer = Scorer(

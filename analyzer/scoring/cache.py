@@ -41,6 +41,14 @@ def normalize_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def default_path() -> Path:
+    """Where scores are cached when nothing else is said: the platform's user cache folder
+    (``~/.cache/thread-analyzer/scores.sqlite`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("thread-analyzer")) / "scores.sqlite"
+
+
 def text_key(text: str) -> str:
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
 
@@ -61,9 +69,17 @@ class ScoreCache:
         self._db: sqlite3.Connection | None = None
 
     @classmethod
-    def from_env(cls, path: str | Path | None = None, **kwargs: int) -> ScoreCache:
-        """``path`` if given, else ``$THREAD_ANALYZER_CACHE``, else memory only."""
-        return cls(path or os.environ.get(ENV_CACHE) or None, **kwargs)
+    def from_env(cls, path: str | Path | None = None, *, enabled: bool = True, **kwargs: int) -> ScoreCache:
+        """``path`` if given, else ``$THREAD_ANALYZER_CACHE`` (empty: memory only), else the
+        user's cache folder (``default_path()``); memory only when not ``enabled``."""
+        if not enabled:
+            return cls(None, **kwargs)
+        if path:
+            return cls(path, **kwargs)
+        env = os.environ.get(ENV_CACHE)
+        if env is not None:
+            return cls(env or None, **kwargs)
+        return cls(default_path(), **kwargs)
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "entries_in_memory": len(self._memory)}
