@@ -40,10 +40,10 @@ def test_ingest_threads_report_export(store_url: str, tmp_path: Path, capsys, mo
         ["ingest", str(PASTED), str(HN), "--db", store_url, "--no-score", "--now", NOW], capsys, monkeypatch
     )
     assert code == 0, err
-    assert "3 thread(s)" in out and "comments 2214 added, 0 updated, 0 unchanged" in out
+    assert "3 thread(s)" in out and "posts 3 added, 0 updated, 0 unchanged; comments 2211 added, 0 updated, 0 unchanged" in out
 
     code, out, _ = run(["ingest", str(PASTED), "--db", store_url, "--no-score", "--now", NOW], capsys, monkeypatch)
-    assert code == 0 and "(1 already imported)" in out and "0 added, 0 updated, 22 unchanged" in out
+    assert code == 0 and "(1 already imported)" in out and "comments 0 added, 0 updated, 21 unchanged" in out
 
     code, out, _ = run(["threads", "--db", store_url, "--format", "json"], capsys, monkeypatch)
     listed = json.loads(out)
@@ -90,11 +90,11 @@ def test_ingest_threads_report_export(store_url: str, tmp_path: Path, capsys, mo
         monkeypatch,
     )
     assert code == 0, err
-    assert "wrote 2214 comment(s)" in out and "wrote 1 toxicity training row(s)" in out
+    assert "wrote 2,211 comment(s) and 3 post(s)" in out and "wrote 1 toxicity training row(s)" in out
     code, out, _ = run(
         ["export", "--db", store_url, "--out", str(tmp_path / "one.csv"), "--thread", "hn:1"], capsys, monkeypatch
     )
-    assert code == 0 and "wrote 21 comment(s)" in out  # 20 comments and the story
+    assert code == 0 and "wrote 20 comment(s) and 1 post(s)" in out  # 20 comments and the story
 
 
 def test_user_errors_are_one_line_and_leave_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -182,7 +182,7 @@ def test_ingest_scores_with_models_and_skips_what_is_scored(
     ]
     code, out, err = run(args, capsys, monkeypatch)
     assert code == 0, err
-    assert "comments 22 added" in out and "scores 154 added" in out  # 22 records x (4 toxicity + 3 sentiment)
+    assert "posts 1 added" in out and "comments 21 added" in out and "scores 154 added" in out  # 22 records x (4 toxicity + 3 sentiment)
     code, out, err = run(args, capsys, monkeypatch)
     assert code == 0 and "scores 0 added" in out
     assert seen == [22, 0]  # the second run sent nothing to the models
