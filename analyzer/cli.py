@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "demo": "analyzer.commands.demo:demo",
     "serve": "analyzer.commands.serve:serve",
     "apikey": "analyzer.commands.serve:apikey",
+    "fetch": "analyzer.commands.fetch:fetch",
 }
 
 
