@@ -317,8 +317,12 @@ def test_cache_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("THREAD_ANALYZER_CACHE", str(tmp_path / "env.sqlite"))
     assert ScoreCache.from_env().path == tmp_path / "env.sqlite"
     assert ScoreCache.from_env(tmp_path / "cli.sqlite").path == tmp_path / "cli.sqlite"
+    monkeypatch.setenv("THREAD_ANALYZER_CACHE", "")
+    assert ScoreCache.from_env().path is None  # empty: memory only
     monkeypatch.delenv("THREAD_ANALYZER_CACHE")
-    assert ScoreCache.from_env().path is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert ScoreCache.from_env().path == tmp_path / "xdg" / "thread-analyzer" / "scores.sqlite"  # the default
+    assert ScoreCache.from_env(enabled=False).path is None
 
 
 # ---------------------------------------------------------------------- fingerprints

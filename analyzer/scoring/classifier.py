@@ -70,6 +70,7 @@ class Classifier:
         self.output_labels = list(labels)
         self.config = config
         self._specials: tuple[list[int], list[int]] | None = None
+        self._pair_template: Any = None  # analyzer.scoring.pairs.PairTemplate, found on first use
         self._slices: list[tuple[str, list[int]]] | None = None
 
     # ------------------------------------------------------------------ attributes
@@ -259,6 +260,27 @@ class Classifier:
         for i, ids in enumerate(self.encode(texts)):
             pieces.extend((i, prefix + w + suffix, len(w)) for w in self.windows(ids))
         return self.score_pieces(pieces, len(texts), batch_size=batch_size, sort_by_length=sort_by_length)
+
+    def score_pairs(
+        self, pairs: Sequence[tuple[str | None, str]], *, batch_size: int = 32, sort_by_length: bool = True
+    ) -> list[tuple[dict[str, float], bool]]:
+        """(scores, windowed) per (parent, reply) pair, for a model that reads context
+        (``context: "parent"``): the parent is cut first, the reply never (``scoring.pairs``)."""
+        from analyzer.scoring.pairs import pair_template, pair_windows
+
+        if self._pair_template is None:
+            self._pair_template = pair_template(self.tokenizer)
+        parents = self.encode([p or "" for p, _ in pairs])
+        replies = self.encode([r for _, r in pairs])
+        pieces: list[tuple[int, list[int], int]] = []
+        types: list[list[int]] = []
+        for i, (parent, reply) in enumerate(zip(parents, replies)):
+            for ids, tt, weight in pair_windows(self._pair_template, parent, reply, self.max_length):
+                pieces.append((i, ids, weight))
+                types.append(tt)
+        return self.score_pieces(
+            pieces, len(pairs), batch_size=batch_size, sort_by_length=sort_by_length, token_types=types
+        )
 
     def score_pieces(
         self,

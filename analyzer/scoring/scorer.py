@@ -76,9 +76,24 @@ class Scorer:
         self._prepared = False
 
     @property
+    def plain_models(self) -> list[Classifier]:
+        """The models that read a comment alone: they give ``scores``."""
+        return [c for c in self.classifiers if c.context != "parent"]
+
+    @property
+    def context_models(self) -> list[Classifier]:
+        """The models that read a reply with its parent: they give ``context_scores``."""
+        return [c for c in self.classifiers if c.context == "parent"]
+
+    @property
     def labels(self) -> list[str]:
-        """Every label this scorer reports, in model order."""
-        return list(dict.fromkeys(label for clf in self.classifiers for label in clf.labels))
+        """Every label ``scores`` reports, in model order."""
+        return list(dict.fromkeys(label for clf in self.plain_models for label in clf.labels))
+
+    @property
+    def context_labels(self) -> list[str]:
+        """Every label ``context_scores`` reports."""
+        return list(dict.fromkeys(label for clf in self.context_models for label in clf.labels))
 
     # ------------------------------------------------------------------ public
     def score_texts(self, texts: Iterable[str]) -> list[Scored]:
@@ -91,17 +106,62 @@ class Scorer:
         while chunk := list(islice(iterator, self.chunk_size)):
             yield from self._score_chunk(chunk)
 
+    def score_pairs(self, pairs: Sequence[tuple[str | None, str]]) -> list[Scored]:
+        """Context scores of (parent text, reply text) pairs from the context models, cached
+        on (model, reply, parent); an empty ``Scored`` where the scorer has none."""
+        self._prepare()
+        pairs = [(without_lone_surrogates(p or ""), without_lone_surrogates(r)) for p, r in pairs]
+        results = [Scored() for _ in pairs]
+        keys = [f"{text_key(r)}:{text_key(p)}" if r.strip() else None for p, r in pairs]
+        for clf in self.context_models:
+            known = self.cache.get_many(clf.cache_key, {k for k in keys if k}) if self.cache is not None else {}
+            todo: dict[str, tuple[str, str]] = {}
+            for key, pair in zip(keys, pairs):
+                if key is not None and key not in known and key not in todo:
+                    todo[key] = pair
+            if todo:
+                fresh = clf.score_pairs(
+                    list(todo.values()), batch_size=self.batch_size_for(clf), sort_by_length=self.sort_by_length
+                )
+                new = dict(zip(todo, fresh))
+                self.model_runs[clf.version] = self.model_runs.get(clf.version, 0) + len(new)
+                if self.cache is not None:
+                    self.cache.put_many(clf.cache_key, new)
+                known.update(new)
+            for key, result in zip(keys, results):
+                if key is None:
+                    continue
+                scores, windowed = known[key]
+                for label, prob in scores.items():
+                    result.scores.setdefault(label, prob)
+                    result.models.setdefault(label, clf.version)
+                result.windowed = result.windowed or windowed
+        return results
+
     def score_records(self, records: Iterable[dict[str, Any]], *, text_field: str = "text") -> Iterator[dict[str, Any]]:
         """Each record (posts included) with ``scores``, ``models`` and ``windowed`` added;
-        the input records are not modified."""
+        with a context model also ``context_scores`` and ``context_models`` for every reply
+        (read with its parent) and top-level comment (read with the post's title and text).
+        Records of a thread come parent first (as parsers write them); the input records are
+        not modified."""
+        contexts = _Contexts(text_field) if self.context_models else None
         iterator = iter(records)
         while chunk := list(islice(iterator, self.chunk_size)):
             scored = self._score_chunk([r.get(text_field) or "" for r in chunk])
-            for record, result in zip(chunk, scored):
+            paired: dict[int, Scored] = {}
+            if contexts is not None:
+                wanted = [(i, contexts.parent_text(r)) for i, r in enumerate(chunk)]
+                todo = [(i, p) for i, p in wanted if p is not None]
+                for (i, _), res in zip(todo, self.score_pairs([(p, chunk[i].get(text_field) or "") for i, p in todo])):
+                    paired[i] = res
+            for i, (record, result) in enumerate(zip(chunk, scored)):
                 out = dict(record)
                 out["scores"] = result.scores
                 out["models"] = result.models
                 out["windowed"] = result.windowed
+                if i in paired:
+                    out["context_scores"] = paired[i].scores
+                    out["context_models"] = paired[i].models
                 yield out
 
     # ------------------------------------------------------------------ internals
@@ -128,18 +188,20 @@ class Scorer:
         """Each model's results for its texts to score; the models at once where that helps."""
         import torch
 
+        models = self.plain_models
+
         def run(i: int) -> list[Entry]:
             todo = todo_by_model[i]
             if not todo:
                 return []
-            clf = self.classifiers[i]
+            clf = models[i]
             return clf.score(
                 list(todo.values()), batch_size=self.batch_size_for(clf), sort_by_length=self.sort_by_length
             )
 
         busy = [i for i, todo in enumerate(todo_by_model) if todo]
         threads = torch.get_num_threads()
-        on_cpu = all(self.classifiers[i].device.type == "cpu" for i in busy)
+        on_cpu = all(models[i].device.type == "cpu" for i in busy)
         if not self.parallel_models or len(busy) < 2 or threads < 2 or not on_cpu:
             return [run(i) for i in range(len(todo_by_model))]
         from concurrent.futures import ThreadPoolExecutor
@@ -161,7 +223,7 @@ class Scorer:
         known_by_model: list[dict[str, Entry]] = []
         todo_by_model: list[dict[str, str]] = []
         wanted = {key for key in keys if key is not None}
-        for clf in self.classifiers:
+        for clf in self.plain_models:
             known: dict[str, Entry] = self.cache.get_many(clf.cache_key, wanted) if self.cache is not None else {}
             todo: dict[str, str] = {}
             for key, text in zip(keys, texts):
@@ -170,7 +232,7 @@ class Scorer:
             known_by_model.append(known)
             todo_by_model.append(todo)
         fresh_by_model = self._run_models(todo_by_model)
-        for clf, known, todo, fresh in zip(self.classifiers, known_by_model, todo_by_model, fresh_by_model):
+        for clf, known, todo, fresh in zip(self.plain_models, known_by_model, todo_by_model, fresh_by_model):
             version = clf.version
             if todo:
                 new = dict(zip(todo, fresh))
@@ -188,3 +250,32 @@ class Scorer:
                         result.models[label] = version
                 result.windowed = result.windowed or windowed
         return results
+
+
+class _Contexts:
+    """The text each record of the current thread is read with: its parent's text, or for a
+    top-level comment the post's title and text. Holds one thread at a time."""
+
+    def __init__(self, text_field: str) -> None:
+        self.text_field = text_field
+        self.thread: Any = object()
+        self.texts: dict[Any, str] = {}
+        self.post_id: Any = None
+        self.post: str | None = None
+
+    def parent_text(self, record: dict[str, Any]) -> str | None:
+        """None for a post, or a top-level comment of a thread without one."""
+        if record.get("thread_id") != self.thread:
+            self.thread, self.texts, self.post_id, self.post = record.get("thread_id"), {}, None, None
+        text = record.get(self.text_field) or ""
+        if record.get("kind") == "post":
+            extra = record.get("extra") or {}
+            title = extra.get("title") if isinstance(extra, dict) else None
+            self.post_id = record.get("id")
+            self.post = "\n".join(x for x in (str(title) if title else "", text) if x) or None
+            return None
+        self.texts[record.get("id")] = text
+        parent_id = record.get("parent_id")
+        if parent_id is not None and parent_id != self.post_id and parent_id in self.texts:
+            return self.texts[parent_id]
+        return self.post

@@ -1,0 +1,86 @@
+"""Model inputs for a reply read with the comment it answers: ``[CLS] parent [SEP] reply [SEP]``.
+
+The one home of pair building, used by scoring and by training alike, so a context model
+sees the same inputs in both. The parent is cut first, keeping its end (the part a reply
+usually answers); the reply is never cut: a reply too long for one window is split into
+overlapping windows, each with the same slice of the parent in front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Tokens of every window kept for the parent when the reply alone would fill the window.
+PARENT_SHARE = 1 / 3
+
+
+@dataclass(frozen=True)
+class PairTemplate:
+    """Where a tokenizer puts its special tokens around a pair, and the token types of each
+    part, found by encoding a probe pair once (tokenizers differ: BERT's ``[CLS] a [SEP] b
+    [SEP]`` with types 0/1, RoBERTa's ``<s> a </s></s> b </s>`` all 0)."""
+
+    prefix: list[int]
+    middle: list[int]
+    suffix: list[int]
+    first_type: int
+    second_type: int
+
+    @property
+    def n_special(self) -> int:
+        return len(self.prefix) + len(self.middle) + len(self.suffix)
+
+    def build(self, first: Sequence[int], second: Sequence[int]) -> tuple[list[int], list[int]]:
+        ids = [*self.prefix, *first, *self.middle, *second, *self.suffix]
+        n_first = len(self.prefix) + len(first) + len(self.middle)
+        return ids, [self.first_type] * n_first + [self.second_type] * (len(ids) - n_first)
+
+
+def pair_template(tokenizer: Any) -> PairTemplate:
+    """The tokenizer's pair template (callers keep it: it costs three encodings)."""
+    a = tokenizer("hello", add_special_tokens=False)["input_ids"]
+    b = tokenizer("world", add_special_tokens=False)["input_ids"]
+    enc = tokenizer("hello", "world", return_token_type_ids=True)
+    full, types = list(enc["input_ids"]), list(enc.get("token_type_ids") or [0] * len(enc["input_ids"]))
+    i = next(k for k in range(len(full)) if full[k : k + len(a)] == a)
+    j = next(k for k in range(i + len(a), len(full)) if full[k : k + len(b)] == b)
+    template = PairTemplate(
+        prefix=full[:i],
+        middle=full[i + len(a) : j],
+        suffix=full[j + len(b) :],
+        first_type=types[i],
+        second_type=types[j],
+    )
+    return template
+
+
+def pair_windows(
+    template: PairTemplate, parent: Sequence[int], reply: Sequence[int], max_length: int
+) -> list[tuple[list[int], list[int], int]]:
+    """(input ids, token type ids, reply tokens) for each window of ``reply``, with
+    ``parent`` (content ids, no special tokens) cut to fit. An empty parent gives
+    ``[CLS] [SEP] reply [SEP]``, the form context-free rows take in training."""
+    budget = max(2, max_length - template.n_special)
+    reply, parent = list(reply), list(parent)
+    if len(reply) + min(len(parent), int(budget * PARENT_SHARE)) <= budget:
+        keep = budget - len(reply)
+        spans = [(0, len(reply))]
+    else:
+        keep = int(budget * PARENT_SHARE)
+        size = budget - keep
+        step = max(1, size - size // 4)
+        spans, start = [], 0
+        while True:
+            spans.append((start, min(start + size, len(reply))))
+            if start + size >= len(reply):
+                break
+            start += step
+    context = parent[len(parent) - keep :] if keep > 0 and parent else []
+    out = []
+    for a, b in spans:
+        part = reply[a:b]
+        ids, types = template.build(context, part)
+        out.append((ids, types, len(part)))
+    return out

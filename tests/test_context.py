@@ -1,0 +1,128 @@
+"""Context-aware scores (issue 16), on tiny pair models built in the test: the pair model
+sees the parent, windows never cut the reply, the cache keys on the parent too, and a
+top-level comment is read with its post."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["conftest_models"]
+
+LABELS = ["toxic", "insult"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory):
+    from conftest_models import make_tiny_model
+
+    from analyzer.scoring.classifier import Classifier
+
+    root = tmp_path_factory.mktemp("ctx")
+    plain = make_tiny_model(root / "plain", labels=LABELS, problem_type="multi_label_classification", seed=1)
+    pair = make_tiny_model(
+        root / "pair",
+        labels=LABELS,
+        problem_type="multi_label_classification",
+        analyzer={"task": "toxicity", "context": "parent", "max_length": 48},
+        seed=2,
+    )
+    return Classifier.from_pretrained(plain), Classifier.from_pretrained(pair)
+
+
+def records(parent_text: str, reply: str = "you first") -> list[dict]:
+    return [
+        {"thread_id": "t", "id": "p", "kind": "comment", "parent_id": None, "text": parent_text, "extra": {}},
+        {"thread_id": "t", "id": "r", "kind": "comment", "parent_id": "p", "text": reply, "extra": {}},
+    ]
+
+
+def test_only_context_scores_see_the_parent(models) -> None:
+    from analyzer.scoring.scorer import Scorer
+
+    plain, pair = models
+    assert pair.context == "parent" and plain.context is None
+    scorer = Scorer([plain, pair])
+    a = list(scorer.score_records(records("what a lovely idea, thank you")))
+    b = list(scorer.score_records(records("go away you stupid idiot")))
+    assert a[1]["scores"] == pytest.approx(b[1]["scores"], abs=1e-6)  # context-free: the parent changes nothing (batch noise aside)
+    assert a[1]["context_scores"] != b[1]["context_scores"]  # in context it does
+    assert set(a[1]["context_scores"]) == {"toxicity", "insult"}
+    assert all(v.startswith("pair@") for v in a[1]["context_models"].values())
+    assert "context_scores" not in a[0]  # a top-level comment without a post has no context
+    assert scorer.labels == ["toxicity", "insult"] and scorer.context_labels == ["toxicity", "insult"]
+
+
+def test_windows_never_cut_the_reply(models) -> None:
+    from analyzer.scoring.pairs import pair_template, pair_windows
+
+    _, pair = models
+    tok = pair.tokenizer
+    template = pair_template(tok)
+    parent = pair.encode(["a long parent comment " * 30])[0]
+    for reply_text in ("short reply", "a much longer reply that goes on " * 12):
+        reply = pair.encode([reply_text])[0]
+        windows = pair_windows(template, parent, reply, pair.max_length)
+        covered: list[int] = []
+        for ids, types, n in windows:
+            assert len(ids) <= pair.max_length and len(types) == len(ids)
+            second = [t for t, ty in zip(ids, types) if ty == 1][:-1]  # the reply part, less its [SEP]
+            assert len(second) == n
+            covered.extend(second)
+        assert set(reply) <= set(covered)  # every reply token is read
+        first = windows[0]
+        assert [t for t, ty in zip(first[0], first[1]) if ty == 1][:-1] == reply[: first[2]]  # in order, from the start
+        if len(windows) == 1:
+            assert first[2] == len(reply)  # a reply that fits is whole; the parent was cut instead
+    long_reply = pair.encode(["word " * 200])[0]
+    windows = pair_windows(template, parent, long_reply, pair.max_length)
+    assert len(windows) > 1 and all(ids.count(tok.sep_token_id) == 2 for ids, _, _ in windows)
+
+
+def test_cache_keys_include_the_parent(models) -> None:
+    from analyzer.scoring.cache import ScoreCache
+    from analyzer.scoring.scorer import Scorer
+
+    _, pair = models
+    cache = ScoreCache(None)
+    scorer = Scorer([pair], cache=cache)
+    first = scorer.score_pairs([("you are great", "you first"), ("you are awful", "you first")])
+    assert cache.misses == 2 and cache.hits == 0
+    again = scorer.score_pairs([("you are great", "you first")])
+    assert cache.hits == 1 and again[0].scores == first[0].scores
+    assert first[0].scores != first[1].scores
+
+
+def test_top_level_comments_are_read_with_the_post(models) -> None:
+    from analyzer.scoring.scorer import Scorer
+
+    _, pair = models
+    scorer = Scorer([pair])
+    recs = [
+        {
+            "thread_id": "t",
+            "id": "post",
+            "kind": "post",
+            "parent_id": None,
+            "text": "Body of the story",
+            "extra": {"title": "Big news"},
+        },
+        {"thread_id": "t", "id": "c1", "kind": "comment", "parent_id": "post", "text": "you first", "extra": {}},
+        {"thread_id": "t", "id": "c2", "kind": "comment", "parent_id": "c1", "text": "no, you", "extra": {}},
+    ]
+    out = list(scorer.score_records(recs))
+    assert "context_scores" not in out[0]
+    expected = scorer.score_pairs([("Big news\nBody of the story", "you first"), ("you first", "no, you")])
+    assert out[1]["context_scores"] == pytest.approx(expected[0].scores, abs=1e-5)
+    assert out[2]["context_scores"] == pytest.approx(expected[1].scores, abs=1e-5)
+
+
+def test_pair_model_round_trips_its_context_flag(models, tmp_path: Path) -> None:
+    from analyzer.scoring.classifier import Classifier
+
+    _, pair = models
+    saved = pair.save_pretrained(tmp_path / "copy")
+    assert json.loads((saved / "analyzer.json").read_text())["context"] == "parent"
+    assert Classifier.from_pretrained(saved).context == "parent"
