@@ -11,6 +11,14 @@ import re
 from typing import Any
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+PREVIEW_CHARS = 120  # a comment's one-line preview in reports, titles and lists
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """``text`` on one line (whitespace runs made single spaces), cut to ``limit``
+    characters with an ellipsis when longer."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def without_lone_surrogates(value: str) -> str:

@@ -1,7 +1,7 @@
 """Thread analytics: pure functions over a ``Thread`` and its scores.
 
 Scores come as ``{comment_id: {label: probability}}`` (canonical labels, see
-``analyzer.scoring.labels``); thresholds as ``{label: float}`` (0.5 where missing). Nothing here
+``analyzer.scoring.labels``); thresholds as ``{label: float}`` (``DEFAULT_THRESHOLD`` where missing). Nothing here
 touches a database or a model, so the CLI, the store (per-thread statistics) and the
 dashboard all compute the same numbers, and tests check them on hand-built trees.
 
@@ -15,21 +15,54 @@ Conventions used by every metric:
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from analyzer.scoring.labels import SENTIMENT_LABELS
+from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
+from analyzer.text import PREVIEW_CHARS, preview
 from analyzer.thread import Comment, Thread
+from analyzer.thread_stats import (
+    STATS_VERSION,
+    Scores,
+    Thresholds,
+    comment_toxicity,
+    is_toxicity_label,
+    label_stats,
+    percentile,
+    risk_score,
+    sizes,
+    summary,
+    summary_of,
+)
+from analyzer.thread_stats import naive_utc as _utc
+from analyzer.thread_stats import rate as _rate
 
-Scores = Mapping[str, Mapping[str, float]]
-Thresholds = Mapping[str, float]
-
-DEFAULT_THRESHOLD = 0.5
-PREVIEW_CHARS = 120
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "PREVIEW_CHARS",
+    "STATS_VERSION",
+    "Scores",
+    "Thresholds",
+    "authors",
+    "comment_toxicity",
+    "depth_bands",
+    "escalation",
+    "hottest_subthreads",
+    "is_toxicity_label",
+    "label_stats",
+    "over_time",
+    "percentile",
+    "report",
+    "risk_score",
+    "sentiment_mix",
+    "sizes",
+    "summary",
+    "toxicity_by_depth",
+    "turning_point",
+]
 # Bucket sizes for ``over_time``, finest first, with the longest span each suits.
 _BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("hour", timedelta(days=2)),
@@ -48,33 +81,6 @@ _PRECISION_BUCKET = {
     "year": "year",
 }
 _MAX_BUCKETS = 1000
-STATS_VERSION = 1  # bump when ``summary`` or ``risk`` change, so stored statistics are recomputed
-
-
-# ---------------------------------------------------------------------------- per comment
-def is_toxicity_label(label: str) -> bool:
-    """Every label that is not a sentiment class counts as a toxicity label."""
-    return label not in SENTIMENT_LABELS
-
-
-def comment_toxicity(
-    scores: Mapping[str, float] | None, thresholds: Thresholds | None = None
-) -> tuple[float | None, bool | None]:
-    """(toxicity, toxic) of one comment: max toxicity-label probability, and whether any
-    toxicity label reaches its threshold; (None, None) when it has no toxicity scores."""
-    if not scores:
-        return None, None
-    thresholds = thresholds or {}
-    top: float | None = None
-    toxic = False
-    for label, value in scores.items():
-        if not is_toxicity_label(label) or value is None:
-            continue
-        v = float(value)
-        top = v if top is None or v > top else top
-        if v >= thresholds.get(label, DEFAULT_THRESHOLD):
-            toxic = True
-    return (top, toxic) if top is not None else (None, None)
 
 
 @dataclass
@@ -128,73 +134,11 @@ class _View:
 
 
 # ---------------------------------------------------------------------------- helpers
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-th quantile (0..1) with linear interpolation between order statistics."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _preview(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
-
-
-def _utc(value: datetime) -> datetime:
-    """Naive UTC, so aware and naive times compare (naive ones are taken as UTC)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
-
-
 def _iso(value: datetime | None) -> str | None:
     return _utc(value).isoformat() if value is not None else None
 
 
 # ---------------------------------------------------------------------------- metrics
-def sizes(thread: Thread) -> dict[str, Any]:
-    """Comments (post excluded), distinct known authors, and max/mean reply depth (top level = 1)."""
-    comments = [c for c in thread.comments]
-    depths = [c.depth for c in comments]
-    return {
-        "comments": len(comments),
-        "authors": len({c.author for c in comments if c.author}),
-        "max_depth": max(depths, default=0),
-        "mean_depth": (sum(depths) / len(depths)) if depths else 0.0,
-    }
-
-
-def label_stats(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, dict[str, Any]]:
-    """Per label over the scored comments: n, mean, max, 90th percentile and share at or above its threshold."""
-    thresholds = thresholds or {}
-    values: dict[str, list[float]] = {}
-    for c in thread.comments:
-        for label, v in (scores.get(c.id) or {}).items():
-            if v is not None:
-                values.setdefault(label, []).append(float(v))
-    out: dict[str, dict[str, Any]] = {}
-    for label in sorted(values):
-        vs = values[label]
-        t = float(thresholds.get(label, DEFAULT_THRESHOLD))
-        out[label] = {
-            "n": len(vs),
-            "mean": sum(vs) / len(vs),
-            "max": max(vs),
-            "p90": percentile(vs, 0.9),
-            "threshold": t,
-            "share_above": sum(1 for v in vs if v >= t) / len(vs),
-        }
-    return out
-
-
 def sentiment_mix(thread: Thread, scores: Scores) -> dict[str, Any]:
     """Share of comments whose most likely sentiment is negative/neutral/positive, and mean probabilities."""
     counts: Counter[str] = Counter()
@@ -367,7 +311,7 @@ def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> dict[
         "after_rate": after,
         "jump": jump,
         "candidates": len(candidates),
-        "preview": _preview(c.text),
+        "preview": preview(c.text),
     }
 
 
@@ -412,7 +356,7 @@ def _hottest(view: _View, *, k: int, min_size: int) -> list[dict[str, Any]]:
                 "rate": toxic[i] / scored[i],
                 "mean_toxicity": total[i] / scored[i],
                 "heat": toxic[i] ** 2 / scored[i],
-                "preview": _preview(c.text),
+                "preview": preview(c.text),
             }
         )
     return out
@@ -579,56 +523,12 @@ def over_time(
     return _over_time(_View.of(thread, scores, thresholds), bucket=bucket)
 
 
-def risk_score(*, scored: int, toxic: int, p90: float | None, max_toxicity: float | None) -> float:
-    """Thread risk in [0, 1] for ranking: 0.45 x toxic share shrunk toward 0 for small threads
-    (toxic / (scored + 5)) + 0.25 x p90 toxicity + 0.15 x max toxicity + 0.15 x volume of toxic
-    comments (log10(1 + toxic) / 3, capped at 1)."""
-    if not scored:
-        return 0.0
-    share = toxic / (scored + 5)
-    volume = min(1.0, math.log10(1 + toxic) / 3)
-    return 0.45 * share + 0.25 * (p90 or 0.0) + 0.15 * (max_toxicity or 0.0) + 0.15 * volume
-
-
-def _summary(view: _View, scores: Scores, thresholds: Thresholds | None) -> dict[str, Any]:
-    thread = view.thread
-    values = [t for t in view.tox if t is not None]
-    toxic = sum(1 for x in view.toxic if x)
-    labels = label_stats(thread, scores, thresholds)
-    tox_labels = {k: v for k, v in labels.items() if is_toxicity_label(k)}
-    times = [_utc(c.created_at) for c in view.comments if c.created_at is not None]
-    p90 = percentile(values, 0.9)
-    top = max(values) if values else None
-    return {
-        **sizes(thread),
-        "scored": len(values),
-        "toxic": toxic,
-        "toxic_share": _rate(toxic, len(values)),
-        "mean_toxicity": (sum(values) / len(values)) if values else None,
-        "p90_toxicity": p90,
-        "max_toxicity": top,
-        "top_label": max(tox_labels, key=lambda k: (tox_labels[k]["share_above"], tox_labels[k]["mean"], k))
-        if tox_labels
-        else None,
-        "first_at": min(times).isoformat() if times else None,
-        "last_at": max(times).isoformat() if times else None,
-        "risk": risk_score(scored=len(values), toxic=toxic, p90=p90, max_toxicity=top),
-        "labels": labels,
-    }
-
-
-def summary(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
-    """The few numbers kept per thread in the store for listing: sizes, toxic share, p90/max
-    toxicity, the label most often above threshold, first/last time, per-label stats and risk."""
-    return _summary(_View.of(thread, scores, thresholds), scores, thresholds)
-
-
 def report(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
     """Every metric of this module for one thread, as plain JSON-ready values."""
     view = _View.of(thread, scores, thresholds)
     return {
         "thread_id": thread.id,
-        "summary": _summary(view, scores, thresholds),
+        "summary": summary_of(thread, view.comments, view.tox, view.toxic, scores, thresholds),
         "sentiment": sentiment_mix(thread, scores),
         "toxicity_by_depth": _toxicity_by_depth(view),
         "escalation": _escalation(view),

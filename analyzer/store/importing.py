@@ -20,10 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from analyzer import analytics
+from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
 from analyzer.store.schema import clean_text
+from analyzer.text import preview
 from analyzer.thread import Comment, Thread
+from analyzer.thread_stats import STATS_VERSION, summary
 
 # Test hook: when set, an import touches this file half-way through (inside its
 # transaction) and sleeps THREAD_ANALYZER_TEST_PAUSE_SECONDS, so tests can kill it there.
@@ -456,7 +458,7 @@ class Importer:
                 if records.get(clean_text(c.id), {}).get("scores")
             }
             thresholds = {
-                label: float(self.model_thresholds.get(mid, {}).get(label, analytics.DEFAULT_THRESHOLD))
+                label: float(self.model_thresholds.get(mid, {}).get(label, DEFAULT_THRESHOLD))
                 for label, mid in label_models.items()
             }
             write_stats(conn, thread, scores, thresholds, self.now)
@@ -560,7 +562,7 @@ def _title(thread: Thread) -> str | None:
         if title:
             return str(title)[:300]
     if thread.post is not None and thread.post.text:
-        return analytics._preview(thread.post.text)
+        return preview(thread.post.text)
     return None
 
 
@@ -611,11 +613,11 @@ def write_stats(
     thresholds: Mapping[str, float],
     now: datetime,
 ) -> None:
-    """Replace the thread's row in ``thread_stats`` with ``analytics.summary`` of it."""
-    s = analytics.summary(thread, scores, thresholds)
+    """Replace the thread's row in ``thread_stats`` with ``thread_stats.summary`` of it."""
+    s = summary(thread, scores, thresholds)
     row = {
         "thread_id": thread.id,
-        "stats_version": analytics.STATS_VERSION,
+        "stats_version": STATS_VERSION,
         **{
             k: s[k]
             for k in (
@@ -657,10 +659,10 @@ def refresh_stats(conn: Connection, thread_ids: Iterable[str], *, now: datetime 
 
 
 def stale_stats(conn: Connection) -> list[str]:
-    """Threads whose statistics are missing or from an older ``analytics.STATS_VERSION``."""
+    """Threads whose statistics are missing or from an older ``thread_stats.STATS_VERSION``."""
     query = (
         select(t.threads.c.id)
         .outerjoin(t.thread_stats, t.thread_stats.c.thread_id == t.threads.c.id)
-        .where((t.thread_stats.c.thread_id.is_(None)) | (t.thread_stats.c.stats_version < analytics.STATS_VERSION))
+        .where((t.thread_stats.c.thread_id.is_(None)) | (t.thread_stats.c.stats_version < STATS_VERSION))
     )
     return list(conn.execute(query).scalars())

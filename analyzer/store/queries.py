@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from analyzer.analytics import DEFAULT_THRESHOLD
+from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
 from analyzer.thread import Comment, Repair, Thread
 

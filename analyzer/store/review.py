@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, insert, select
 
-from analyzer.analytics import DEFAULT_THRESHOLD
 from analyzer.errors import AnalyzerError
-from analyzer.scoring.labels import SENTIMENT_LABELS, TOXICITY_LABELS
+from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS, TOXICITY_LABELS
 from analyzer.store import schema as t
 from analyzer.store.queries import comment_row
 
