@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
+from analyzer.store.rows import comment_row, verdict_rows
 from analyzer.thread import Comment, Repair, Thread
 
 ORDERS = ("risk", "comments", "toxic", "updated", "id")
@@ -234,12 +235,6 @@ def count_threads(conn: Connection, **filters: Any) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-def comment_row(conn: Connection, thread_id: str, comment_id: str) -> Any | None:
-    return conn.execute(
-        select(t.comments).where(t.comments.c.thread_id == thread_id, t.comments.c.comment_id == comment_id)
-    ).first()
-
-
 def comment_detail(conn: Connection, thread_id: str, comment_id: str) -> dict[str, Any] | None:
     """One comment: its fields, current scores (label -> value and model), every stored
     score (all revisions and models) and its verdicts, newest first."""
@@ -273,8 +268,6 @@ def comment_detail(conn: Connection, thread_id: str, comment_id: str) -> dict[st
                 "model": f"{m.name}@{m.fingerprint}",
                 "threshold": float((m.thresholds or {}).get(r.label, DEFAULT_THRESHOLD)),
             }
-    from analyzer.store.review import verdict_rows
-
     out = {k: v for k, v in row._mapping.items() if k != "pk"}
     out.update(scores=current, history=history, verdicts=verdict_rows(conn, comment_pk=row.pk))
     return out

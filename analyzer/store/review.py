@@ -17,7 +17,8 @@ from sqlalchemy import Connection, and_, exists, func, insert, select
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS, TOXICITY_LABELS
 from analyzer.store import schema as t
-from analyzer.store.queries import comment_row
+from analyzer.store.rows import comment_row
+from analyzer.store.rows import verdict_rows as verdict_rows  # re-exported: its long-standing name
 
 MAX_REVIEWER = 200
 MAX_NOTE = 10_000
@@ -87,51 +88,6 @@ def add_verdict(
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]  # set by every INSERT
-
-
-def verdict_rows(
-    conn: Connection,
-    *,
-    comment_pk: int | None = None,
-    thread_id: str | None = None,
-    comment_id: str | None = None,
-    reviewer: str | None = None,
-    decision: str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Verdicts, newest first, each with its comment's ids and whether it judged the current text."""
-    v, c = t.verdicts.c, t.comments.c
-    query = (
-        select(
-            v.id,
-            c.thread_id,
-            c.comment_id,
-            v.reviewer,
-            v.decision,
-            v.labels,
-            v.note,
-            v.created_at,
-            v.revision,
-            (v.revision != c.revision).label("stale"),
-            v.source,
-            v.community_id,
-            v.client_token,
-        )
-        .select_from(t.verdicts.join(t.comments, c.pk == v.comment_pk))
-        .order_by(v.created_at.desc(), v.id.desc())
-    )
-    for column, value in (
-        (v.comment_pk, comment_pk),
-        (c.thread_id, thread_id),
-        (c.comment_id, comment_id),
-        (v.reviewer, reviewer),
-        (v.decision, decision),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if limit is not None:
-        query = query.limit(limit)
-    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def latest_model_for(conn: Connection, label: str) -> Any | None:
