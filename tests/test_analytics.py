@@ -162,7 +162,7 @@ def test_turning_point_earliest_by_time_when_known_else_reading_order() -> None:
     scores = tox({"r1": 0.1, "x1": 0.9, "x2": 0.9, "x3": 0.9, "r2": 0.1, "y1": 0.9, "y2": 0.9, "y3": 0.9, "q": 0.1})
     assert A.turning_point(build(spec), scores)["comment_id"] == "r1"
     t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    timed = [row + (t0 + timedelta(hours=10 if row[0].startswith(("r1", "x")) else 1),) for row in spec]
+    timed = [(*row, t0 + timedelta(hours=10 if row[0].startswith(("r1", "x")) else 1)) for row in spec]
     assert A.turning_point(build(timed), scores)["comment_id"] == "r2"
 
 
@@ -268,3 +268,26 @@ def test_depth_bands_merge_deep_levels_and_keep_the_totals() -> None:
     assert bands[12]["rate"] == sum(r["toxic"] for r in rows[12:95]) / (2 * 83)
     covered = [d for b in bands for d in range(b["depth"], b["depth_to"] + 1)]
     assert covered == list(range(1, 1001))  # contiguous, no depth twice
+
+
+def test_time_buckets_one_home_for_dates_and_datetimes() -> None:
+    from datetime import date
+
+    from analyzer.analytics import buckets as B
+
+    t = datetime(2024, 12, 31, 17, 45, 12)
+    assert B.bucket_start(t, "hour") == datetime(2024, 12, 31, 17)
+    assert B.bucket_start(t, "week") == datetime(2024, 12, 30)  # a Monday
+    assert B.bucket_start(date(2024, 12, 31), "month") == date(2024, 12, 1)
+    assert B.next_start(datetime(2024, 12, 1), "month") == datetime(2025, 1, 1)  # across the year end
+    assert B.previous_start(date(2025, 1, 1), "month") == date(2024, 12, 1)
+    assert B.previous_start(date(2024, 3, 1), "year") == date(2023, 1, 1)
+    assert B.count_buckets(date(2024, 11, 1), date(2025, 2, 1), "month") == 4
+    assert B.count_buckets(datetime(2024, 1, 1), datetime(2024, 1, 2, 3), "hour") == 28
+    for bucket in B.BUCKETS[1:]:  # each bucket's next start steps back to itself
+        start = B.bucket_start(date(2024, 2, 29), bucket)
+        assert B.previous_start(B.next_start(start, bucket), bucket) == start
+    with pytest.raises(ValueError, match="hour"):
+        B.bucket_start(date(2024, 1, 1), "hour")  # a date has no hours
+    with pytest.raises(ValueError, match="fortnight"):
+        B.bucket_start(t, "fortnight")

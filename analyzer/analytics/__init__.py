@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from analyzer.analytics.buckets import bucket_start, count_buckets, next_start
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
 from analyzer.text import PREVIEW_CHARS, preview
 from analyzer.thread import Comment, Thread
@@ -430,31 +431,6 @@ def authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None
     return _authors(_View.of(thread, scores, thresholds), k=k)
 
 
-def _bucket_start(t: datetime, bucket: str) -> datetime:
-    if bucket == "hour":
-        return t.replace(minute=0, second=0, microsecond=0)
-    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
-    if bucket == "day":
-        return day
-    if bucket == "week":
-        return day - timedelta(days=day.weekday())
-    if bucket == "month":
-        return day.replace(day=1)
-    return day.replace(month=1, day=1)
-
-
-def _next_bucket(t: datetime, bucket: str) -> datetime:
-    if bucket == "hour":
-        return t + timedelta(hours=1)
-    if bucket == "day":
-        return t + timedelta(days=1)
-    if bucket == "week":
-        return t + timedelta(days=7)
-    if bucket == "month":
-        return t.replace(year=t.year + t.month // 12, month=t.month % 12 + 1)
-    return t.replace(year=t.year + 1)
-
-
 def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
     timed = [(i, _utc(c.created_at)) for i, c in enumerate(view.comments) if c.created_at is not None]
     if not timed:
@@ -473,14 +449,14 @@ def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
     while True:  # never more than _MAX_BUCKETS points: coarsen if needed
         rows: dict[datetime, list[Any]] = {}
         for i, t in timed:
-            r = rows.setdefault(_bucket_start(t, bucket), [0, 0, 0, 0.0])
+            r = rows.setdefault(bucket_start(t, bucket), [0, 0, 0, 0.0])
             r[0] += 1
             if view.tox[i] is not None:
                 r[1] += 1
                 r[2] += 1 if view.toxic[i] else 0
                 r[3] += view.tox[i]
         first, last = min(rows), max(rows)
-        span_ok = bucket == names[-1] or _count_buckets(first, last, bucket) <= _MAX_BUCKETS
+        span_ok = bucket == names[-1] or count_buckets(first, last, bucket) <= _MAX_BUCKETS
         if span_ok:
             break
         bucket = names[names.index(bucket) + 1]
@@ -498,21 +474,8 @@ def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
                 "mean_toxicity": (r[3] / r[1]) if r[1] else None,
             }
         )
-        t = _next_bucket(t, bucket)
+        t = next_start(t, bucket)
     return {"bucket": bucket, "timed": len(timed), "untimed": len(view.comments) - len(timed), "series": series}
-
-
-def _count_buckets(first: datetime, last: datetime, bucket: str) -> int:
-    span = last - first
-    if bucket == "hour":
-        return int(span / timedelta(hours=1)) + 1
-    if bucket == "day":
-        return span.days + 1
-    if bucket == "week":
-        return span.days // 7 + 1
-    if bucket == "month":
-        return (last.year - first.year) * 12 + last.month - first.month + 1
-    return last.year - first.year + 1
 
 
 def over_time(

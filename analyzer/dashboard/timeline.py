@@ -5,8 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
+
+from analyzer.analytics.buckets import bucket_start, previous_start
+
+__all__ = [
+    "MAX_POINTS",
+    "Trend",
+    "bucket_for",
+    "bucket_start",
+    "bucketed",
+    "compare",
+    "period_name",
+    "previous_start",
+    "trend",
+]
 
 MAX_POINTS = 120
 
@@ -21,18 +35,6 @@ def bucket_for(first: date, last: date, max_points: int = MAX_POINTS) -> str:
     if days / 30.4 <= max_points:
         return "month"
     return "year"
-
-
-def bucket_start(d: date, bucket: str) -> date:
-    if bucket == "day":
-        return d
-    if bucket == "week":
-        return d - timedelta(days=d.weekday())
-    if bucket == "month":
-        return d.replace(day=1)
-    if bucket == "year":
-        return d.replace(month=1, day=1)
-    raise ValueError(f"unknown bucket {bucket!r}")
 
 
 def bucketed(daily: Sequence[Mapping[str, Any]], bucket: str | None = None) -> tuple[str, list[dict[str, Any]]]:
@@ -61,19 +63,6 @@ def bucketed(daily: Sequence[Mapping[str, Any]], bucket: str | None = None) -> t
         for k, v in sorted(sums.items())
     ]
     return bucket, rows
-
-
-def previous_start(start: date, bucket: str) -> date:
-    """The start of the period just before the one starting at ``start`` (same length)."""
-    if bucket == "day":
-        return start - timedelta(days=1)
-    if bucket == "week":
-        return start - timedelta(days=7)
-    if bucket == "month":
-        return (start.replace(day=1) - timedelta(days=1)).replace(day=1)
-    if bucket == "year":
-        return start.replace(year=start.year - 1, month=1, day=1)
-    raise ValueError(f"unknown bucket {bucket!r}")
 
 
 def period_name(start: date, bucket: str) -> str:
