@@ -47,7 +47,9 @@ def test_only_context_scores_see_the_parent(models) -> None:
     scorer = Scorer([plain, pair])
     a = list(scorer.score_records(records("what a lovely idea, thank you")))
     b = list(scorer.score_records(records("go away you stupid idiot")))
-    assert a[1]["scores"] == pytest.approx(b[1]["scores"], abs=1e-6)  # context-free: the parent changes nothing (batch noise aside)
+    assert a[1]["scores"] == pytest.approx(
+        b[1]["scores"], abs=1e-6
+    )  # context-free: the parent changes nothing (batch noise aside)
     assert a[1]["context_scores"] != b[1]["context_scores"]  # in context it does
     assert set(a[1]["context_scores"]) == {"toxicity", "insult"}
     assert all(v.startswith("pair@") for v in a[1]["context_models"].values())
@@ -126,3 +128,66 @@ def test_pair_model_round_trips_its_context_flag(models, tmp_path: Path) -> None
     saved = pair.save_pretrained(tmp_path / "copy")
     assert json.loads((saved / "analyzer.json").read_text())["context"] == "parent"
     assert Classifier.from_pretrained(saved).context == "parent"
+
+
+def test_train_context_model_from_parent_column(tmp_path: Path) -> None:
+    """`analyzer train --context parent` on a slice of the with-parent Wikipedia set: the folder
+    declares its context and the scorer reads pairs with it."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.scorer import Scorer
+
+    src = (
+        Path(__file__).resolve().parents[1]
+        / ".."
+        / "shared"
+        / "data"
+        / "labeled"
+        / "toxicity"
+        / "wiki_talk_with_parent_gc.csv"
+    )
+    df = pd.read_csv(src)
+    rows = pd.concat([df[df["label"] == 1].head(30), df[df["label"] == 0].head(90)]).sample(frac=1, random_state=0)
+    table = pd.DataFrame({"text": rows["text"], "parent": rows["parent"], "toxicity": rows["label"]})
+    table.iloc[:80].to_csv(tmp_path / "train.csv", index=False)
+    table.iloc[80:].to_csv(tmp_path / "val.csv", index=False)
+    out = tmp_path / "pair-model"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analyzer.cli",
+            "train",
+            "--task",
+            "toxicity",
+            "--context",
+            "parent",
+            "--data",
+            str(tmp_path / "train.csv"),
+            "--val-data",
+            str(tmp_path / "val.csv"),
+            "--out",
+            str(out),
+            "--max-steps",
+            "3",
+            "--batch-size",
+            "8",
+            "--max-length",
+            "64",
+            "--eval-every",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((out / "analyzer.json").read_text())["context"] == "parent"
+    clf = Classifier.from_pretrained(out)
+    result = Scorer([clf]).score_pairs([("you are all idiots", "exactly, you first"), ("", "exactly, you first")])
+    assert set(result[0].scores) == {"toxicity"} and result[0].scores != result[1].scores

@@ -69,6 +69,13 @@ import click
     default=None,
     help="Where to keep resumable state; re-running the same command resumes from it.",
 )
+@click.option(
+    "--context",
+    type=click.Choice(["parent"]),
+    default=None,
+    help="parent: train a context model on (parent, text) pairs from the data's `parent` column "
+    "(empty or missing: no parent); it scores replies with their parent (`context_scores`).",
+)
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 @click.option("--device", default=None, help="cpu or cuda (default: CUDA when present).")
 def train(
@@ -92,6 +99,7 @@ def train(
     checkpoint_dir,
     threads,
     device,
+    context=None,
 ) -> None:
     """Train a toxicity (multi-label) or sentiment (single-label) classifier and write a
     ready-to-use model folder with thresholds and a model card."""
@@ -117,9 +125,15 @@ def train(
         num_threads=threads,
         device=device,
         checkpoint_dir=checkpoint_dir,
+        context=context,
     )
-    data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols)
-    val = load_labeled(list(val_files), task, text_column=text_column, label_columns=cols) if val_files else None
+    parent = "parent" if context else None
+    data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols, parent_column=parent)
+    val = (
+        load_labeled(list(val_files), task, text_column=text_column, label_columns=cols, parent_column=parent)
+        if val_files
+        else None
+    )
     train_set, val_set = split(data, val, args.val_fraction, seed)
     if max_train_rows and len(train_set) > max_train_rows:
         keep = np.sort(np.random.default_rng(seed).choice(len(train_set), max_train_rows, replace=False))

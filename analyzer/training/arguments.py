@@ -32,6 +32,7 @@ class TrainingArguments:
     save_fp16: bool = True  # halve the shipped weights; scores move < 1e-3
     checkpoint_dir: str | None = None  # resumable state lives here (git-ignored)
     labels: list[str] = field(default_factory=list)  # canonical labels; empty = from data
+    context: str | None = None  # "parent": train on (parent, text) pairs (the data's `parent` column)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -56,14 +56,16 @@ class LabeledData:
     # nothing; a softmax group's row is one-hot over the classes it knows, NaN elsewhere).
     groups: list[LabelGroup] = field(default_factory=list)
     sources: list[str] | None = None  # where each row came from (per-source metrics)
+    parents: list[str] | None = None  # the parent comment of each row ("" for none): context models
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, idx: np.ndarray) -> LabeledData:
         sources = [self.sources[i] for i in idx] if self.sources is not None else None
+        parents = [self.parents[i] for i in idx] if self.parents is not None else None
         return LabeledData(
-            [self.texts[i] for i in idx], self.y[idx], self.labels, self.multi_label, self.groups, sources
+            [self.texts[i] for i in idx], self.y[idx], self.labels, self.multi_label, self.groups, sources, parents
         )
 
     def align(self, labels: list[str]) -> LabeledData:
@@ -73,7 +75,14 @@ class LabeledData:
         cols = [
             self.y[:, self.labels.index(lab)] if lab in self.labels else np.full(len(self), np.nan) for lab in labels
         ]
-        return LabeledData(self.texts, np.stack(cols, axis=1), labels, True, self.groups, self.sources)
+        return LabeledData(self.texts, np.stack(cols, axis=1), labels, True, self.groups, self.sources, self.parents)
+
+    def keys(self) -> list[str]:
+        """``dedup_key`` of each row; with parents, of the (parent, text) pair: the same reply
+        under two parents is two examples."""
+        if self.parents is None:
+            return [dedup_key(t) for t in self.texts]
+        return [dedup_key(p + "\x00" + t) for p, t in zip(self.parents, self.texts)]
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Positives and labeled rows per label (for the model card)."""
@@ -113,6 +122,7 @@ def load_labeled(
     text_column: str = "text",
     label_columns: list[str] | None = None,
     group_column: str | None = None,
+    parent_column: str | None = None,
 ) -> LabeledData:
     """Read and combine labeled files for ``task``; every error names the file and row.
     ``group_column`` is kept per row in ``sources`` (for per-group metrics)."""
@@ -131,6 +141,11 @@ def load_labeled(
             raise InputError(
                 f"no column {group_column!r} to group by (columns: {', '.join(map(str, df.columns))})",
                 source=str(path),
+            )
+        parent = None
+        if parent_column is not None:  # a file without the column: rows without a parent
+            parent = (
+                df[parent_column].fillna("").astype(str) if parent_column in df.columns else pd.Series([""] * len(df))
             )
         if multi:
             cols = label_columns or [c for c in TOXICITY_LABELS if c in df.columns]
@@ -151,10 +166,13 @@ def load_labeled(
             out = pd.DataFrame({"text": texts, "label": _class_column(df[col], path, col)})
         if group_column is not None:
             out["_group"] = df[group_column].astype(str).to_numpy()
+        if parent is not None:
+            out["_parent"] = parent.to_numpy()
         frames.append(out)
     data = pd.concat(frames, ignore_index=True)
     data = data[data["text"].str.strip() != ""]
     groups = data.pop("_group").tolist() if "_group" in data.columns else None
+    parents = data.pop("_parent").tolist() if "_parent" in data.columns else None
     if multi:
         labels = [c for c in TOXICITY_LABELS if c in data.columns] + [
             c for c in data.columns if c not in TOXICITY_LABELS and c != "text"
@@ -163,7 +181,7 @@ def load_labeled(
     else:
         labels = SENTIMENT_LABELS
         y = data["label"].to_numpy(dtype=int)
-    return LabeledData(data["text"].tolist(), y, labels, multi, sources=groups)
+    return LabeledData(data["text"].tolist(), y, labels, multi, sources=groups, parents=parents)
 
 
 def _load_multi(paths: list[str | Path], text_column: str, group_column: str | None = None) -> LabeledData:
@@ -238,7 +256,7 @@ def _class_column(col: pd.Series, path: str | Path, name: str) -> pd.Series:
 def deduplicate(data: LabeledData) -> LabeledData:
     """Drop repeated texts (by ``dedup_key``); for multi-label rows, merge label columns so a
     tweet labeled in two sets keeps both labels (max where both say something)."""
-    keys = [dedup_key(t) for t in data.texts]
+    keys = data.keys()
     if not data.multi_label:
         _, first = np.unique(np.array(keys), return_index=True)
         return data.subset(np.sort(first))
@@ -250,7 +268,9 @@ def deduplicate(data: LabeledData) -> LabeledData:
     order = merged["_order"].to_numpy()
     texts = [data.texts[i] for i in order]
     sources = [data.sources[i] for i in order] if data.sources is not None else None
-    return LabeledData(texts, merged[data.labels].to_numpy(dtype=float), data.labels, True, data.groups, sources)
+    parents = [data.parents[i] for i in order] if data.parents is not None else None
+    y = merged[data.labels].to_numpy(dtype=float)
+    return LabeledData(texts, y, data.labels, True, data.groups, sources, parents)
 
 
 def split(
@@ -264,6 +284,6 @@ def split(
         n_val = max(1, round(len(data) * val_fraction))
         return data.subset(np.sort(order[n_val:])), data.subset(np.sort(order[:n_val]))
     val = deduplicate(val.align(data.labels))
-    val_keys = {dedup_key(t) for t in val.texts}
-    keep = np.array([i for i, t in enumerate(data.texts) if dedup_key(t) not in val_keys], dtype=int)
+    val_keys = set(val.keys())
+    keep = np.array([i for i, k in enumerate(data.keys()) if k not in val_keys], dtype=int)
     return data.subset(keep), val

@@ -117,7 +117,7 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
         lines.append(
             f"| `{lab}` | {_counts(t['train_label_counts'].get(lab))} | {_counts(t['val_label_counts'].get(lab))} |"
         )
-    lines += ["", "## Validation metrics", ""] + _metrics_lines(task, m)
+    lines += ["", "## Validation metrics", "", *_metrics_lines(task, m)]
     lines += ["", "`analyzer evaluate --model DIR --data VALIDATION --task " + task + "` reproduces these numbers.", ""]
     lines += ["## Known limits and biases", ""] + [f"- {x}" for x in LIMITS.get(task, []) + config.get("notes", [])]
     lines += [

@@ -113,9 +113,23 @@ class Trainer:
             raise ModelError(f"cannot load base encoder from {base}: {str(exc).splitlines()[0]}") from None
         return model, tokenizer
 
-    def _encode(self, tokenizer, texts: list[str]) -> list[list[int]]:
-        enc = tokenizer(texts, truncation=True, max_length=self.args.max_length)
-        return enc["input_ids"]
+    def _encode(self, tokenizer, data: LabeledData) -> list[dict[str, list[int]]]:
+        """Model inputs per row: the text, or with ``--context parent`` the (parent, text)
+        pair built exactly as the scorer builds it (``scoring.pairs``; the first window)."""
+        if self.args.context != "parent":
+            enc = tokenizer(data.texts, truncation=True, max_length=self.args.max_length)
+            return [{"input_ids": ids} for ids in enc["input_ids"]]
+        from analyzer.scoring.pairs import pair_template, pair_windows
+
+        template = pair_template(tokenizer)
+        plain = lambda texts: tokenizer(texts, add_special_tokens=False)["input_ids"]  # noqa: E731
+        parents = plain([p or "" for p in (data.parents or [""] * len(data))])
+        replies = plain(data.texts)
+        out = []
+        for parent, reply in zip(parents, replies):
+            ids, types, _ = pair_windows(template, parent, reply, self.args.max_length)[0]
+            out.append({"input_ids": ids, "token_type_ids": types})
+        return out
 
     def _batches(self, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
         """Shuffled batches of similar length (less padding), in a reproducible order."""
@@ -131,30 +145,22 @@ class Trainer:
         return batches
 
     @staticmethod
-    def _collate(ids: list[list[int]], idx: np.ndarray, pad_id: int):
-        import torch
+    def _collate(tokenizer, feats: list[dict[str, list[int]]], idx: np.ndarray, device) -> dict[str, Any]:
+        """One padded batch (the tokenizer pads, as the scorer's does), on ``device``."""
+        batch = tokenizer.pad([feats[i] for i in idx], return_tensors="pt")
+        return {k: v.to(device) for k, v in batch.items()}
 
-        rows = [ids[i] for i in idx]
-        width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for k, r in enumerate(rows):
-            input_ids[k, : len(r)] = torch.tensor(r, dtype=torch.long)
-            mask[k, : len(r)] = 1
-        return input_ids, mask
-
-    def _predict(self, model, ids: list[list[int]], pad_id: int, device) -> np.ndarray:
+    def _predict(self, model, ids: list[dict[str, list[int]]], tokenizer, device) -> np.ndarray:
         import torch
 
         model.eval()
-        lengths = np.array([len(r) for r in ids])
+        lengths = np.array([len(r["input_ids"]) for r in ids])
         order = np.argsort(lengths, kind="stable")
         out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
         with torch.inference_mode():
             for i in range(0, len(order), 128):
                 idx = order[i : i + 128]
-                input_ids, mask = self._collate(ids, idx, pad_id)
-                logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits.float()
+                logits = model(**self._collate(tokenizer, ids, idx, device)).logits.float()
                 if self._slices:
                     probs = activate(logits, self._slices)
                 else:
@@ -236,14 +242,13 @@ class Trainer:
         from transformers import get_linear_schedule_with_warmup
 
         a = self.args
-        pad = tokenizer.pad_token_id or 0
-        ids = self._encode(tokenizer, self.train_data.texts)
-        val_ids = self._encode(tokenizer, self.val_data.texts)
-        lengths = np.array([len(r) for r in ids])
+        ids = self._encode(tokenizer, self.train_data)
+        val_ids = self._encode(tokenizer, self.val_data)
+        lengths = np.array([len(r["input_ids"]) for r in ids])
         y = torch.tensor(self.train_data.y, dtype=torch.float32 if self.train_data.multi_label else torch.long)
         slices = self._slices
         steps_per_epoch = math.ceil(len(ids) / a.batch_size)
-        total = max(1, int(math.ceil(steps_per_epoch * a.epochs)))
+        total = max(1, math.ceil(steps_per_epoch * a.epochs))
         if a.max_steps:
             total = min(total, a.max_steps)
         no_decay = ("bias", "LayerNorm.weight")
@@ -272,7 +277,7 @@ class Trainer:
 
         def evaluate_and_checkpoint() -> bool:
             nonlocal best, bad_evals
-            metrics, _ = self._evaluate(self._predict(model, val_ids, pad, device))
+            metrics, _ = self._evaluate(self._predict(model, val_ids, tokenizer, device))
             score = metrics["headline"] if slices else headline(metrics, self.train_data.multi_label)
             history.append({"step": step, "val": round(score, 4)})
             improved = score > best + 1e-4
@@ -319,8 +324,7 @@ class Trainer:
             done += 1
             if done <= step:  # resuming: replay the batch order without training
                 continue
-            input_ids, mask = self._collate(ids, batch, pad)
-            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+            logits = model(**self._collate(tokenizer, ids, batch, device)).logits
             target = y[batch].to(device)
             if slices:
                 loss = group_loss(logits, target, slices)
@@ -359,8 +363,7 @@ class Trainer:
         from sklearn.linear_model import LogisticRegression
 
         a = self.args
-        pad = tokenizer.pad_token_id or 0
-        feats = self._features(model, self._encode(tokenizer, self.train_data.texts), pad, device)
+        feats = self._features(model, self._encode(tokenizer, self.train_data), tokenizer, device)
         labels = self.train_data.labels
         weight = np.zeros((len(labels), feats.shape[1]), dtype=np.float32)
         bias = np.zeros(len(labels), dtype=np.float32)
@@ -387,21 +390,20 @@ class Trainer:
             model.classifier.bias.copy_(torch.from_numpy(bias))
         return [{"step": 0, "train_rows": len(feats)}]
 
-    def _features(self, model, ids: list[list[int]], pad: int, device) -> np.ndarray:
+    def _features(self, model, ids: list[dict[str, list[int]]], tokenizer, device) -> np.ndarray:
         """The pooled vectors the classification layer of a BERT-style classifier sees."""
         import torch
         from tqdm.auto import tqdm
 
         model.eval()
         encoder = getattr(model, model.base_model_prefix)
-        lengths = np.array([len(r) for r in ids])
+        lengths = np.array([len(r["input_ids"]) for r in ids])
         order = np.argsort(lengths, kind="stable")
         out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for i in tqdm(range(0, len(order), 128), desc="embedding", disable=not self.progress, file=sys.stderr):
                 idx = order[i : i + 128]
-                input_ids, mask = self._collate(ids, idx, pad)
-                pooled = encoder(input_ids=input_ids.to(device), attention_mask=mask.to(device)).pooler_output
+                pooled = encoder(**self._collate(tokenizer, ids, idx, device)).pooler_output
                 out[idx] = pooled.float().cpu().numpy()
         return out
 
@@ -425,6 +427,8 @@ class Trainer:
             labels=list(self.train_data.labels),
             label_aliases=old.label_aliases or {},
             groups=list(self.train_data.groups),
+            context=self.args.context,
+            normalizer=old.normalizer,
         ).save(out)
 
     def _save_config(self, out: Path, base: Path, metrics, thresholds, history) -> None:
