@@ -66,6 +66,7 @@ def evaluate(
     """Score labeled data with a model; print and save per-label ROC-AUC, macro-F1 at the
     model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias."""
     from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.labels import DEFAULT_THRESHOLD
     from analyzer.scoring.scorer import Scorer
     from analyzer.training.data import load_labeled
     from analyzer.training.evaluation import (
@@ -96,7 +97,7 @@ def evaluate(
     if task in ("toxicity", "multi") and not no_bias:
         label = "identity_attack" if "identity_attack" in clf.labels else "toxicity"
         if label in clf.labels:
-            report["bias"] = bias_check(predict, label, clf.thresholds.get(label, 0.5))
+            report["bias"] = bias_check(predict, label, clf.thresholds.get(label, DEFAULT_THRESHOLD))
 
     out = Path(out_dir) if out_dir else Path("evaluation") / f"{Path(model_dir).name}-{Path(data_files[0]).stem}"
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_THRESHOLD = 0.5
+from analyzer.scoring.labels import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD  # re-exported for the views
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import streamlit as st
 from analyzer.dashboard import nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import highlight_html, links, links_html, md_escape, shorten, top_words
 from analyzer.dashboard.verdicts import describe
-from analyzer.scoring.labels import CANONICAL_LABELS, TOXICITY_LABELS
+from analyzer.scoring.labels import CANONICAL_LABELS, DEFAULT_THRESHOLD, TOXICITY_LABELS
 
 MAX_REPLIES = 30
 MAX_EXPLAIN_CHARS = 5000  # longer texts are explained on request only (integrated gradients costs per token)
@@ -80,8 +80,8 @@ def score_table(scores: dict[str, Any], labels: list[str]) -> None:
                 {
                     "label": lab,
                     "score": scores[lab]["value"],
-                    "threshold": thresholds.get(lab, 0.5),
-                    "above": scores[lab]["value"] >= thresholds.get(lab, 0.5),
+                    "threshold": thresholds.get(lab, DEFAULT_THRESHOLD),
+                    "above": scores[lab]["value"] >= thresholds.get(lab, DEFAULT_THRESHOLD),
                     "model": scores[lab]["model"],
                 }
                 for lab in labels

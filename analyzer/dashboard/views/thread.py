@@ -14,7 +14,7 @@ import streamlit as st
 
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, md_link, shorten
-from analyzer.scoring.labels import CANONICAL_LABELS, SENTIMENT_LABELS
+from analyzer.scoring.labels import CANONICAL_LABELS, DEFAULT_THRESHOLD, SENTIMENT_LABELS
 
 ROOTS_PER_PAGE = 30
 MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
@@ -60,7 +60,7 @@ def controls(loaded: Any, qp: Any) -> dict[str, Any]:
         st.session_state["th_label"] = default_label
     c = st.columns([1, 1.5, 2])
     label = c[0].selectbox("Colour by", labels, key="th_label")
-    default_threshold = float(thresholds.get(label, 0.5))
+    default_threshold = float(thresholds.get(label, DEFAULT_THRESHOLD))
     threshold_key = f"th_threshold_{label}"
     linked = params.get_str(qp, "label", default_label) == label  # the link's threshold is for its label
     widgets.init_state(
