@@ -14,36 +14,14 @@ from typing import IO
 
 import click
 
+from analyzer.commands.common import parse_columns, parse_now
 from analyzer.errors import AnalyzerError
 from analyzer.limits import Limits, env_var
 from analyzer.parsers import FORMATS, input_units, parse_path
-from analyzer.parsers.base import aware
 from analyzer.thread import Thread
 
 _WRITE_BATCH = 2000
 _MAX_REPAIR_LINES = 30
-
-
-def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return aware(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2022-05-10T12:00:00Z") from None
-
-
-def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    from analyzer.parsers.tabular import ROLES
-
-    out: dict[str, str] = {}
-    for item in values:
-        role, sep, name = item.partition("=")
-        role = role.strip().lower()
-        if not sep or role not in ROLES or not name.strip():
-            raise click.BadParameter(f"{item!r}: use ROLE=COLUMN with ROLE one of {', '.join(ROLES)}")
-        out[role] = name.strip()
-    return out
 
 
 @click.command(epilog="\b\nFormats:\n" + "\n".join(f"  {k:<11} {v}" for k, v in FORMATS.items()))
@@ -58,7 +36,7 @@ def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option(
     "--now",
     metavar="ISO-TIME",
-    callback=_parse_now,
+    callback=parse_now,
     help="Reference time for relative times such as '4 months ago' (default: now).",
 )
 @click.option(
@@ -66,7 +44,7 @@ def _parse_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
     "columns",
     multiple=True,
     metavar="ROLE=COLUMN",
-    callback=_parse_columns,
+    callback=parse_columns,
     help="For CSV/JSON Lines: the column holding a role (id, parent, thread, author, time, text). Repeatable.",
 )
 def parse(inputs: tuple[str, ...], fmt: str | None, now: datetime | None, columns: dict[str, str]) -> None:

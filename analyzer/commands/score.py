@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from analyzer.commands.parse import _parse_columns, _parse_now
+from analyzer.commands.common import parse_columns, parse_now
 from analyzer.errors import AnalyzerError
 from analyzer.parsers import FORMATS
 from analyzer.scoring.classifier import PRECISIONS
@@ -40,7 +40,7 @@ from analyzer.scoring.classifier import PRECISIONS
 @click.option(
     "--now",
     metavar="ISO-TIME",
-    callback=_parse_now,
+    callback=parse_now,
     help="Reference time for relative times such as '4 months ago' (default: now).",
 )
 @click.option(
@@ -48,7 +48,7 @@ from analyzer.scoring.classifier import PRECISIONS
     "columns",
     multiple=True,
     metavar="ROLE=COLUMN",
-    callback=_parse_columns,
+    callback=parse_columns,
     help="For CSV/JSON Lines: the column holding a role (id, parent, thread, author, time, text).",
 )
 @click.option(
