@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from analyzer.errors import AnalyzerError
+from analyzer.errors import AnalyzerError, require_extra
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -160,6 +160,7 @@ def serve(db: str, port: int, address: str, browser: bool) -> int:
 )
 def demo(db: str, port: int, no_browser: bool, address: str, examples: Path) -> None:
     """Import the bundled examples/ into --db and open the dashboard on them."""
+    require_extra("streamlit", "dashboard", "`analyzer demo`")  # before any import work: the dashboard runs it
     click.echo(prepare(db, examples))
     code = serve(db, port, address, browser=not no_browser and can_open_browser())
     if code and code != -15:  # -15: stopped by SIGTERM, as a service manager does

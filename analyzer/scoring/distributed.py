@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer.errors import AnalyzerError, InputError
+from analyzer.errors import AnalyzerError, InputError, MissingExtra
 from analyzer.scoring.frames import DEFAULT_PRECISION, MODELS_COLUMN, WINDOWED_COLUMN, output_labels, scores_of
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def connect(
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise AnalyzerError("the dask engine needs the dask extra: pip install 'thread-analyzer[dask]'") from None
+        raise MissingExtra("dask", "the dask engine") from None
     if scheduler:
         try:
             client = Client(scheduler, timeout="30s")

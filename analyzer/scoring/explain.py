@@ -11,7 +11,7 @@ import bisect
 import re
 from typing import TYPE_CHECKING
 
-from analyzer.errors import ModelError
+from analyzer.errors import MissingExtra, ModelError
 from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _token_attributions(clf: Classifier, ids: list[int], target: int, n_steps: i
     try:
         from captum.attr import LayerIntegratedGradients
     except ImportError:
-        raise ModelError("explanations need Captum: pip install 'thread-analyzer[explain]'") from None
+        raise MissingExtra("explain", "explanations (Captum)") from None
 
     prefix, suffix = clf.special_tokens()
     pad = clf.tokenizer.pad_token_id if clf.tokenizer.pad_token_id is not None else 0
