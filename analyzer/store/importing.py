@@ -221,6 +221,9 @@ class Importer:
                 self.label_model[label] = info.fingerprint
 
     def run(self, batches: Sequence[ImportBatch]) -> ImportSummary:
+        from analyzer.store.alerts import ImportWatch  # rules and alerts: the same transaction
+
+        watch = ImportWatch(self.conn, [th.id for b in batches for th in b.threads], self.now)
         self.model_ids = register_models(self.conn, self.infos, self.now)
         self.model_thresholds = model_thresholds(self.conn)
         total = sum(len(b.threads) for b in batches)
@@ -263,6 +266,7 @@ class Importer:
                     )
                 )
             self._add(counts, import_id, seen)
+        watch.finish(self.summary.import_ids)
         return self.summary
 
     def _add(self, counts: ImportSummary, import_id: int, seen: bool) -> None:

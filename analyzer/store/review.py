@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, select
+from sqlalchemy import Connection, and_, exists, func, insert, literal_column, or_, select
 
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS, TOXICITY_LABELS
@@ -98,6 +98,18 @@ def latest_model_for(conn: Connection, label: str) -> Any | None:
     return None
 
 
+def scope_filter(scope: str | None) -> Any | None:
+    """SQL for "the comment's thread is in ``scope``" (prefixes of its id, source or format,
+    as ``analytics.rules.in_scope`` reads them), or None for every thread."""
+    from analyzer.analytics.rules import scope_entries
+
+    entries = scope_entries(scope or "")
+    if not entries:
+        return None
+    th = t.threads.c
+    return or_(*(func.substr(col, 1, len(e)) == e for e in entries for col in (th.id, th.source, th.format)))
+
+
 def review_queue(
     conn: Connection,
     label: str,
@@ -107,39 +119,102 @@ def review_queue(
     limit: int = 50,
     thread_id: str | None = None,
     include_reviewed: bool = False,
+    scope: str | None = None,
+    rule: int | str | None = None,
 ) -> list[dict[str, Any]]:
-    """Comments to review for ``label``, by the newest model giving it: without ``band``,
-    those at or above ``threshold`` (the model's own by default), highest first; with
-    ``band``, those within +-band of it, closest first (where the model is least sure).
-    Comments with a verdict are left out unless ``include_reviewed``."""
+    """Comments to review for ``label``: first those the enabled rules flagged (banned before
+    suspect, then by score), then the model's, by the newest model giving the label: without
+    ``band``, those at or above ``threshold`` (the model's own by default), highest first;
+    with ``band``, those within +-band of it, closest first (where the model is least sure).
+    ``rule`` ("any" or a rule id) keeps only rule-flagged comments; ``scope`` keeps threads
+    whose id, source or format starts with one of its prefixes. Each item has ``reasons``
+    (why rules flagged it). Comments with a verdict are left out unless ``include_reviewed``."""
+    from analyzer.store.rules import hits_for
+
+    if band is not None and band < 0:
+        raise AnalyzerError("band must be >= 0")
     model = latest_model_for(conn, label)
-    if model is None:
-        return []
     if threshold is None:
-        threshold = float((model.thresholds or {}).get(label, DEFAULT_THRESHOLD))
+        threshold = float((model.thresholds or {}).get(label, DEFAULT_THRESHOLD)) if model is not None else None
+    version = f"{model.name}@{model.fingerprint}" if model is not None else None
     s, c = t.scores.c, t.comments.c
-    query = (
-        select(c.thread_id, c.comment_id, c.author, c.depth, c.created_at, c.text, s.value.label("score"))
-        .select_from(t.scores.join(t.comments, and_(c.pk == s.comment_pk, c.revision == s.revision)))
-        .where(s.model_id == model.id, s.label == label, c.kind == "comment")
-    )
-    if band is None:
-        query = query.where(s.value >= threshold).order_by(s.value.desc(), c.pk)
-    else:
-        if band < 0:
-            raise AnalyzerError("band must be >= 0")
-        query = query.where(s.value.between(threshold - band, threshold + band)).order_by(
-            func.abs(s.value - threshold), c.pk
-        )
+    where = [c.kind == "comment"]
     if thread_id is not None:
-        query = query.where(c.thread_id == thread_id)
+        where.append(c.thread_id == thread_id)
+    if (in_scope := scope_filter(scope)) is not None:
+        where.append(in_scope)
     if not include_reviewed:
-        query = query.where(~exists().where(t.verdicts.c.comment_pk == c.pk))
-    version = f"{model.name}@{model.fingerprint}"
+        where.append(~exists().where(t.verdicts.c.comment_pk == c.pk))
+    columns = (c.pk, c.thread_id, c.comment_id, c.author, c.depth, c.created_at, c.text)
+
+    flagged = _rule_flagged(conn, model, label, rule, where, columns, limit)
+    items = [dict(r._mapping) for r in flagged]
+    if rule is None and model is not None and len(items) < limit:
+        query = (
+            select(*columns, s.value.label("score"))
+            .select_from(
+                t.scores.join(t.comments, and_(c.pk == s.comment_pk, c.revision == s.revision)).join(
+                    t.threads, t.threads.c.id == c.thread_id
+                )
+            )
+            .where(s.model_id == model.id, s.label == label, *where)
+        )
+        if band is None:
+            query = query.where(s.value >= threshold).order_by(s.value.desc(), c.pk)
+        else:
+            query = query.where(s.value.between(threshold - band, threshold + band)).order_by(
+                func.abs(s.value - threshold), c.pk
+            )
+        taken = {i["pk"] for i in items}
+        for r in conn.execute(query.limit(limit)):
+            if r.pk not in taken and len(items) < limit:
+                items.append(dict(r._mapping))
+    reasons = hits_for(conn, [i["pk"] for i in items])
     return [
-        {**dict(r._mapping), "label": label, "threshold": threshold, "model": version}
-        for r in conn.execute(query.limit(limit))
+        {
+            **i,
+            "label": label,
+            "threshold": threshold,
+            "model": version,
+            "reasons": [h["reason"] for h in reasons.get(i["pk"], [])],
+            "rules": [h["rule_id"] for h in reasons.get(i["pk"], [])],
+        }
+        for i in items
     ]
+
+
+def _rule_flagged(
+    conn: Connection, model: Any | None, label: str, rule: int | str | None, where: list[Any], columns: Any, limit: int
+) -> list[Any]:
+    """Comments flagged by enabled rules (by ``rule`` only, when an id), banned first, then
+    by the model's score for ``label``."""
+    h, r, c, s = t.rule_hits.c, t.rules.c, t.comments.c, t.scores.c
+    hit_filter = [r.enabled.is_(True)]
+    if rule not in (None, "any"):
+        hit_filter.append(h.rule_id == int(rule))  # type: ignore[arg-type]
+    flagged = (
+        select(h.comment_pk.label("pk"), func.min(r.severity).label("severity"))
+        .join(t.rules, r.id == h.rule_id)
+        .where(*hit_filter)
+        .group_by(h.comment_pk)
+        .subquery()
+    )
+    joined = flagged.join(t.comments, and_(c.pk == flagged.c.pk)).join(t.threads, t.threads.c.id == c.thread_id)
+    if model is not None:
+        joined = joined.outerjoin(
+            t.scores, and_(s.comment_pk == c.pk, s.revision == c.revision, s.model_id == model.id, s.label == label)
+        )
+        score = s.value
+    else:
+        score = literal_column("NULL")
+    query = (
+        select(*columns, score.label("score"))
+        .select_from(joined)
+        .where(*where)
+        .order_by(flagged.c.severity, score.is_(None), score.desc(), c.pk)
+        .limit(limit)
+    )
+    return list(conn.execute(query))
 
 
 def verdict_truth(decision: str, labels: Mapping[str, Any] | None, label: str) -> int | None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -187,6 +188,8 @@ verdicts = Table(
     Column("source", String(20), nullable=False, server_default="dashboard"),
     Column("community_id", CleanText),
     Column("client_token", CleanText),
+    # the bulk action (one click on several comments) this verdict was part of, so it can be undone
+    Column("action_id", String(32), index=True),
     CheckConstraint("decision IN ('approve', 'remove', 'relabel')", name="decision"),
 )
 
@@ -213,4 +216,91 @@ thread_stats = Table(
     Column("risk", Float, nullable=False, index=True),
     Column("labels", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+RULE_KINDS = ("words", "regex", "link", "new_author")
+RULE_SEVERITIES = ("banned", "suspect")
+
+# Moderation rules beside the models: word lists, regular expressions, links, new authors.
+# ``pattern`` holds one entry a line (words, patterns, or the link rule's allowed domains);
+# ``scope`` is "all" or prefixes of a thread's id, source or format, one a line.
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", CleanText, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("severity", String(10), nullable=False, server_default="suspect"),
+    Column("pattern", CleanText, nullable=False, server_default=""),
+    Column("scope", CleanText, nullable=False, server_default="all"),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('words', 'regex', 'link', 'new_author')", name="kind"),
+    CheckConstraint("severity IN ('banned', 'suspect')", name="severity"),
+)
+
+# Which comment (at which text revision) a rule flagged, and why, in words a reviewer reads.
+rule_hits = Table(
+    "rule_hits",
+    metadata,
+    Column("comment_pk", BigId, ForeignKey("comments.pk"), primary_key=True),
+    Column("rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("reason", CleanText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where alerts go: a URL, the shared secret its payloads are signed with (HMAC-SHA256), and
+# what raises one (risk or toxic share crossing a threshold, new rule hits), within a scope.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", CleanText, nullable=False),
+    Column("url", CleanText, nullable=False),
+    Column("secret", CleanText, nullable=False),
+    Column("risk_threshold", Float),
+    Column("toxic_share_threshold", Float),
+    Column("on_rule_hits", Boolean, nullable=False, server_default=true()),
+    Column("scope", CleanText, nullable=False, server_default="all"),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One row per (event, webhook): written in the import's transaction (an outbox, so a
+# rolled-back import leaves none) and delivered after it commits.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("thread_id", CleanText),
+    Column("summary", CleanText, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="SET NULL")),
+    Column("url", CleanText, nullable=False),
+    # pending -> sending -> delivered | failed
+    Column("status", String(12), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_status_code", Integer),
+    Column("last_error", CleanText),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("delivered_at", UTCDateTime),
+)
+
+# Every delivery attempt of an alert, whatever came of it.
+alert_attempts = Table(
+    "alert_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigId, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", CleanText),
+    Column("ok", Boolean, nullable=False),
+    Column("seconds", Float, nullable=False),
 )

@@ -1,0 +1,340 @@
+"""Alerts in the store: the webhooks they go to, and an outbox of alerts with every delivery
+attempt logged.
+
+An import (``Importer.run``, and so the service's ``store_traffic`` too) opens an
+``ImportWatch`` before it writes and finishes it after its comments are stored, in the same
+transaction: the rules run over the new comments (``store.rules``), and each webhook gets an
+alert row when a thread's risk or toxic share crosses its threshold or new comments are
+flagged. The rows are the outbox: a rolled-back import leaves none. When the transaction
+commits, ``analyzer.alerts`` is woken to deliver them from a background thread, off the
+import's critical path; it claims rows under the import lock, so it only ever reads
+committed ones.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, delete, event, insert, select, update
+
+from analyzer.analytics.rules import in_scope, scope_entries
+from analyzer.errors import AnalyzerError
+from analyzer.store import rules as store_rules
+from analyzer.store import schema as t
+
+if TYPE_CHECKING:
+    from analyzer.store.store import Store
+
+MAX_HITS_IN_PAYLOAD = 50
+MAX_URL = 2000
+MIN_SECRET = 16
+STALE_CLAIM = timedelta(minutes=10)  # a "sending" row older than this was left by a process that died
+CHUNK = 500
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---------------------------------------------------------------------------- webhooks
+def check_webhook(url: str, secret: str, risk: float | None, toxic_share: float | None) -> None:
+    """AnalyzerError unless the webhook can be stored as given."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
+        raise AnalyzerError("a webhook URL must be an http:// or https:// address")
+    if len(secret) < MIN_SECRET:
+        raise AnalyzerError(f"a webhook's shared secret needs at least {MIN_SECRET} characters")
+    for name, value in (("risk", risk), ("toxic share", toxic_share)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise AnalyzerError(f"the {name} threshold must be between 0 and 1")
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def add_webhook(
+    conn: Connection,
+    *,
+    name: str,
+    url: str,
+    secret: str | None = None,
+    risk_threshold: float | None = None,
+    toxic_share_threshold: float | None = None,
+    on_rule_hits: bool = True,
+    scope: str = "all",
+    enabled: bool = True,
+) -> int:
+    """Store a webhook; returns its id (a secret is made when none is given)."""
+    secret = secret or new_secret()
+    check_webhook(url, secret, risk_threshold, toxic_share_threshold)
+    result = conn.execute(
+        insert(t.webhooks).values(
+            name=" ".join(name.split())[:200] or urlsplit(url).hostname,
+            url=url.strip(),
+            secret=secret,
+            risk_threshold=risk_threshold,
+            toxic_share_threshold=toxic_share_threshold,
+            on_rule_hits=on_rule_hits,
+            scope="\n".join(scope_entries(scope)) or "all",
+            enabled=enabled,
+            created_at=_now(),
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]  # set by every INSERT
+
+
+def webhook_list(conn: Connection, *, enabled_only: bool = False) -> list[dict[str, Any]]:
+    query = select(t.webhooks).order_by(t.webhooks.c.id)
+    if enabled_only:
+        query = query.where(t.webhooks.c.enabled.is_(True))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _stats(conn: Connection, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    s, th = t.thread_stats.c, t.threads.c
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(thread_ids), CHUNK):
+        query = (
+            select(th.id, th.title, th.source, th.format, s.risk, s.toxic_share, s.comments, s.toxic)
+            .join(t.thread_stats, s.thread_id == th.id)
+            .where(th.id.in_(thread_ids[i : i + CHUNK]))
+        )
+        out.update((r.id, dict(r._mapping)) for r in conn.execute(query))
+    return out
+
+
+def _crossed(before: float | None, after: float | None, threshold: float | None) -> bool:
+    """Whether a value went from below ``threshold`` (or nothing) to at or above it."""
+    if threshold is None or after is None or after < threshold:
+        return False
+    return before is None or before < threshold
+
+
+# ---------------------------------------------------------------------------- the import hook
+class ImportWatch:
+    """The import's hook: ``ImportWatch(conn, thread ids, now)`` before writing (reads the
+    statistics alerts compare against), ``finish(import ids)`` after (rules, alert rows)."""
+
+    def __init__(self, conn: Connection, thread_ids: Sequence[str], now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.thread_ids = list(dict.fromkeys(thread_ids))
+        self.hooks = webhook_list(conn, enabled_only=True)
+        wants_stats = any(h["risk_threshold"] is not None or h["toxic_share_threshold"] is not None for h in self.hooks)
+        self.before = _stats(conn, self.thread_ids) if wants_stats else {}
+        self.hits: list[store_rules.Hit] = []
+        self.alerts = 0
+
+    def finish(self, import_ids: Sequence[int]) -> None:
+        self.hits = store_rules.apply_after_import(self.conn, self.thread_ids, import_ids, self.now)
+        if not self.hooks:
+            return
+        after = _stats(self.conn, self.thread_ids)
+        hits_by_thread: dict[str, list[store_rules.Hit]] = {}
+        for hit in self.hits:
+            hits_by_thread.setdefault(hit.thread_id, []).append(hit)
+        rows: list[dict[str, Any]] = []
+        for hook in self.hooks:
+            for tid in self.thread_ids:
+                info = after.get(tid)
+                if info is None or not in_scope(hook["scope"], tid, info["source"], info["format"]):
+                    continue
+                old = self.before.get(tid) or {}
+                for kind, column, threshold in (
+                    ("risk", "risk", hook["risk_threshold"]),
+                    ("toxic_share", "toxic_share", hook["toxic_share_threshold"]),
+                ):
+                    if _crossed(old.get(column), info[column], threshold):
+                        rows.append(self._row(hook, kind, info, threshold=threshold, previous=old.get(column)))
+                if hook["on_rule_hits"] and tid in hits_by_thread:
+                    rows.append(self._row(hook, "rule_hits", info, hits=hits_by_thread[tid]))
+        if rows:
+            self.conn.execute(insert(t.alerts), rows)
+            self.alerts = len(rows)
+            engine = self.conn.engine
+            # deliver once the transaction commits (never for a rollback: no listener fires, no rows exist)
+            event.listen(self.conn, "commit", lambda _conn: _wake(engine), once=True)
+
+    def _row(
+        self,
+        hook: dict[str, Any],
+        kind: str,
+        info: dict[str, Any],
+        *,
+        threshold: float | None = None,
+        previous: float | None = None,
+        hits: Sequence[store_rules.Hit] = (),
+    ) -> dict[str, Any]:
+        event_id = uuid.uuid4().hex
+        thread = {
+            "id": info["id"],
+            "title": info["title"],
+            "source": info["source"],
+            "format": info["format"],
+            "comments": info["comments"],
+            "toxic": info["toxic"],
+            "risk": info["risk"],
+            "toxic_share": info["toxic_share"],
+        }
+        payload: dict[str, Any] = {
+            "event": kind,
+            "event_id": event_id,
+            "created_at": self.now.isoformat(),
+            "thread": thread,
+        }
+        if kind == "rule_hits":
+            payload["hits_total"] = len(hits)
+            payload["hits"] = [
+                {"comment_id": h.comment_id, "rule": h.rule, "severity": h.severity, "reason": h.reason}
+                for h in hits[:MAX_HITS_IN_PAYLOAD]
+            ]
+            summary = f"{len(hits)} comment(s) flagged by rules"
+        else:
+            value = info[kind]
+            payload.update(threshold=threshold, value=value, previous=previous)
+            name = "risk" if kind == "risk" else "toxic share"
+            summary = f"{name} {value:.2f} crossed {threshold:.2f}"
+        return {
+            "event_id": event_id,
+            "kind": kind,
+            "thread_id": info["id"],
+            "summary": summary,
+            "payload": payload,
+            "webhook_id": hook["id"],
+            "url": hook["url"],
+            "status": "pending",
+            "attempts": 0,
+            "created_at": self.now,
+        }
+
+
+def _wake(engine: Any) -> None:
+    from analyzer import alerts
+
+    alerts.wake(engine)
+
+
+# ---------------------------------------------------------------------------- the outbox
+def claim(conn: Connection, *, limit: int = 100, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Pending alerts (and ones a dead process left "sending"), marked "sending", each with
+    its webhook's secret; the caller holds the import lock, so only committed rows are seen."""
+    now = now or _now()
+    a, w = t.alerts.c, t.webhooks.c
+    query = (
+        select(a.id, a.kind, a.payload, a.url, a.attempts, w.secret)
+        .join(t.webhooks, w.id == a.webhook_id)
+        .where((a.status == "pending") | ((a.status == "sending") & (a.created_at < now - STALE_CLAIM)))
+        .order_by(a.id)
+        .limit(limit)
+    )
+    rows = [dict(r._mapping) for r in conn.execute(query)]
+    if rows:
+        conn.execute(update(t.alerts).where(a.id.in_([r["id"] for r in rows])).values(status="sending"))
+    return rows
+
+
+def log_attempt(
+    conn: Connection,
+    alert_id: int,
+    attempt: int,
+    *,
+    ok: bool,
+    status_code: int | None,
+    error: str | None,
+    seconds: float,
+    final: bool,
+    at: datetime | None = None,
+) -> None:
+    """Record one delivery attempt, and the alert's state after it."""
+    at = at or _now()
+    conn.execute(
+        insert(t.alert_attempts).values(
+            alert_id=alert_id,
+            attempt=attempt,
+            at=at,
+            status_code=status_code,
+            error=(error or None) and error[:1000],
+            ok=ok,
+            seconds=seconds,
+        )
+    )
+    status = "delivered" if ok else ("failed" if final else "sending")
+    conn.execute(
+        update(t.alerts)
+        .where(t.alerts.c.id == alert_id)
+        .values(
+            status=status,
+            attempts=attempt,
+            last_status_code=status_code,
+            last_error=(error or None) and error[:1000],
+            delivered_at=at if ok else None,
+        )
+    )
+
+
+def recent(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest alerts with their webhook's name, for the Overview."""
+    a, w = t.alerts.c, t.webhooks.c
+    query = (
+        select(
+            a.id,
+            a.created_at,
+            a.kind,
+            a.thread_id,
+            a.summary,
+            a.status,
+            a.attempts,
+            a.last_status_code,
+            a.last_error,
+            w.name.label("webhook"),
+        )
+        .outerjoin(t.webhooks, w.id == a.webhook_id)
+        .order_by(a.created_at.desc(), a.id.desc())
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def attempts(conn: Connection, alert_id: int) -> list[dict[str, Any]]:
+    c = t.alert_attempts.c
+    query = select(t.alert_attempts).where(c.alert_id == alert_id).order_by(c.attempt, c.id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# ---------------------------------------------------------------------------- on a Store
+def list_webhooks(store: Store) -> list[dict[str, Any]]:
+    with store._read() as conn:
+        return webhook_list(conn)
+
+
+def save_webhook(store: Store, **values: Any) -> int:
+    """``add_webhook`` in its own transaction."""
+    with store._write() as conn:
+        return add_webhook(conn, **values)
+
+
+def set_webhook_enabled(store: Store, webhook_id: int, enabled: bool) -> None:
+    with store._write() as conn:
+        conn.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(enabled=enabled))
+
+
+def remove_webhook(store: Store, webhook_id: int) -> None:
+    """Delete a webhook; its alerts stay in the log (without it)."""
+    with store._write() as conn:
+        conn.execute(
+            update(t.alerts)
+            .where(t.alerts.c.webhook_id == webhook_id, t.alerts.c.status.in_(("pending", "sending")))
+            .values(status="failed", last_error="webhook deleted")
+        )
+        conn.execute(delete(t.webhooks).where(t.webhooks.c.id == webhook_id))
+
+
+def recent_alerts(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
+    with store._read() as conn:
+        return recent(conn, limit=limit)
