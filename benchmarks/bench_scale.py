@@ -137,7 +137,7 @@ def workload_flops(model_dirs: Sequence[str], texts: Sequence[str]) -> float:
         clf = Classifier.from_pretrained(folder, device="cpu")
         cfg = clf.model.config
         d, f, layers, labels = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers, cfg.num_labels
-        prefix, suffix = clf._special_tokens()
+        prefix, suffix = clf.special_tokens()
         extra = len(prefix) + len(suffix)
         for ids in clf.encode([t for t in texts if t.strip()]):
             for start, end in clf.window_spans(len(ids)):

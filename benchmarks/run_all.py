@@ -36,6 +36,9 @@ TARGET_SPEEDUP = 5.0
 TARGET_PEAK_SHARE = 0.40
 
 
+TARGET_ONE_ENCODER = 1.8  # issue 13: the multi-head default against the two-model one, same precision
+
+
 def cli_default_precision() -> str:
     """The precision ``analyzer score`` uses when none is given: the one the targets are for."""
     from analyzer.commands.score import score
@@ -93,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(bench_scale.VARIANTS))
     parser.add_argument("--threads", type=int, default=None, help="torch threads in all (default: every core)")
     parser.add_argument("--json", type=Path, default=None, help="also write every measurement here")
+    parser.add_argument(
+        "--one-encoder",
+        default=str(Path(__file__).resolve().parents[1] / "models" / "multi-minilm"),
+        help="a multi-head model folder measured beside the default models at the default precision "
+        "(issue 13: one forward pass for every label); 'none' to skip",
+    )
     args = parser.parse_args(argv)
 
     models = args.model or bench_scale.default_models()
@@ -144,6 +153,27 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 rows.append(row)
                 print(f"  {name:<6} {variant:<16} {row['comments_per_s']:8.1f} comments/s", file=sys.stderr)
+            if args.one_encoder != "none":
+                variant = f"scorer-{resolved(default)}"
+                base = next((r for r in rows if r.get("variant") == variant), None)
+                row = bench_scale.run_in_child(
+                    variant,
+                    dataset,
+                    [args.one_encoder],
+                    limit=args.subset if name == "scale" and not args.full and args.subset < len(texts) else None,
+                    threads=threads,
+                    dask_precision=default,
+                    partition_size=256 if name == "hn" else 1000,
+                )
+                row["variant"] = f"one-encoder-{resolved(default)}"
+                if base is not None:
+                    row["vs_default"] = row["comments_per_s"] / base["comments_per_s"]
+                rows.append(row)
+                print(
+                    f"  {name:<6} {row['variant']:<16} {row['comments_per_s']:8.1f} comments/s"
+                    + (f" ({row['vs_default']:.2f}x the two-model default)" if "vs_default" in row else ""),
+                    file=sys.stderr,
+                )
             results["datasets"][name] = {
                 "comments": len(texts),
                 "flops_per_comment": flops,
@@ -202,9 +232,16 @@ def print_table(results: dict[str, Any], cpu: str) -> None:
                 f"({'meets' if share >= TARGET_PEAK_SHARE else 'misses'} "
                 f">= {100 * TARGET_PEAK_SHARE:.0f}%)"
             )
+        one = next((r for r in data["rows"] if r["variant"].startswith("one-encoder") and "vs_default" in r), None)
+        if one:
+            x = one["vs_default"]
+            verdicts.append(
+                f"{name}: one encoder for every label {x:.2f}x the two-model default "
+                f"({'meets' if x >= TARGET_ONE_ENCODER else 'misses'} >= {TARGET_ONE_ENCODER}x)"
+            )
     print(
         "naive: one pipeline call per comment and model, truncated at the tokenizer's limit; GFLOP/s of every row "
-        "counts the Scorer's work for the same comments"
+        "counts the Scorer's work for the same comments (the one-encoder row does half that work)"
     )
     for line in verdicts:
         print("target " + line)
