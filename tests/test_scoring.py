@@ -7,6 +7,7 @@ import json
 import shutil
 import socket
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ def test_windows_cover_every_token_and_fit_the_model(sentiment: Classifier) -> N
     assert all(len(w) + 2 <= sentiment.max_length for w in windows)
     assert sorted(set(t for w in windows for t in w)) == ids
     spans = sentiment.window_spans(len(ids))
-    assert all(a[1] > b[0] for a, b in zip(spans, spans[1:]))  # consecutive windows overlap
+    assert all(a[1] > b[0] for a, b in pairwise(spans))  # consecutive windows overlap
 
 
 def test_windowed_scores_combine_max_for_toxicity_and_weighted_mean_for_sentiment(
@@ -489,7 +490,7 @@ def test_window_spans_cover_every_token_once_in_order(n_tokens: int, max_length:
     room = max_length - 2
     assert spans[0][0] == 0 and spans[-1][1] == n_tokens
     assert all(0 < end - start <= room or n_tokens == 0 for start, end in spans)
-    assert all(a[0] < b[0] <= a[1] for a, b in zip(spans, spans[1:]))  # advancing, no gaps
+    assert all(a[0] < b[0] <= a[1] for a, b in pairwise(spans))  # advancing, no gaps
     if room >= 4:  # room for a quarter-window overlap
-        assert all(b[0] < a[1] for a, b in zip(spans, spans[1:]))
+        assert all(b[0] < a[1] for a, b in pairwise(spans))
     assert (len(spans) > 1) == (n_tokens > room)

@@ -350,7 +350,7 @@ def parse_csv(src: Source, ctx: Context) -> list[Thread]:
             count += 1
             width = len(row)
 
-            def cell(i: int | None) -> str | None:
+            def cell(i: int | None, row: list[str] = row, width: int = width) -> str | None:
                 return _id(row[i]) if i is not None and i < width else None
 
             extra = {h: row[i] for i, h in others if i < width and row[i] != ""}

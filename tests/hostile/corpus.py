@@ -396,7 +396,7 @@ def deep_chain_hn_nested(n: int) -> bytes:
     parts: list[str] = ['{"id": 1, "title": "deep", "points": 1, "user": "op", "time": 1600000000, "comments": [']
     for i in range(n):
         parts.append(
-            '{"id": %d, "level": %d, "user": "u%d", "time": %d, "content": "reply %d &amp; on", "comments": ['
+            '{"id": %d, "level": %d, "user": "u%d", "time": %d, "content": "reply %d &amp; on", "comments": ['  # noqa: UP031  JSON braces read better with %
             % (i + 2, i, i % 7, 1_600_000_000 + i, i)
         )
     parts.append("]}" * n)
@@ -413,7 +413,7 @@ def deep_chain_reddit(n: int) -> bytes:
     parts = [head]
     for i in range(n):
         parts.append(
-            '{"kind": "t1", "data": {"id": "r%d", "link_id": "t3_deep", "body": "reply %d", '
+            '{"kind": "t1", "data": {"id": "r%d", "link_id": "t3_deep", "body": "reply %d", '  # noqa: UP031  JSON braces read better with %
             '"author": "u%d", "created_utc": %d, "replies": {"kind": "Listing", "data": {"children": ['
             % (i, i, i % 7, 1_600_000_000 + i)
         )
@@ -430,7 +430,7 @@ def write_siblings_jsonl(path: Path, n: int) -> Path:
         block: list[str] = []
         for i in range(n):
             block.append(
-                '{"id": "s%d", "conversation_id": "wide", "parent_id": "wide", "author": "u%d", '
+                '{"id": "s%d", "conversation_id": "wide", "parent_id": "wide", "author": "u%d", '  # noqa: UP031  JSON braces read better with %
                 '"text": "%s"}\n' % (i, i % 1000, PHRASES[i % len(PHRASES)])
             )
             if len(block) == 10_000:
