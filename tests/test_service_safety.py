@@ -290,3 +290,33 @@ def test_two_workers_share_one_postgresql_store(tmp_path: Path, toxicity_model_d
     with Store.open(url, create=False) as store:
         loaded = store.load_thread("api:shared")
     assert len(loaded.thread.comments) == 120 and all(c.id in loaded.scores for c in loaded.thread.comments)
+
+
+def test_perspective_context_feeds_a_context_model(tmp_path: Path, toxicity_model_dir: Path, tiny_model) -> None:
+    """With a context model loaded, `context` (entries or parentComment) changes the score;
+    without one it is accepted and changes nothing."""
+    pair = tiny_model(
+        tmp_path / "pair",
+        labels=["toxic", "insult"],
+        problem_type="multi_label_classification",
+        analyzer={"task": "toxicity", "context": "parent", "max_length": 48},
+        seed=3,
+    )
+    srv = start_server(["--model", str(toxicity_model_dir), "--model", str(pair)], tmp_path / "serve.log")
+    try:
+
+        def score(context: dict | None) -> float:
+            body = {"comment": {"text": "you first"}, "requestedAttributes": {"TOXICITY": {}}, "doNotStore": True}
+            if context is not None:
+                body["context"] = context
+            r = post(srv, body=body)
+            assert r.status_code == 200, r.text
+            return r.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"]
+
+        alone = score(None)
+        kind = score({"entries": [{"text": "what a lovely idea, thank you"}]})
+        rude = score({"articleAndParentComment": {"parentComment": {"text": "go away you stupid idiot"}}})
+        assert kind != rude and alone not in (kind, rude)
+        assert score({"entries": [{"text": "what a lovely idea, thank you"}]}) == kind
+    finally:
+        stop(srv.proc)

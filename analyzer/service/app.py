@@ -108,10 +108,13 @@ def create_app(service: Service) -> FastAPI:
         spans = perspective.sentence_spans(req.text) if req.span_annotations else []
         texts = [req.text] + [req.text[a:b] for a, b in spans]
         scored = await service.score(texts)
+        summary = dict(scored[0].scores)
+        if req.parent_text:  # Perspective ignores context; a loaded context model reads it
+            in_context = await service.score_in_context(req.parent_text, req.text)
+            if in_context is not None:
+                summary.update(in_context.scores)
         detected = service.detect(req.text)
-        body = perspective.analyze_response(
-            req, scored[0].scores, list(zip(spans, [s.scores for s in scored[1:]])), detected
-        )
+        body = perspective.analyze_response(req, summary, list(zip(spans, [s.scores for s in scored[1:]])), detected)
         if not req.do_not_store and service.writer is not None:
             await service.save(
                 [_api_comment(request, req.text, req.community_id, req.session_id, req.client_token, scored[0])]

@@ -82,12 +82,20 @@ class Service:
         self.batcher: MicroBatcher[Scored] = MicroBatcher(
             self.scorer.score_texts, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000
         )
+        # a context model reads (parent, reply) pairs: its own batcher, since its inputs differ
+        self.pair_batcher: MicroBatcher[Scored] | None = (
+            MicroBatcher(self.scorer.score_pairs, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000)  # type: ignore[arg-type]
+            if self.scorer.context_models
+            else None
+        )
         self.writer = TrafficWriter(store, self.classifiers) if store is not None else None
         self._identifier: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await self.batcher.start()
+        if self.pair_batcher is not None:
+            await self.pair_batcher.start()
         if self.writer is not None:
             self.writer.start()
         if self.config.detect_languages:
@@ -95,6 +103,8 @@ class Service:
 
     async def stop(self) -> None:
         await self.batcher.stop()
+        if self.pair_batcher is not None:
+            await self.pair_batcher.stop()
         if self.writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)
         if self.store is not None:
@@ -103,7 +113,8 @@ class Service:
     # ------------------------------------------------------------------ models
     @property
     def labels(self) -> list[str]:
-        return self.scorer.labels
+        """Labels an attribute can name: the context-free ones and the context models' ones."""
+        return list(dict.fromkeys([*self.scorer.labels, *self.scorer.context_labels]))
 
     def thresholds(self) -> dict[str, float]:
         """The decision threshold of each label, from the model that gives it."""
@@ -130,6 +141,13 @@ class Service:
 
     async def score(self, texts: list[str]) -> list[Scored]:
         return await self.batcher.score(texts)
+
+    async def score_in_context(self, parent: str, text: str) -> Scored | None:
+        """The context models' scores of ``text`` read under ``parent``; None without one."""
+        if self.pair_batcher is None:
+            return None
+        (result,) = await self.pair_batcher.score([(parent, text)])  # type: ignore[list-item]
+        return result
 
     # ------------------------------------------------------------------ store
     async def save(self, comments: list[ApiComment], verdicts: list[VerdictIn] | None = None) -> bool:
