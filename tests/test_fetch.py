@@ -589,3 +589,50 @@ def test_write_is_atomic_and_replaces_old_companions(tmp_path: Path) -> None:
     write_atomic(Fetched("reddit", "u", dest.name, [3]), dest)
     assert load(dest) == [3] and not (tmp_path / "reddit_x_morechildren").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reddit_x.json"]  # no temporary left behind
+
+
+def test_import_page_fetches_a_pasted_link(server: Replay, threads_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The dashboard's "Paste a link" box: the thread is fetched (from loopback here), stored, opened."""
+    import streamlit as st
+    from dashboard_data import REPO, open_page
+    from streamlit.testing.v1 import AppTest
+
+    from analyzer.store import Store
+
+    items = _hn_items(load(threads_dir / "hackernews" / "hn_1_y_combinator.json"))
+    server.route = lambda path, q: (
+        (200, {}, items[int(path.split("/")[-1].removesuffix(".json"))]) if path.startswith("/item/") else not_found()
+    )
+    db = tmp_path / "store.db"
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(db))
+    monkeypatch.setenv("THREAD_ANALYZER_FETCH_BASE_HACKERNEWS", server.base)
+    monkeypatch.setenv("THREAD_ANALYZER_FETCH_INTERVAL", "0")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=240), "import")
+    assert not server.log  # nothing is fetched before the button
+    at.text_input(key="imp_url").set_value("https://news.ycombinator.com/item?id=1")
+    next(b for b in at.button if b.label == "Fetch and import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with Store.open(db, create=False) as store:
+        loaded = store.load_thread("hn:1")
+    assert len(loaded.thread.comments) == len(items) - 1
+    st.cache_resource.clear()
+
+
+def test_import_page_names_a_failed_link(server: Replay, tmp_path: Path, monkeypatch) -> None:
+    import streamlit as st
+    from dashboard_data import REPO, open_page
+    from streamlit.testing.v1 import AppTest
+
+    server.route = lambda path, q: (500, {}, {"error": "boom"})
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("THREAD_ANALYZER_FETCH_BASE_HACKERNEWS", server.base)
+    st.cache_resource.clear()
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=240), "import")
+    at.text_input(key="imp_url").set_value("https://news.ycombinator.com/item?id=1")
+    next(b for b in at.button if b.label == "Fetch and import").click().run()
+    assert not at.exception
+    shown = " ".join(str(e.value) for e in at.error)
+    assert "could not be fetched" in shown and "500" in shown
+    st.cache_resource.clear()

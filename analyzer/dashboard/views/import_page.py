@@ -1,5 +1,6 @@
-"""Import page: paste a copied page or upload files in any supported format; parse,
-score (with a progress bar), store, and open the thread. A bad file gets a clear message
+"""Import page: paste a copied page, upload files in any supported format, or paste a
+link to fetch the thread (the only place the dashboard reaches the network, and only on
+that button); parse, score (with a progress bar), store, and open the thread. A bad file gets a clear message
 and nothing is written (the pipeline parses everything before the one store transaction)."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def render() -> None:
     fmt = st.selectbox(
         "Format", [AUTO, *FORMATS], key="imp_format", format_func=lambda f: f if f == AUTO else f"{f}: {FORMATS[f]}"
     )
-    upload, paste = st.tabs(["Upload files", "Paste text"])
+    upload, paste, link = st.tabs(["Upload files", "Paste text", "Paste a link"])
     with upload:
         files = st.file_uploader(
             "Files (JSON, JSON Lines, CSV, Disqus XML, copied pages as .txt)",
@@ -54,6 +55,20 @@ def render() -> None:
             max_chars=120,
             placeholder="e.g. kazakhstan-article.txt",
         )
+    with link:
+        url = st.text_input(
+            "A Reddit, Hacker News, YouTube, Discourse, Mastodon or Bluesky thread URL",
+            key="imp_url",
+            max_chars=2000,
+            placeholder="https://news.ycombinator.com/item?id=25015967",
+        )
+        st.caption("Fetches every page of the thread from the platform's public API (YouTube: $YOUTUBE_API_KEY).")
+        fetch_go = st.button("Fetch and import", key="imp_fetch")
+    if fetch_go:
+        batches = _fetched(url)
+        if batches is not None:
+            _import(batches, models, store)
+        return
     if not st.button("Import", type="primary", key="imp_go"):
         return
 
@@ -68,6 +83,50 @@ def render() -> None:
         except InputError as exc:
             widgets.error("Nothing was imported. This input could not be read", exc)
             return
+    _import(batches, models, store)
+
+
+class _FetchProgress:
+    """``analyzer.fetching.Progress`` drawn as a Streamlit progress bar."""
+
+    def __init__(self) -> None:
+        self.bar = st.progress(0.0, text="Fetching…")
+        self.n, self.of = 0, None
+
+    def total(self, n: int | None) -> None:
+        self.of = n
+
+    def update(self, n: int) -> None:
+        self.n += n
+        frac = min(1.0, self.n / self.of) if self.of else 0.0
+        self.bar.progress(frac, text=f"Fetched {self.n:,} comments" + (f" of {self.of:,}" if self.of else ""))
+
+    def note(self, message: str) -> None:
+        st.caption(md_escape(message))
+
+
+def _fetched(url: str) -> list | None:
+    """The fetched thread, saved to a temporary folder and parsed; None after an error."""
+    import tempfile
+    from pathlib import Path
+
+    from analyzer import fetching
+
+    if not url.strip():
+        st.warning("Paste a thread's link first.")
+        return None
+    try:
+        result = fetching.fetch(url.strip(), settings=fetching.Settings.from_env(), progress=_FetchProgress())
+        folder = Path(tempfile.mkdtemp(prefix="ta-fetch-"))
+        path = folder / result.name
+        fetching.write_atomic(result, path)
+        return pipeline.batches_from_paths([path])
+    except AnalyzerError as exc:
+        widgets.error("Nothing was imported. The thread could not be fetched", exc)
+        return None
+
+
+def _import(batches: list, models, store) -> None:  # type: ignore[no-untyped-def]
     n_threads = pipeline.count_threads(batches)
     if not n_threads:
         widgets.error("Nothing was imported: no comments found")
