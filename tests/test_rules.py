@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from store_helpers import model_info, scored
 
-from analyzer.analytics.rules import Matcher, Rule, RuleError, in_scope, validate
+from analyzer.rules import Matcher, Rule, RuleError, in_scope, validate
 from analyzer.store import Store
 from analyzer.store import rules as store_rules
 from analyzer.store import schema as t

@@ -6,24 +6,31 @@ An import (``Importer.run``, and so the service's ``store_traffic`` too) opens a
 transaction: the rules run over the new comments (``store.rules``), and each webhook gets an
 alert row when a thread's risk or toxic share crosses its threshold or new comments are
 flagged. The rows are the outbox: a rolled-back import leaves none. When the transaction
-commits, ``analyzer.alerts`` is woken to deliver them from a background thread, off the
-import's critical path; it claims rows under the import lock, so it only ever reads
-committed ones.
+commits, a background ``Deliverer`` is woken to send them (``analyzer.alerts``: signed,
+retried, each attempt logged here), off the import's critical path; it claims rows under
+the import lock, so it waits for the writer and only ever reads committed ones. A process
+about to exit waits at most ``$THREAD_ANALYZER_ALERT_FLUSH`` seconds (30) for deliveries in
+flight; alerts left pending are sent by the next drain of the store.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, delete, event, insert, select, update
 
-from analyzer.analytics.rules import in_scope, scope_entries
+from analyzer.alerts import Policy, deliver_one, env_float, http_client
 from analyzer.errors import AnalyzerError
+from analyzer.rules import in_scope, scope_entries
 from analyzer.store import rules as store_rules
 from analyzer.store import schema as t
 
@@ -35,6 +42,8 @@ MAX_URL = 2000
 MIN_SECRET = 16
 STALE_CLAIM = timedelta(minutes=10)  # a "sending" row older than this was left by a process that died
 CHUNK = 500
+ENV_FLUSH = "THREAD_ANALYZER_ALERT_FLUSH"
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -159,7 +168,7 @@ class ImportWatch:
             self.alerts = len(rows)
             engine = self.conn.engine
             # deliver once the transaction commits (never for a rollback: no listener fires, no rows exist)
-            event.listen(self.conn, "commit", lambda _conn: _wake(engine), once=True)
+            event.listen(self.conn, "commit", lambda _conn: wake(engine), once=True)
 
     def _row(
         self,
@@ -212,12 +221,6 @@ class ImportWatch:
             "attempts": 0,
             "created_at": self.now,
         }
-
-
-def _wake(engine: Any) -> None:
-    from analyzer import alerts
-
-    alerts.wake(engine)
 
 
 # ---------------------------------------------------------------------------- the outbox
@@ -338,3 +341,107 @@ def remove_webhook(store: Store, webhook_id: int) -> None:
 def recent_alerts(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
     with store._read() as conn:
         return recent(conn, limit=limit)
+
+
+# ---------------------------------------------------------------------------- delivery
+class Deliverer:
+    """Drains one store's outbox; ``drain()`` runs in the caller, ``wake()`` in a
+    background thread (one at a time)."""
+
+    def __init__(self, engine: Engine, policy: Policy | None = None) -> None:
+        self.engine = engine
+        self.policy = policy or Policy.from_env()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False
+
+    def _store(self) -> Any:
+        from analyzer.store import Store
+
+        return Store(self.engine)  # no I/O; shares the engine (never closed here)
+
+    def drain(self) -> int:
+        """Deliver every pending alert; returns how many were delivered."""
+        from analyzer.store.database import IMPORT_LOCK
+
+        store = self._store()
+        delivered = 0
+        with http_client(self.policy) as client:
+            while True:
+                with store._write(lock=IMPORT_LOCK) as conn:  # waits for an import still writing
+                    batch = claim(conn)
+                if not batch:
+                    return delivered
+                for alert in batch:
+
+                    def record(attempt: int, *, final: bool, _id: int = alert["id"], **kw: Any) -> None:
+                        with store._write() as conn:
+                            log_attempt(conn, _id, attempt, final=final, **kw)
+
+                    delivered += deliver_one(client, alert, self.policy, record)
+
+    def wake(self) -> None:
+        """Drain in the background (again, if a drain is running now)."""
+        with self._lock:
+            if self._thread is not None:  # set to None, under this lock, only as it ends
+                self._again = True
+                return
+            self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.drain()
+            except Exception:  # the store went away or is busy: the alerts stay pending
+                log.warning("alert delivery stopped; pending alerts are sent by the next drain", exc_info=True)
+            with self._lock:
+                if not self._again:
+                    self._thread = None
+                    return
+                self._again = False
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the background drain; True when none is running any more."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+
+_deliverers: dict[int, Deliverer] = {}
+_registry_lock = threading.Lock()
+_atexit_registered = False
+
+
+def deliverer(engine: Engine) -> Deliverer:
+    """The process's deliverer for ``engine``."""
+    global _atexit_registered
+    with _registry_lock:
+        found = _deliverers.get(id(engine))
+        if found is None or found.engine is not engine:
+            found = _deliverers[id(engine)] = Deliverer(engine)
+        if not _atexit_registered:
+            atexit.register(flush)
+            _atexit_registered = True
+        return found
+
+
+def wake(engine: Engine) -> None:
+    """Called when an import that wrote alerts commits. In-memory SQLite stores (one shared
+    connection) are left alone: call ``deliverer(engine).drain()`` there."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return
+    deliverer(engine).wake()
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait (at most ``timeout`` seconds, default $THREAD_ANALYZER_ALERT_FLUSH or 30) for
+    background deliveries; True when all are done."""
+    limit = env_float(ENV_FLUSH, 30.0, 0.0, 600.0) if timeout is None else timeout
+    deadline = time.monotonic() + limit
+    done = True
+    for d in list(_deliverers.values()):
+        done = d.join(max(0.0, deadline - time.monotonic())) and done
+    return done

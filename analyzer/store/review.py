@@ -101,7 +101,7 @@ def latest_model_for(conn: Connection, label: str) -> Any | None:
 def scope_filter(scope: str | None) -> Any | None:
     """SQL for "the comment's thread is in ``scope``" (prefixes of its id, source or format,
     as ``analytics.rules.in_scope`` reads them), or None for every thread."""
-    from analyzer.analytics.rules import scope_entries
+    from analyzer.rules import scope_entries
 
     entries = scope_entries(scope or "")
     if not entries:

@@ -4,7 +4,7 @@ Rules run on the comments an import adds or changes, inside the import's transac
 (``apply_after_import``, called by the import hook in ``store.alerts``), and over the whole
 store on demand (``rerun``). A hit records the text revision it read and a reason a
 reviewer can read; flagged comments join the review queue (``review.review_queue``).
-Matching itself is pure and lives in ``analyzer.analytics.rules``.
+Matching itself is pure and lives in ``analyzer.rules``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from analyzer.analytics.rules import Matcher, Rule, RuleError, compile_rules, in_scope, new_author_reason, validate
+from analyzer.rules import Matcher, Rule, RuleError, compile_rules, in_scope, new_author_reason, validate
 from analyzer.store import schema as t
 from analyzer.store.database import IMPORT_LOCK
 
