@@ -81,7 +81,7 @@ def thread_authors(thread: Thread, scores: Scores, thresholds: Thresholds | None
         per[me].toxic_given += 1 if hostile else 0
         per[them].replies_received += 1
         per[them].toxic_received += 1 if hostile else 0
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "author": a,
             "comments": r.comments,
@@ -116,7 +116,9 @@ def hostile_exchanges(
         r[0] += 1
         _, is_toxic = comment_toxicity(scores.get(reply.id), thresholds)
         r[1] += 1 if is_toxic else 0
-    rows = [{"from": a, "to": b, "toxic": r[1], "replies": r[0]} for (a, b), r in pairs.items() if r[1] > 0]
+    rows: list[dict[str, Any]] = [
+        {"from": a, "to": b, "toxic": r[1], "replies": r[0]} for (a, b), r in pairs.items() if r[1] > 0
+    ]
     rows.sort(key=lambda r: (-r["toxic"], -r["replies"], r["from"], r["to"]))
     return rows
 

@@ -12,12 +12,14 @@ It is a few times slower than the C decoder, so ``base.load_json`` only falls ba
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from json import JSONDecodeError
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public, not in the stubs
 from json.scanner import NUMBER_RE
-from typing import Any
+from typing import Any, cast
 
 _WS = re.compile(r"[ \t\n\r]*")
+_ws = cast("Callable[[str, int], re.Match[str]]", _WS.match)  # matches everywhere (maybe empty)
 _LITERALS: tuple[tuple[str, Any], ...] = (
     ("null", None),
     ("true", True),
@@ -30,7 +32,7 @@ _LITERALS: tuple[tuple[str, Any], ...] = (
 
 def loads(s: str) -> Any:
     """The JSON document ``s`` as Python values, at any depth."""
-    ws = _WS.match
+    ws = _ws
     pos = ws(s, 0).end()
     stack: list[Any] = []  # open containers, innermost last
     keys: list[str | None] = []  # the pending key of each open object (None for arrays)
@@ -92,10 +94,10 @@ def _key(s: str, pos: int) -> tuple[str, int]:
     if s[pos : pos + 1] != '"':
         raise JSONDecodeError("Expecting property name enclosed in double quotes", s, pos)
     key, pos = scanstring(s, pos + 1, True)
-    pos = _WS.match(s, pos).end()
+    pos = _ws(s, pos).end()
     if s[pos : pos + 1] != ":":
         raise JSONDecodeError("Expecting ':' delimiter", s, pos)
-    return key, _WS.match(s, pos + 1).end()
+    return key, _ws(s, pos + 1).end()
 
 
 def _scalar(s: str, pos: int) -> tuple[Any, int]:
