@@ -18,6 +18,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "comment": ("Comment", "comment.py"),
     "authors": ("Authors", "authors.py"),
     "review": ("Review queue", "review_queue.py"),
+    "rules": ("Rules & alerts", "rules.py"),
     "import": ("Import", "import_page.py"),
     "models": ("Models", "models.py"),
     "export": ("Export", "export.py"),

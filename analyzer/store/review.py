@@ -8,17 +8,21 @@ they judged, so a verdict on text that later changed is recognisable as stale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, literal_column, or_, select
+from sqlalchemy import Connection, and_, delete, exists, func, insert, literal_column, or_, select
 
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS, TOXICITY_LABELS
 from analyzer.store import schema as t
 from analyzer.store.rows import comment_row
 from analyzer.store.rows import verdict_rows as verdict_rows  # re-exported: its long-standing name
+
+if TYPE_CHECKING:
+    from analyzer.store.store import Store
 
 MAX_REVIEWER = 200
 MAX_NOTE = 10_000
@@ -257,3 +261,149 @@ def verdict_scores(conn: Connection, label: str, *, limit: int = 100_000) -> lis
     for r in conn.execute(query):
         latest[r.comment_pk] = (float(r.value), verdict_truth(r.decision, r.labels, label))
     return [(score, truth) for score, truth in latest.values() if truth is not None]
+
+
+# ---------------------------------------------------------------------------- bulk review
+MAX_BULK = 5000  # comments in one bulk action
+
+
+def subtree_ids(conn: Connection, thread_id: str, comment_id: str) -> list[str]:
+    """``comment_id`` and every reply below it, pre-order-ish (iterative: chains can be deep)."""
+    c = t.comments.c
+    children: dict[str, list[str]] = {}
+    for cid, parent in conn.execute(
+        select(c.comment_id, c.parent_id).where(c.thread_id == thread_id).order_by(c.position)
+    ):
+        if parent is not None:
+            children.setdefault(parent, []).append(cid)
+    out, stack, seen = [], [comment_id], set()
+    while stack:
+        cid = stack.pop()
+        if cid in seen:
+            continue
+        seen.add(cid)
+        out.append(cid)
+        stack.extend(reversed(children.get(cid, [])))
+    return out
+
+
+def bulk_verdicts(
+    conn: Connection,
+    targets: Sequence[tuple[str, str]],
+    *,
+    reviewer: str,
+    decision: str,
+    note: str | None = None,
+    at: datetime | None = None,
+    source: str = "dashboard",
+) -> tuple[str, int]:
+    """One verdict (approve or remove) on each of ``targets`` ((thread id, comment id)
+    pairs; posts are skipped), recorded as one action; returns (action id, verdicts)."""
+    if decision not in ("approve", "remove"):
+        raise AnalyzerError("a bulk action approves or removes; relabel comments one at a time")
+    reviewer = (reviewer or "").strip()
+    if not reviewer:
+        raise AnalyzerError("a verdict needs a reviewer name")
+    if len(reviewer) > MAX_REVIEWER or (note is not None and len(note) > MAX_NOTE):
+        raise AnalyzerError(f"reviewer name (max {MAX_REVIEWER}) or note (max {MAX_NOTE} characters) too long")
+    wanted = list(dict.fromkeys(targets))
+    if not wanted:
+        raise AnalyzerError("no comments selected")
+    if len(wanted) > MAX_BULK:
+        raise AnalyzerError(f"at most {MAX_BULK} comments in one bulk action")
+    c = t.comments.c
+    by_thread: dict[str, list[str]] = {}
+    for tid, cid in wanted:
+        by_thread.setdefault(tid, []).append(cid)
+    rows = []
+    for tid, cids in by_thread.items():
+        for i in range(0, len(cids), 500):
+            rows += conn.execute(
+                select(c.pk, c.thread_id, c.comment_id, c.revision, c.kind).where(
+                    c.thread_id == tid, c.comment_id.in_(cids[i : i + 500])
+                )
+            ).all()
+    found = {(r.thread_id, r.comment_id) for r in rows}
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        tid, cid = missing[0]
+        raise AnalyzerError(
+            f"no comment {cid!r} in thread {tid!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    action_id = uuid.uuid4().hex
+    when = at or datetime.now(timezone.utc)
+    values = [
+        {
+            "comment_pk": r.pk,
+            "revision": r.revision,
+            "reviewer": reviewer,
+            "decision": decision,
+            "labels": {},
+            "note": note,
+            "created_at": when,
+            "source": source,
+            "action_id": action_id,
+        }
+        for r in rows
+        if r.kind == "comment"
+    ]
+    if values:
+        conn.execute(insert(t.verdicts), values)
+    return action_id, len(values)
+
+
+def undo_action(conn: Connection, action_id: str) -> int:
+    """Delete the verdicts of one bulk action (and nothing else); returns how many."""
+    if not action_id:
+        return 0
+    return int(conn.execute(delete(t.verdicts).where(t.verdicts.c.action_id == action_id)).rowcount or 0)
+
+
+def last_action(conn: Connection, reviewer: str) -> dict[str, Any] | None:
+    """The reviewer's newest bulk action still stored: {action_id, decision, verdicts, created_at}."""
+    v = t.verdicts.c
+    row = conn.execute(
+        select(v.action_id, v.decision, v.created_at)
+        .where(v.reviewer == reviewer, v.action_id.is_not(None))
+        .order_by(v.created_at.desc(), v.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    n = conn.execute(select(func.count()).select_from(t.verdicts).where(v.action_id == row.action_id)).scalar()
+    return {"action_id": row.action_id, "decision": row.decision, "verdicts": int(n or 0), "created_at": row.created_at}
+
+
+# ---------------------------------------------------------------------------- on a Store
+def queue(
+    store: Store, label: str, threshold: float | None = None, band: float | None = None, **kw: Any
+) -> list[dict[str, Any]]:
+    """``review_queue`` in one read snapshot (with the scope and rule filters)."""
+    with store._read() as conn:
+        return review_queue(conn, label, threshold, band, **kw)
+
+
+def bulk_review(
+    store: Store,
+    targets: Sequence[tuple[str, str]],
+    *,
+    reviewer: str,
+    decision: str,
+    with_replies: bool = False,
+    note: str | None = None,
+) -> tuple[str, int]:
+    """``bulk_verdicts`` in one transaction; ``with_replies`` adds every reply below each target."""
+    with store._write() as conn:
+        if with_replies:
+            targets = [(tid, sub) for tid, cid in targets for sub in subtree_ids(conn, tid, cid)]
+        return bulk_verdicts(conn, targets, reviewer=reviewer, decision=decision, note=note)
+
+
+def undo(store: Store, action_id: str) -> int:
+    with store._write() as conn:
+        return undo_action(conn, action_id)
+
+
+def last_bulk_action(store: Store, reviewer: str) -> dict[str, Any] | None:
+    with store._read() as conn:
+        return last_action(conn, reviewer)

@@ -41,6 +41,38 @@ def trend_metric(where: Any, found: timeline.Trend | None) -> None:
         where.caption(f"No scored comments in {found.previous} to compare with.")
 
 
+def recent_alerts(store: Any) -> None:
+    """The newest webhook alerts (thresholds crossed, comments flagged by rules) and how
+    their delivery went; nothing when no webhook was ever set up."""
+    from analyzer.store import alerts as store_alerts
+
+    rows = store_alerts.recent_alerts(store, limit=10)
+    if not rows:
+        return
+    st.subheader("Recent alerts")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "time": r["created_at"],
+                    "event": r["kind"].replace("_", " "),
+                    "thread": r["thread_id"],
+                    "what": r["summary"],
+                    "webhook": r["webhook"],
+                    "status": r["status"],
+                    "attempts": r["attempts"],
+                    "last error": r["last_error"],
+                }
+                for r in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key="ov-alerts",
+    )
+    st.page_link(nav.page("rules"), label="Rules and webhooks")
+
+
 def render() -> None:
     store = resources.store()
     qp = st.query_params
@@ -146,6 +178,8 @@ def render() -> None:
         with c2:
             st.write("")
             st.page_link(nav.page("thread"), label="Open thread", query_params={"thread": chosen})
+
+    recent_alerts(store)
 
     widgets.set_params(
         {

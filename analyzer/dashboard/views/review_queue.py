@@ -1,7 +1,9 @@
-"""Review queue: comments at or above a label's threshold (highest first) or in the band
-where the model is least sure (closest to the threshold first); approve or remove in one
-click, or correct the labels, with a note. Verdicts go to the store and from there to
-``analyzer export --verdicts-for-training`` and ``analyzer train``."""
+"""Review queue: comments the moderation rules flagged (with the reason), then those at or
+above a label's threshold (highest first) or in the band where the model is least sure
+(closest to the threshold first); approve or remove in one click, or correct the labels,
+with a note; or select several (or whole sub-threads) and approve or remove them at once,
+with an undo of the last such action. Scoped by source/community and by rule. Verdicts go
+to the store and from there to ``analyzer export --verdicts-for-training`` and ``analyzer train``."""
 
 from __future__ import annotations
 
@@ -14,10 +16,16 @@ from analyzer.dashboard import nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, shorten
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import TOXICITY_LABELS
+from analyzer.store import review
+from analyzer.store import rules as store_rules
 
 MODES = {"above": "At or above the threshold", "uncertain": "Uncertain (near the threshold)"}
 LIMITS = (10, 25, 50, 100)
 NOTE = "rq-note-{}"
+SELECT = "rq-sel-{}"
+SHOWN = "rq_shown"  # session key: {item key: (thread id, comment id)} of the comments on the page
+MODELS_AND_RULES = "models"  # the "rule" choice that shows the model's queue with the rules' flags
+ANY_RULE = "any"
 
 
 def queue_labels(store_models: list[dict[str, Any]]) -> list[str]:
@@ -49,6 +57,52 @@ def _quick(thread_id: str, comment_id: str, decision: str, index: str) -> None:
     st.session_state["rq_message"] = ("success", f"{decision} recorded for comment {comment_id} in {thread_id}.")
 
 
+def selected() -> list[tuple[str, str]]:
+    """The (thread id, comment id) of the comments ticked on the page."""
+    shown: dict[str, tuple[str, str]] = st.session_state.get(SHOWN) or {}
+    return [pair for key, pair in shown.items() if st.session_state.get(SELECT.format(key))]
+
+
+def _select_all(value: bool) -> None:
+    for key in st.session_state.get(SHOWN) or {}:
+        st.session_state[SELECT.format(key)] = value
+
+
+def _bulk(decision: str) -> None:
+    """Button callback: one verdict on every ticked comment (and with "whole sub-threads", on
+    every reply below them), recorded as one action that can be undone."""
+    name = widgets.reviewer()
+    if not name:
+        st.session_state["rq_message"] = (
+            "error",
+            "Enter your name in the sidebar first: verdicts are recorded under it.",
+        )
+        return
+    chosen = selected()
+    if not chosen:
+        st.session_state["rq_message"] = ("error", "Tick the comments to act on first.")
+        return
+    try:
+        action, n = review.bulk_review(
+            resources.store(),
+            chosen,
+            reviewer=name,
+            decision=decision,
+            with_replies=bool(st.session_state.get("rq_subthreads")),
+        )
+    except AnalyzerError as exc:
+        st.session_state["rq_message"] = ("error", f"Nothing was recorded: {exc}")
+        return
+    _select_all(False)
+    verb = "Approved" if decision == "approve" else "Removed"
+    st.session_state["rq_message"] = ("success", f"{verb} {n} comment(s) at once (action {action[:8]}).")
+
+
+def _undo(action_id: str) -> None:
+    n = review.undo(resources.store(), action_id)
+    st.session_state["rq_message"] = ("success", f"Undone: {n} verdict(s) of action {action_id[:8]} deleted.")
+
+
 KEPT = "rq_kept"  # session key: {item key: message} of comments relabelled here, kept in place
 MAX_KEPT = 10
 
@@ -71,6 +125,35 @@ def with_kept(
     have = {item_key(i["thread_id"], i["comment_id"]) for i in items}
     back = [r for r in reviewed if (k := item_key(r["thread_id"], r["comment_id"])) in kept and k not in have]
     return sorted(items + back, key=order)
+
+
+def bulk_bar(store: Any, items: list[dict[str, Any]]) -> None:
+    """Select all / none, approve or remove the ticked comments (or their whole sub-threads)
+    at once, and undo the reviewer's last bulk action."""
+    with st.container(border=True, key="rq-bulk"):
+        c = st.columns([1, 1, 1.6, 1.2, 1.2, 1.6])
+        c[0].button("Select all", key="rq-all", on_click=_select_all, args=(True,), disabled=not items)
+        c[1].button("Select none", key="rq-none", on_click=_select_all, args=(False,), disabled=not items)
+        c[2].toggle("Whole sub-threads", key="rq_subthreads", help="Also every reply below each ticked comment.")
+        c[3].button("Approve selected", key="rq-bulk-approve", on_click=_bulk, args=("approve",), disabled=not items)
+        c[4].button(
+            "Remove selected",
+            key="rq-bulk-remove",
+            on_click=_bulk,
+            args=("remove",),
+            type="primary",
+            disabled=not items,
+        )
+        name = widgets.reviewer()
+        last = review.last_bulk_action(store, name) if name else None
+        if last is not None:
+            c[5].button(
+                f"Undo last bulk action ({last['decision']}, {last['verdicts']})",
+                key="rq-undo",
+                on_click=_undo,
+                args=(last["action_id"],),
+                help="Deletes the verdicts of your last bulk action, and only those.",
+            )
 
 
 def render() -> None:
@@ -106,6 +189,26 @@ def render() -> None:
     band = c[3].slider("Band (±)", 0.0, 0.5, step=0.01, key="rq_band", disabled=mode != "uncertain")
     limit = c[4].selectbox("Show at most", LIMITS, key="rq_limit")
     only_thread = params.get_str(qp, "thread")
+    rules = {str(r["id"]): r for r in store_rules.list_rules(resources.store()) if r["enabled"]}
+    rule_choices = [MODELS_AND_RULES, ANY_RULE, *rules]
+    rule_names = {MODELS_AND_RULES: "Models and rules", ANY_RULE: "Any rule only"} | {
+        k: f"Rule: {shorten(r['name'], 60)}" for k, r in rules.items()
+    }
+    widgets.init_state("rq_rule", params.get_choice(qp, "rule", rule_choices, MODELS_AND_RULES))
+    widgets.init_state("rq_scope", params.get_str(qp, "scope", "") or "")
+    f = st.columns([1.2, 2])
+    rule_choice = f[0].selectbox("Flagged by", rule_choices, format_func=rule_names.get, key="rq_rule")
+    scope = (
+        f[1]
+        .text_input(
+            "Scope (source, format or thread-id prefix, e.g. api:community:X)",
+            key="rq_scope",
+            max_chars=500,
+            help="Only threads whose id, source or format starts with this; commas for several.",
+        )
+        .strip()
+    )
+    rule = None if rule_choice == MODELS_AND_RULES else (ANY_RULE if rule_choice == ANY_RULE else int(rule_choice))
 
     if (message := st.session_state.pop("rq_message", None)) is not None:
         kind, text = message
@@ -113,45 +216,56 @@ def render() -> None:
     if not widgets.reviewer():
         st.warning("Enter your name in the sidebar to record verdicts.")
 
-    items = store.review_queue(
-        label, threshold, band if mode == "uncertain" else None, limit=limit, thread_id=only_thread
-    )
+    filters = {"thread_id": only_thread, "scope": scope or None, "rule": rule}
+    items = review.queue(store, label, threshold, band if mode == "uncertain" else None, limit=limit, **filters)
     kept: dict[str, str] = st.session_state.get(KEPT) or {}
     if kept:
-        reviewed = store.review_queue(
+        reviewed = review.queue(
+            store,
             label,
             threshold,
             band if mode == "uncertain" else None,
             limit=limit + len(kept),
-            thread_id=only_thread,
             include_reviewed=True,
+            **filters,
         )
-        order = (lambda r: -r["score"]) if mode == "above" else (lambda r: abs(r["score"] - threshold))
-        items = with_kept(items, reviewed, set(kept), order)
-    scope = f" in thread {only_thread}" if only_thread else ""
+        position = {item_key(r["thread_id"], r["comment_id"]): n for n, r in enumerate(reviewed)}
+        items = with_kept(
+            items, reviewed, set(kept), lambda r: position.get(item_key(r["thread_id"], r["comment_id"]), 0)
+        )
+    where = f" in thread {only_thread}" if only_thread else ""
+    where += f" in scope {scope}" if scope else ""
+    flagged = sum(1 for i in items if i["reasons"])
     st.caption(
         md_escape(
-            f"{len(items)} comment(s) without a verdict{scope}, most urgent first; "
-            f"scored by {items[0]['model'] if items else 'the newest model for this label'}."
+            f"{len(items)} comment(s) without a verdict{where}, most urgent first "
+            f"({flagged} flagged by rules); scored by {items[0]['model'] or 'no model' if items else 'the newest model for this label'}."
         )
     )
+    bulk_bar(store, items)
+    st.session_state[SHOWN] = {
+        item_key(i["thread_id"], i["comment_id"]): (i["thread_id"], i["comment_id"]) for i in items
+    }
     for item in items:
         i = item_key(item["thread_id"], item["comment_id"])
-        with st.container(border=True):
-            head = st.columns([0.5, 3, 1.2])
-            head[0].markdown(
-                f'<div style="background:{tree.score_colour(item["score"])};color:#fff;text-align:center;'
-                f'border-radius:6px;padding:6px;font-weight:600">{item["score"]:.2f}</div>',
+        with st.container(border=True, key=f"rq-item-{i}"):
+            head = st.columns([0.3, 0.5, 3, 1.2])
+            head[0].checkbox("Select", key=SELECT.format(i), label_visibility="collapsed")
+            score = item["score"]
+            head[1].markdown(
+                f'<div style="background:{tree.score_colour(score) if score is not None else "#6b7280"};color:#fff;'
+                f'text-align:center;border-radius:6px;padding:6px;font-weight:600">'
+                f"{'—' if score is None else f'{score:.2f}'}</div>",
                 unsafe_allow_html=True,
             )  # a number and a colour only
             when = item["created_at"].strftime("%Y-%m-%d %H:%M") if item["created_at"] else "no time"
-            head[1].caption(
+            head[2].caption(
                 md_escape(
                     f"{item['author'] or 'anonymous'} · {when} · depth {item['depth']} · "
                     f"thread {item['thread_id']} · comment {item['comment_id']}"
                 )
             )
-            with head[2]:
+            with head[3]:
                 st.page_link(
                     nav.page("comment"),
                     label="Open comment",
@@ -167,6 +281,8 @@ def render() -> None:
                             **resources.link_thresholds(),
                         },
                     )
+            for reason in item["reasons"]:
+                st.caption(md_escape("Flagged: " + reason))
             st.text(item["text"][:3000] + ("…" if len(item["text"]) > 3000 else ""))
             row = st.columns([3, 1, 1])
             row[0].text_input(
@@ -214,8 +330,10 @@ def render() -> None:
             "band": band,
             "n": limit,
             "thread": only_thread,
+            "rule": rule_choice,
+            "scope": scope or None,
         },
-        {"mode": "above", "threshold": round(default_threshold, 2), "band": 0.1, "n": 25},
+        {"mode": "above", "threshold": round(default_threshold, 2), "band": 0.1, "n": 25, "rule": MODELS_AND_RULES},
     )
 
 
