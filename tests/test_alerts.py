@@ -221,3 +221,36 @@ def test_bad_webhooks_are_refused(store: Store, receiver: Receiver, values: dict
 
     with pytest.raises(AnalyzerError, match=message):
         hook(store, receiver, **values)
+
+
+def test_overview_lists_recent_alerts_with_their_delivery(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import streamlit as st
+    from dashboard_data import open_page
+    from streamlit.testing.v1 import AppTest
+
+    from analyzer.dashboard import nav
+
+    monkeypatch.setenv(signing.ENV_ATTEMPTS, "1")
+    db = tmp_path / "store.db"
+    down = Receiver()
+    down.close()  # nothing listens there any more: the delivery fails, and says so
+    with Store.open(db) as s:
+        hook(s, down, name="<b>mods</b>")
+        load(s, talk("t1", {"a": "x"}), {"a": 0.9})
+        delivered(s)
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(db))
+    monkeypatch.setenv("THREAD_ANALYZER_MODELS", str(tmp_path / "no-models"))
+    st.cache_resource.clear()
+    at = open_page(AppTest.from_file(str(nav.VIEWS.parents[2] / "app.py"), default_timeout=120), "overview")
+    st.cache_resource.clear()
+    assert [s.value for s in at.subheader if s.value == "Recent alerts"]
+    (table,) = [d.value for d in at.dataframe if "event" in d.value.columns]
+    row = table.iloc[0]
+    assert (row["event"], row["thread"], row["webhook"], row["status"], row["attempts"]) == (
+        "toxic share",
+        "t1",
+        "<b>mods</b>",  # a cell, shown as text
+        "failed",
+        1,
+    )
+    assert "ConnectError" in row["last error"]

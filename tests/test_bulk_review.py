@@ -174,3 +174,23 @@ def test_rules_page_adds_a_rule_reruns_it_and_keeps_hostile_names_literal(app) -
     at.text_area(key="rule-new-pattern").set_value("(unclosed")
     at.button(key="FormSubmitter:rule-new-Save rule").click().run()
     assert "not a regular expression" in texts(at)
+
+
+def test_rules_page_adds_a_webhook_with_a_made_secret_and_refuses_a_bad_url(app) -> None:  # type: ignore[no-untyped-def]
+    from dashboard_data import open_page
+
+    from analyzer.store import alerts as store_alerts
+
+    at = open_page(app, "rules")
+    at.text_input(key="wh-url").set_value("file:///etc/passwd")
+    at.button(key="FormSubmitter:wh-form-Save webhook").click().run()
+    assert "The webhook was not saved: a webhook URL must be an http:// or https:// address" in texts(at)
+    at.text_input(key="wh-name").set_value("mods")
+    at.text_input(key="wh-url").set_value("http://127.0.0.1:9/hook")
+    at.button(key="FormSubmitter:wh-form-Save webhook").click().run()
+    assert not at.exception and "Webhook 1 saved" in texts(at)
+    with Store.open(app.db) as s:
+        (hook,) = store_alerts.list_webhooks(s)
+    assert hook["toxic_share_threshold"] == 0.3 and hook["risk_threshold"] is None and len(hook["secret"]) >= 32
+    (table,) = [d.value for d in at.dataframe if "url" in d.value.columns]
+    assert table.iloc[0]["secret"] == "•" * 8  # hidden until asked

@@ -117,7 +117,7 @@ def _add_webhook() -> None:
     except AnalyzerError as exc:
         _flash("error", f"The webhook was not saved: {exc}")
         return
-    _flash("success", f"Webhook {hook_id} saved. Its shared secret is in the table's 'secret' toggle below.")
+    _flash("success", f"Webhook {hook_id} saved. Turn on 'Show secrets' to copy its shared secret.")
 
 
 def rules_section() -> None:
