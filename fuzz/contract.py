@@ -33,6 +33,11 @@ _SUFFIX = {
     "csv": "csv",
     "jsonl": "jsonl",
     "pheme": "jsonl",
+    "discourse": "json",
+    "bluesky": "json",
+    "mastodon": "json",
+    "x": "json",
+    "reddit-dump": "ndjson",
 }
 
 

@@ -171,7 +171,22 @@ BUILT_IN: dict[str, list[bytes]] = {
     "csv": [_CSV.encode(), _CSV.replace(",", "\t").encode(), b"text\nonly a text column\n"],
     "jsonl": [_JSONL.encode(), json.dumps([{"text": "a"}, {"text": "b", "parent": 0}]).encode()],
     "pheme": [_PHEME.encode()],
-}
+    "mastodon": [
+        json.dumps(
+            {
+                "ancestors": [],
+                "descendants": [
+                    {"id": "2", "in_reply_to_id": "1", "content": "<p>hi</p>", "account": {"acct": "a"},
+                     "created_at": "2024-01-01T00:00:00Z"}
+                ],
+            }
+        ).encode()
+    ],
+    "reddit-dump": [
+        b'{"id": "c1", "parent_id": "t3_x", "link_id": "t3_x", "body": "hi", "author": "a", "created_utc": 1700000000}\n'
+        b'{"id": "c2", "parent_id": "t1_c1", "link_id": "t3_x", "body": "yo", "author": "b", "created_utc": 1700000060}\n'
+    ],
+}  # fmt: skip
 
 _SHARED: dict[str, tuple[str, ...]] = {
     "reddit": ("reddit/*.json",),
@@ -182,6 +197,11 @@ _SHARED: dict[str, tuple[str, ...]] = {
     "jsonl": ("twitter-rumoureval/utterances.jsonl",),
     "pheme": ("twitter-rumoureval/threads.jsonl",),
     "csv": (),
+    "discourse": ("discourse/*.json",),
+    "bluesky": ("bluesky/*.json",),
+    "mastodon": ("mastodon/*.json",),
+    "x": ("twitter/*.json",),
+    "reddit-dump": ("reddit-pushshift/*.ndjson",),
 }
 
 
@@ -191,7 +211,7 @@ def seeds(target: str, *, shared: Path | None = SHARED_THREADS) -> list[bytes]:
     formats = [t for t in TARGETS if t != AUTO] if target == AUTO else [target]
     out: list[bytes] = []
     for fmt in formats:
-        out.extend(BUILT_IN[fmt])
+        out.extend(BUILT_IN.get(fmt, []))  # the round-2 platforms seed from the shared samples
         if shared is None or not shared.is_dir():
             continue
         for pattern in _SHARED[fmt]:
