@@ -120,7 +120,7 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
     goto(page, server, "/review?threshold=0&thread=article_page", "Review queue")
     set_reviewer(page)
     screenshot(page, "review-queue")
-    act(page, lambda: page.get_by_role("button", name="Approve").first.click())
+    act(page, lambda: page.get_by_role("button", name="Approve", exact=True).first.click())
     page.get_by_text("approve recorded for comment").wait_for(timeout=SLOW)
     with Store.open(server["db"]) as store:
         approved = store.verdicts(thread_id="article_page", decision="approve")
