@@ -9,7 +9,7 @@ from the cache instead of the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -119,23 +119,14 @@ class Scorer:
             for key, pair in zip(keys, pairs):
                 if key is not None and key not in known and key not in todo:
                     todo[key] = pair
-            if todo:
-                fresh = clf.score_pairs(
+            fresh = (
+                clf.score_pairs(
                     list(todo.values()), batch_size=self.batch_size_for(clf), sort_by_length=self.sort_by_length
                 )
-                new = dict(zip(todo, fresh))
-                self.model_runs[clf.version] = self.model_runs.get(clf.version, 0) + len(new)
-                if self.cache is not None:
-                    self.cache.put_many(clf.cache_key, new)
-                known.update(new)
-            for key, result in zip(keys, results):
-                if key is None:
-                    continue
-                scores, windowed = known[key]
-                for label, prob in scores.items():
-                    result.scores.setdefault(label, prob)
-                    result.models.setdefault(label, clf.version)
-                result.windowed = result.windowed or windowed
+                if todo
+                else []
+            )
+            self._merge(clf, keys, results, known, todo, fresh)
         return results
 
     def score_records(self, records: Iterable[dict[str, Any]], *, text_field: str = "text") -> Iterator[dict[str, Any]]:
@@ -233,23 +224,35 @@ class Scorer:
             todo_by_model.append(todo)
         fresh_by_model = self._run_models(todo_by_model)
         for clf, known, todo, fresh in zip(self.plain_models, known_by_model, todo_by_model, fresh_by_model):
-            version = clf.version
-            if todo:
-                new = dict(zip(todo, fresh))
-                self.model_runs[version] = self.model_runs.get(version, 0) + len(new)
-                if self.cache is not None:
-                    self.cache.put_many(clf.cache_key, new)
-                known.update(new)
-            for key, result in zip(keys, results):
-                if key is None:
-                    continue
-                scores, windowed = known[key]
-                for label, prob in scores.items():
-                    if label not in result.scores:
-                        result.scores[label] = prob
-                        result.models[label] = version
-                result.windowed = result.windowed or windowed
+            self._merge(clf, keys, results, known, todo, fresh)
         return results
+
+    def _merge(
+        self,
+        clf: Classifier,
+        keys: Sequence[str | None],
+        results: list[Scored],
+        known: dict[str, Entry],
+        todo: Mapping[str, Any],
+        fresh: Sequence[Entry],
+    ) -> None:
+        """Cache and count what ``clf`` just scored, then give each result the labels no
+        earlier model gave (the first model listed wins a shared label)."""
+        if todo:
+            new = dict(zip(todo, fresh))
+            self.model_runs[clf.version] = self.model_runs.get(clf.version, 0) + len(new)
+            if self.cache is not None:
+                self.cache.put_many(clf.cache_key, new)
+            known.update(new)
+        for key, result in zip(keys, results):
+            if key is None:
+                continue
+            scores, windowed = known[key]
+            for label, prob in scores.items():
+                if label not in result.scores:
+                    result.scores[label] = prob
+                    result.models[label] = clf.version
+            result.windowed = result.windowed or windowed
 
 
 class _Contexts:
