@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, func, select
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
 from analyzer.store.queries import _escape_like
+from analyzer.store.rows import verdicts_query
 
 MAX_POINTS = 20_000  # an author's comments read for the history (newest first beyond that)
 MAX_THREADS = 500
@@ -131,25 +132,8 @@ def _points(conn: Connection, author: str, limit: int) -> tuple[list[dict[str, A
 def author_verdicts(conn: Connection, author: str, *, limit: int = MAX_VERDICTS) -> list[dict[str, Any]]:
     """Verdicts on the author's comments, newest first, with the same fields as
     ``review.verdict_rows`` (``stale``: the verdict judged an earlier text)."""
-    v, c = t.verdicts.c, t.comments.c
-    query = (
-        select(
-            v.id,
-            c.thread_id,
-            c.comment_id,
-            v.reviewer,
-            v.decision,
-            v.labels,
-            v.note,
-            v.created_at,
-            v.revision,
-            (v.revision != c.revision).label("stale"),
-        )
-        .select_from(t.verdicts.join(t.comments, c.pk == v.comment_pk))
-        .where(c.author == author, c.kind == "comment")
-        .order_by(v.created_at.desc(), v.id.desc())
-        .limit(limit)
-    )
+    c = t.comments.c
+    query = verdicts_query().where(c.author == author, c.kind == "comment").limit(limit)
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

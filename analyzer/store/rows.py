@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from analyzer.store import schema as t
 
-__all__ = ["comment_row", "verdict_rows"]
+__all__ = ["comment_row", "verdict_rows", "verdicts_query"]
 
 
 def comment_row(conn: Connection, thread_id: str, comment_id: str) -> Any | None:
@@ -31,7 +31,26 @@ def verdict_rows(
 ) -> list[dict[str, Any]]:
     """Verdicts, newest first, each with its comment's ids and whether it judged the current text."""
     v, c = t.verdicts.c, t.comments.c
-    query = (
+    query = verdicts_query()
+    for column, value in (
+        (v.comment_pk, comment_pk),
+        (c.thread_id, thread_id),
+        (c.comment_id, comment_id),
+        (v.reviewer, reviewer),
+        (v.decision, decision),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def verdicts_query() -> Select[Any]:
+    """Every verdict with its comment's ids and ``stale`` (it judged an earlier text), newest
+    first: the one shape verdicts are read in; callers add their filters."""
+    v, c = t.verdicts.c, t.comments.c
+    return (
         select(
             v.id,
             c.thread_id,
@@ -50,15 +69,3 @@ def verdict_rows(
         .select_from(t.verdicts.join(t.comments, c.pk == v.comment_pk))
         .order_by(v.created_at.desc(), v.id.desc())
     )
-    for column, value in (
-        (v.comment_pk, comment_pk),
-        (c.thread_id, thread_id),
-        (c.comment_id, comment_id),
-        (v.reviewer, reviewer),
-        (v.decision, decision),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if limit is not None:
-        query = query.limit(limit)
-    return [dict(r._mapping) for r in conn.execute(query)]
