@@ -105,34 +105,29 @@ def is_dump_path(path: Path) -> bool:
     return path.suffix.lower() == ".zst" or looks_like_head(head)
 
 
+def _renamed(name: str, old: str, new: str, prefix: bool) -> str | None:
+    """``name`` with its ``old`` part (a prefix, or the last occurrence) replaced by ``new``;
+    None when it has no such part."""
+    if prefix:
+        return new + name[len(old) :] if name.startswith(old) else None
+    i = name.rfind(old)
+    return name[:i] + new + name[i + len(old) :] if i >= 0 else None
+
+
 def submissions_partner(path: Path) -> Path | None:
     """The submissions file of a comments dump (``RS_x`` for ``RC_x``), when it exists."""
     for comments, submissions, prefix in _PARTNERS:
-        name = path.name
-        if prefix and name.startswith(comments):
-            other = path.with_name(submissions + name[len(comments) :])
-        elif not prefix and comments in name:
-            i = name.rfind(comments)
-            other = path.with_name(name[:i] + submissions + name[i + len(comments) :])
-        else:
-            continue
-        if other.is_file():
-            return other
+        other = _renamed(path.name, comments, submissions, prefix)
+        if other is not None and path.with_name(other).is_file():
+            return path.with_name(other)
     return None
 
 
 def is_partner_of_present(path: Path, present: set[Path]) -> bool:
     """A submissions file whose comments file is also being read (it is merged in there)."""
     for comments, submissions, prefix in _PARTNERS:
-        name = path.name
-        if prefix and name.startswith(submissions):
-            other = path.with_name(comments + name[len(submissions) :])
-        elif not prefix and submissions in name:
-            i = name.rfind(submissions)
-            other = path.with_name(name[:i] + comments + name[i + len(submissions) :])
-        else:
-            continue
-        if other.absolute() in present:
+        other = _renamed(path.name, submissions, comments, prefix)
+        if other is not None and path.with_name(other).absolute() in present:
             return True
     return False
 
