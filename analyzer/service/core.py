@@ -90,6 +90,7 @@ class Service:
         )
         self.writer = TrafficWriter(store, self.classifiers) if store is not None else None
         self._identifier: Any = None
+        self._thresholds: dict[str, float] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -117,12 +118,14 @@ class Service:
         return list(dict.fromkeys([*self.scorer.labels, *self.scorer.context_labels]))
 
     def thresholds(self) -> dict[str, float]:
-        """The decision threshold of each label, from the model that gives it."""
-        out: dict[str, float] = {}
-        for clf in self.classifiers:
-            for label in clf.labels:
-                out.setdefault(label, float(clf.thresholds.get(label, DEFAULT_THRESHOLD)))
-        return out
+        """The decision threshold of each label, from the model that gives it (worked out
+        once: the models do not change while the server runs)."""
+        if self._thresholds is None:
+            self._thresholds = {}
+            for clf in self.classifiers:
+                for label in clf.labels:
+                    self._thresholds.setdefault(label, float(clf.thresholds.get(label, DEFAULT_THRESHOLD)))
+        return self._thresholds
 
     def models(self) -> list[dict[str, Any]]:
         return [
