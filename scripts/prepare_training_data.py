@@ -210,6 +210,104 @@ def multi(
     return (train.reindex(columns=columns), val.reindex(columns=columns), phen.reindex(columns=[*columns, "plain"]))
 
 
+# Short replies whose meaning is the parent's: alone they are harmless, under a hateful or
+# insulting parent they endorse it. Written for this project; used to build synthetic pairs.
+ENDORSEMENTS = [
+    "Exactly.", "This. So much this.", "Couldn't agree more.", "Well said.", "100% true.",
+    "Yes, finally someone says it.", "Agreed, every word.", "So true, they really are.",
+    "You're absolutely right.", "Exactly, they should all be sent back.", "Took the words right out of my mouth.",
+    "Facts.", "Amen to that.", "Best comment here.", "Nailed it.", "Truer words were never spoken.",
+    "Same thing I always say.", "Yep, that's them alright.", "Spot on, as usual.", "Someone had to say it.",
+    "+1, totally agree", "lol so true", "Ha, perfect description.", "This should be the top comment.",
+    "I second that.", "Yes! Thank you for saying it.", "Don't forget the rest of them too.",
+    "And they wonder why nobody likes them.", "Couldn't have put it better myself.", "Preach.",
+]
+# Replies that push back: under a hateful parent they are not toxic.
+PUSHBACKS = [
+    "That's a hateful thing to say.", "Please don't talk about people like that.", "Source? That sounds like prejudice.",
+    "No, that's not fair to anyone.", "Let's keep this civil, please.", "I disagree, that's a stereotype.",
+    "Not cool. Everyone deserves respect here.", "Please read the civility policy before posting again.",
+    "That's simply not true, and it's hurtful.", "Can we get back to discussing the article?",
+]
+
+
+def context(src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(parent, text) pairs for the context model.
+
+    Train: three quarters of the Wikipedia talk comments labeled *with* their parent shown
+    (stratified, seeded); the comments labeled without context (empty parent); a sample of
+    the context-free toxicity rows (empty parent, no Wikipedia rows); and synthetic pairs
+    that only the parent can decide: an endorsement under a hateful or insulting parent is
+    toxic, the same reply under a benign parent is not, a push-back under a hateful parent
+    is not, and a toxic reply stays toxic under a benign parent.
+    Validation: the other quarter of the with-parent set, and context-free validation rows."""
+    rng = np.random.default_rng(SEED + 7)
+    gc = read(src / "wiki_talk_with_parent_gc.csv")
+    gn = read(src / "wiki_talk_no_parent_gn.csv")
+    gc_val = np.zeros(len(gc), dtype=bool)
+    for lab in ("0", "1"):
+        idx = np.flatnonzero(gc["label"].to_numpy() == lab)
+        gc_val[rng.choice(idx, len(idx) // 4, replace=False)] = True
+
+    def rows(frame: pd.DataFrame, parent, source: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "text": frame["text"].to_numpy(),
+                "parent": parent if isinstance(parent, str) else np.asarray(parent),
+                "source": source,
+                "toxicity": (frame["label"] == "1").astype(float).to_numpy(),
+                "insult": np.nan,
+                "identity_attack": np.nan,
+            }
+        )
+
+    wiki = {dedup_key(t) for t in pd.concat([gc["text"], gn["text"]])}
+    # every toxic comment labeled without context, and 3,000 of the clean ones
+    gn_clean = np.flatnonzero(gn["label"].to_numpy() == "0")
+    gn_kept = gn.drop(index=gn.index[rng.choice(gn_clean, len(gn_clean) - 3000, replace=False)])
+    plain = tox_train[~tox_train["text"].map(dedup_key).isin(wiki)]
+    plain = plain.sample(n=min(8000, len(plain)), random_state=SEED).assign(parent="", source="context-free")
+
+    hateful = tox_train[(tox_train["identity_attack"] == 1) | (tox_train["insult"] == 1)]
+    hateful = hateful[~hateful["text"].map(dedup_key).isin(wiki)]
+    toxic = tox_train[tox_train["toxicity"] == 1]
+    benign = gn[gn["label"] == "0"]["text"].tolist() + tox_train[tox_train["toxicity"] == 0]["text"].tolist()
+    n = 1500
+
+    def pick(seq, k):
+        seq = list(seq)
+        return [seq[i] for i in rng.integers(0, len(seq), k)]
+
+    def synthetic(parents, replies, label, source):
+        return pd.DataFrame(
+            {"text": replies, "parent": parents, "source": source, "toxicity": float(label),
+             "insult": np.nan, "identity_attack": np.nan}
+        )
+
+    synth = pd.concat(
+        [
+            synthetic(pick(hateful["text"], n), pick(ENDORSEMENTS, n), 1, "synthetic-endorses-hateful"),
+            synthetic(pick(benign, n), pick(ENDORSEMENTS, n), 0, "synthetic-endorses-benign"),
+            synthetic(pick(hateful["text"], n // 2), pick(PUSHBACKS, n // 2), 0, "synthetic-pushback"),
+            synthetic(pick(benign, n // 2), pick(gn[gn["label"] == "0"]["text"], n // 2), 0, "synthetic-benign-under-benign"),
+            synthetic(pick(benign, n), pick(toxic["text"], n), 1, "synthetic-toxic-under-benign"),
+        ]
+    )
+    train = pd.concat(
+        [
+            rows(gc[~gc_val], gc.loc[~gc_val, "parent"], "wiki-with-parent"),
+            rows(gn_kept, "", "wiki-no-parent"),
+            plain,
+            synth,
+        ],
+        ignore_index=True,
+    )
+    free_val = tox_val.sample(n=min(2000, len(tox_val)), random_state=SEED).assign(parent="", source="context-free")
+    val = pd.concat([rows(gc[gc_val], gc.loc[gc_val, "parent"], "wiki-with-parent"), free_val], ignore_index=True)
+    columns = ["text", "parent", "source", "toxicity", "insult", "identity_attack"]
+    return train.reindex(columns=columns), val.reindex(columns=columns)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -229,6 +327,11 @@ def main() -> None:
             print(f"{path}: {len(frame)} rows")
     for split_name, frame in zip(("train", "val", "phenomena_val"), multi(a.data, a.sentiment_rows)):
         path = a.out / f"multi_{split_name}.csv"
+        frame.to_csv(path, index=False)
+        print(f"{path}: {len(frame)} rows; by source: {frame['source'].value_counts().to_dict()}")
+    tox_train, tox_val = toxicity(a.data / "toxicity")
+    for split_name, frame in zip(("train", "val"), context(a.data / "toxicity", tox_train, tox_val)):
+        path = a.out / f"context_{split_name}.csv"
         frame.to_csv(path, index=False)
         print(f"{path}: {len(frame)} rows; by source: {frame['source'].value_counts().to_dict()}")
 

@@ -153,6 +153,22 @@ def set_reviewer(page: Any, name: str) -> None:
     act(page, lambda: box.press("Enter"))
 
 
+def choose(page: Any, select: Any, option: str, tries: int = 4) -> None:
+    """Pick ``option`` in a Streamlit multiselect. Its list opens on a click of the input box,
+    and a click that lands while the widget is still being redrawn opens nothing, so the
+    click is repeated until the option shows (a few times at most)."""
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(tries):
+        select.locator("input").click()
+        try:
+            wanted.wait_for(timeout=15_000)
+            break
+        except Exception:  # playwright's TimeoutError: the list did not open; click again
+            if attempt == tries - 1:
+                raise
+    wanted.click()
+
+
 def screenshot(page: Any, out: Path, width: int = WIDTH) -> Path:
     """The whole page (Streamlit scrolls inside its main block, so grow the viewport to fit)."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, SLOW, act, goto, set_reviewer, start_streamlit, stop
+from browser_kit import CHROMIUM, SLOW, act, choose, goto, set_reviewer, start_streamlit, stop
 from dashboard_data import HOSTILE_AUTHORS, build_store, hostile_jsonl
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
@@ -144,8 +144,7 @@ def test_relabel_confirms_keeps_its_panel_and_refuses_no_label(page: Any, server
 
     # with a label: stored, confirmed at the top and in the panel, which stays open on the same comment
     panel.get_by_text("relabel — set the labels yourself").click()
-    panel.get_by_test_id("stMultiSelect").click()
-    page.get_by_role("option", name="insult").click()
+    choose(page, panel.get_by_test_id("stMultiSelect"), "insult")
     page.keyboard.press("Escape")  # close the options list (it stays open for more choices)
     act(page, lambda: record.click())
     with Store.open(server["db"]) as store:
