@@ -24,6 +24,14 @@ from analyzer.thread import Comment, Thread
 
 _GRAPHQL_KEYS = ("threaded_conversation_with_injections_v2", "threaded_conversation_with_injections")
 _V2_HINTS = ("conversation_id", "referenced_tweets", "author_id", "edit_history_tweet_ids", "in_reply_to_user_id")
+# (the shape's key, ours) for a tweet's engagement counts
+_V2_COUNTS = (
+    ("like_count", "likes"),
+    ("retweet_count", "reposts"),
+    ("reply_count", "replies"),
+    ("quote_count", "quotes"),
+)
+_GRAPHQL_COUNTS = (("favorite_count", "likes"), *_V2_COUNTS[1:])
 
 
 def _graphql_root(doc: Any) -> Any:
@@ -100,6 +108,17 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
     return tweets.threads()
 
 
+def _counts(source: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The integer counts of ``source`` under our names (both shapes share the names)."""
+    return {out: as_int(source.get(key)) for key, out in keys if as_int(source.get(key)) is not None}
+
+
+def _names(display_name: Any, author_id: Any, lang: Any) -> dict[str, Any]:
+    """The non-empty strings among a tweet's display name, author id and language."""
+    named = {"display_name": as_str(display_name), "author_id": as_str(author_id), "lang": as_str(lang)}
+    return {k: v for k, v in named.items() if v}
+
+
 # ---------------------------------------------------------------------- v2 API
 def _v2_page(page: dict[str, Any], tweets: _Tweets, where: str) -> None:
     includes = mapping(page.get("includes"))
@@ -134,22 +153,8 @@ def _v2_tweet(raw: dict[str, Any], users: dict[str | None, dict[str, Any]], twee
     created, _ = tweets.times(raw.get("created_at"))
     note = mapping(raw.get("note_tweet")).get("text")
     text = note if isinstance(note, str) else raw.get("text")
-    extra: dict[str, Any] = {}
-    metrics = mapping(raw.get("public_metrics"))
-    for key, out in (
-        ("like_count", "likes"),
-        ("retweet_count", "reposts"),
-        ("reply_count", "replies"),
-        ("quote_count", "quotes"),
-    ):
-        if as_int(metrics.get(key)) is not None:
-            extra[out] = as_int(metrics.get(key))
-    if as_str(user.get("name")):
-        extra["display_name"] = as_str(user.get("name"))
-    if as_str(raw.get("author_id")):
-        extra["author_id"] = as_str(raw.get("author_id"))
-    if as_str(raw.get("lang")):
-        extra["lang"] = as_str(raw.get("lang"))
+    extra = _counts(mapping(raw.get("public_metrics")), _V2_COUNTS)
+    extra.update(_names(user.get("name"), raw.get("author_id"), raw.get("lang")))
     comment = Comment(
         id=tid,
         text=html.unescape(text) if isinstance(text, str) else "",
@@ -192,23 +197,9 @@ def _graphql_tweet(result: dict[str, Any], tweets: _Tweets) -> None:
     created, _ = tweets.times(legacy.get("created_at"))
     note = mapping(mapping(mapping(result.get("note_tweet")).get("note_tweet_results")).get("result")).get("text")
     text = note if isinstance(note, str) else legacy.get("full_text")
-    extra: dict[str, Any] = {}
-    for key, out in (
-        ("favorite_count", "likes"),
-        ("retweet_count", "reposts"),
-        ("reply_count", "replies"),
-        ("quote_count", "quotes"),
-    ):
-        if as_int(legacy.get(key)) is not None:
-            extra[out] = as_int(legacy.get(key))
-    if as_int(mapping(result.get("views")).get("count")) is not None:
-        extra["views"] = as_int(mapping(result.get("views")).get("count"))
-    if as_str(names.get("name")):
-        extra["display_name"] = as_str(names.get("name"))
-    if as_str(legacy.get("user_id_str")):
-        extra["author_id"] = as_str(legacy.get("user_id_str"))
-    if as_str(legacy.get("lang")):
-        extra["lang"] = as_str(legacy.get("lang"))
+    extra = _counts(legacy, _GRAPHQL_COUNTS)
+    extra.update(_counts(mapping(result.get("views")), (("count", "views"),)))
+    extra.update(_names(names.get("name"), legacy.get("user_id_str"), legacy.get("lang")))
     comment = Comment(
         id=tid,
         text=html.unescape(text) if isinstance(text, str) else "",
