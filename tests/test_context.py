@@ -191,3 +191,49 @@ def test_train_context_model_from_parent_column(tmp_path: Path) -> None:
     clf = Classifier.from_pretrained(out)
     result = Scorer([clf]).score_pairs([("you are all idiots", "exactly, you first"), ("", "exactly, you first")])
     assert set(result[0].scores) == {"toxicity"} and result[0].scores != result[1].scores
+
+
+def test_evaluate_context_reports_both_models(tmp_path: Path) -> None:
+    """`analyzer evaluate --context` scores the reply alone with --model and (parent, reply)
+    with the pair model, on the same rows, and tells a wrong pairing of models clearly."""
+    import csv
+    import subprocess
+    import sys
+
+    from conftest_models import make_tiny_model
+
+    kind = "multi_label_classification"
+    plain = make_tiny_model(tmp_path / "plain", labels=LABELS, problem_type=kind, seed=1)
+    pair = make_tiny_model(
+        tmp_path / "pair", labels=LABELS, problem_type=kind, analyzer={"task": "toxicity", "context": "parent"}, seed=2
+    )
+    rows = [("you first", "they should all leave", 1), ("thanks, fixed", "typo in the lead", 0)] * 6
+    rows += [("exactly", "great photo of the bridge", 0), ("no parent here", "", 1)]
+    data = tmp_path / "ctx.csv"
+    with data.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "parent", "toxicity"])
+        w.writerows(rows)
+    out = tmp_path / "report"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "analyzer.cli", "evaluate", "--task", "toxicity", "--data", str(data), *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+    done = run("--model", str(plain), "--context", "--context-model", str(pair), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["n"] == len(rows) and report["with_parent"] == len(rows) - 1
+    assert set(report["alone"]["labels"]) == set(report["in_context"]["labels"]) == {"toxicity"}
+    assert report["shift"]["toxicity"]["mean"] != 0.0  # the two models really read different inputs
+    assert "replies_only" in report and "toxicity" in report["shift"]
+    assert "ROC-AUC in context" in done.stdout
+
+    swapped = run("--model", str(pair), "--context", "--context-model", str(plain), "--out", str(tmp_path / "x"))
+    assert swapped.returncode == 2 and "Traceback" not in swapped.stderr
+    assert "reads context itself" in swapped.stderr
+    assert not (tmp_path / "x").exists()

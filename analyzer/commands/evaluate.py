@@ -50,6 +50,21 @@ import click
     show_default=True,
     help="Run the model as `analyzer score --precision` would (to check a fast option).",
 )
+@click.option(
+    "--context",
+    is_flag=True,
+    help="Labels were given with the parent shown: read the data's `parent` column and report "
+    "--model on the reply alone beside the context model on (parent, reply).",
+)
+@click.option(
+    "--context-model",
+    "context_dir",
+    default=None,
+    type=click.Path(),
+    help="The pair model for --context (default: the first model under models/ whose analyzer.json "
+    'says "context": "parent").',
+)
+@click.option("--parent-column", default="parent", show_default=True, help="With --context: the parent text column.")
 def evaluate(
     model_dir,
     data_files,
@@ -62,9 +77,27 @@ def evaluate(
     no_bias,
     by_column=None,
     precision="float32",
+    context=False,
+    context_dir=None,
+    parent_column="parent",
 ) -> None:
     """Score labeled data with a model; print and save per-label ROC-AUC, macro-F1 at the
-    model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias."""
+    model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias.
+    With --context, compare it with the context model on labels given with the parent."""
+    if context:
+        return _evaluate_context(
+            model_dir,
+            context_dir,
+            data_files,
+            task,
+            out_dir,
+            text_column,
+            label_columns,
+            parent_column,
+            batch_size,
+            device,
+            precision,
+        )
     from analyzer.scoring.classifier import Classifier
     from analyzer.scoring.labels import DEFAULT_THRESHOLD
     from analyzer.scoring.scorer import Scorer
@@ -113,3 +146,67 @@ def evaluate(
     (out / "report.md").write_text(md)
     click.echo(md)
     click.echo(f"saved {out / 'report.json'}, {out / 'report.md'} and {len(plots)} plot(s)", err=True)
+
+
+def _context_model_dir(context_dir: str | None) -> Path:
+    """The pair model: the one given, else the first local model that reads context."""
+    from analyzer.errors import InputError
+    from analyzer.scoring.config import ModelConfig
+    from analyzer.scoring.defaults import model_roots
+
+    if context_dir:
+        return Path(context_dir)
+    for root in model_roots():
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            if (folder / "analyzer.json").is_file() and ModelConfig.load(folder).context == "parent":
+                return folder
+    raise InputError(
+        'no context model found under models/; pass --context-model DIR (analyzer.json "context": "parent")'
+    )
+
+
+def _evaluate_context(
+    model_dir,
+    context_dir,
+    data_files,
+    task,
+    out_dir,
+    text_column,
+    label_columns,
+    parent_column,
+    batch_size,
+    device,
+    precision,
+) -> None:
+    from analyzer.errors import InputError
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.scorer import Scorer
+    from analyzer.training.data import load_labeled
+    from analyzer.training.evaluation import compare_context, context_markdown
+
+    if task != "toxicity":
+        raise InputError("--context compares toxicity models: use --task toxicity")
+    cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
+    data = load_labeled(
+        list(data_files), task, text_column=text_column, label_columns=cols, parent_column=parent_column
+    )
+    alone = Classifier.from_pretrained(model_dir, device=device, precision=precision)
+    pair = Classifier.from_pretrained(_context_model_dir(context_dir), device=device, precision=precision)
+    if alone.context == "parent":
+        raise InputError(f"--model {model_dir} reads context itself; give the context-free model as --model")
+    if pair.context != "parent":
+        raise InputError(f'{context_dir} does not read context (its analyzer.json has no "context": "parent")')
+    scorer = Scorer([alone, pair], batch_size=batch_size, device=device)
+    alone_preds = [s.scores for s in scorer.score_texts(data.texts)]
+    parents = data.parents or [""] * len(data)
+    context_preds = [s.scores for s in scorer.score_pairs(list(zip(parents, data.texts)))]
+    report = compare_context(data, alone_preds, context_preds, alone.thresholds, pair.thresholds)
+    report["models"] = {"alone": f"{alone.name}@{alone.fingerprint}", "in_context": f"{pair.name}@{pair.fingerprint}"}
+    report["data"] = list(data_files)
+    out = Path(out_dir) if out_dir else Path("evaluation") / f"context-{pair.name}-{Path(data_files[0]).stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    md = context_markdown(alone.name, pair.name, ", ".join(Path(f).name for f in data_files), report)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(md)
+    click.echo(md)
+    click.echo(f"saved {out / 'report.json'} and {out / 'report.md'}", err=True)

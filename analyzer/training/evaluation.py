@@ -270,3 +270,82 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
                 lines.append(f"| {value} | {row['n']} | sentiment | – | {acc} | – |")
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def compare_context(
+    data: LabeledData,
+    alone: list[dict[str, float]],
+    in_context: list[dict[str, float]],
+    thresholds_alone: dict[str, float],
+    thresholds_context: dict[str, float],
+) -> dict[str, Any]:
+    """Both models on labels given with the parent shown: the context-free model reads the
+    reply alone, the pair model reads (parent, reply). Rows with an empty parent are
+    reported apart too, since there the pair model has nothing more to go on. ``shift``
+    says how far context moved each label's score (mean and the share moved by > 0.2)."""
+    parents = data.parents or [""] * len(data)
+    with_parent = np.array([bool(p.strip()) for p in parents])
+    report: dict[str, Any] = {
+        "n": len(data),
+        "with_parent": int(with_parent.sum()),
+        "alone": evaluate_predictions(data, alone, thresholds_alone),
+        "in_context": evaluate_predictions(data, in_context, thresholds_context),
+    }
+    if with_parent.any() and not with_parent.all():
+        idx = np.flatnonzero(with_parent)
+        part = data.subset(idx)
+        report["replies_only"] = {
+            "alone": evaluate_predictions(part, [alone[i] for i in idx], thresholds_alone),
+            "in_context": evaluate_predictions(part, [in_context[i] for i in idx], thresholds_context),
+        }
+    shift: dict[str, Any] = {}
+    for lab in data.labels:
+        if not (alone and lab in alone[0] and in_context and lab in in_context[0]):
+            continue
+        delta = np.array([c[lab] - a[lab] for a, c in zip(alone, in_context)])[with_parent]
+        if len(delta):
+            shift[lab] = {
+                "mean": float(delta.mean()),
+                "raised_over_0.2": float((delta > 0.2).mean()),
+                "lowered_over_0.2": float((delta < -0.2).mean()),
+            }
+    report["shift"] = shift
+    return report
+
+
+def context_markdown(alone_name: str, context_name: str, data_name: str, report: dict[str, Any]) -> str:
+    """A table of both models side by side on each label, then the shift context made."""
+
+    def cell(r: dict[str, Any], lab: str, key: str) -> str:
+        v = r["labels"].get(lab, {}).get(key)
+        return f"{v:.4f}" if isinstance(v, float) else "–"
+
+    lines = [
+        f"# Context: `{alone_name}` (reply alone) vs `{context_name}` (reply with its parent) on `{data_name}`",
+        "",
+        f"{report['n']} rows, {report['with_parent']} with a parent.",
+        "",
+    ]
+    sections = [("all rows", report)]
+    if "replies_only" in report:
+        sections.append(("rows with a parent", report["replies_only"]))
+    for title, part in sections:
+        lines += [
+            f"## {title}",
+            "",
+            "| label | positives | ROC-AUC alone | ROC-AUC in context | macro-F1 alone | macro-F1 in context |",
+            "|---|---|---|---|---|---|",
+        ]
+        for lab, v in part["in_context"]["labels"].items():
+            a, c = part["alone"], part["in_context"]
+            lines.append(
+                f"| {lab} | {v['positives']} | {cell(a, lab, 'roc_auc')} | {cell(c, lab, 'roc_auc')} "
+                f"| {cell(a, lab, 'macro_f1')} | {cell(c, lab, 'macro_f1')} |"
+            )
+        lines.append("")
+    if report["shift"]:
+        lines += ["## How far the parent moved the score", "", "| label | mean shift | raised > 0.2 | lowered > 0.2 |"]
+        lines.append("|---|---|---|---|")
+        for lab, s in report["shift"].items():
+            lines.append(f"| {lab} | {s['mean']:+.4f} | {s['raised_over_0.2']:.1%} | {s['lowered_over_0.2']:.1%} |")
+    return "\n".join(lines) + "\n"
