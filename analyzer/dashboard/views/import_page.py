@@ -10,7 +10,7 @@ import streamlit as st
 from analyzer import pipeline
 from analyzer.dashboard import nav, resources, widgets
 from analyzer.dashboard.safe import md_escape
-from analyzer.dashboard.views.thread import FLASH
+from analyzer.dashboard.state import FLASH
 from analyzer.errors import AnalyzerError, InputError
 
 AUTO = "detect automatically"

@@ -14,13 +14,13 @@ import streamlit as st
 
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, md_link, shorten
+from analyzer.dashboard.state import FLASH
 from analyzer.scoring.labels import CANONICAL_LABELS, DEFAULT_THRESHOLD, SENTIMENT_LABELS
 
 ROOTS_PER_PAGE = 30
 MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
 ROW_BUDGET = 150  # a page ends after the sub-thread that brings it to this many comments (fast to draw)
 PREVIEW = 160  # characters of a comment quoted in a table or caption (cut at a word, with an ellipsis)
-FLASH = "flash"  # session key: a message another page left for this one (e.g. an import summary)
 
 
 def thread_labels(models: dict[str, str]) -> list[str]:
