@@ -237,3 +237,23 @@ def test_evaluate_context_reports_both_models(tmp_path: Path) -> None:
     assert swapped.returncode == 2 and "Traceback" not in swapped.stderr
     assert "reads context itself" in swapped.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "occlusion"])
+def test_pair_explanation_covers_reply_and_parent(models, method: str) -> None:
+    """The in-context score is attributed to words of the reply and of the parent; a
+    context-free model is refused with a clear error."""
+    from analyzer.errors import ModelError
+    from analyzer.scoring.explain import explain_pair
+
+    plain, pair = models
+    parent, reply = "they should all be deported tomorrow", "you first, obviously"
+    p_words, r_words = explain_pair(pair, parent, reply, "toxicity", method=method, n_steps=8)
+    assert [w for w, _ in p_words] == parent.split() and [w for w, _ in r_words] == reply.split()
+    assert any(v != 0.0 for _, v in p_words) and any(v != 0.0 for _, v in r_words)
+    # a long parent: its start falls outside the window and gets exactly 0
+    long_parent = "start " * 200 + parent
+    p_long, _ = explain_pair(pair, long_parent, reply, "toxicity", method="integrated_gradients", n_steps=4)
+    assert p_long[0][1] == 0.0 and any(v != 0.0 for _, v in p_long[-6:])
+    with pytest.raises(ModelError, match="alone"):
+        explain_pair(plain, parent, reply, "toxicity")

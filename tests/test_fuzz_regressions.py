@@ -205,7 +205,9 @@ def test_a_lone_surrogate_given_straight_to_the_engine_is_scored_and_explained(t
     clf = Classifier.from_pretrained(toxicity_model_dir)
     half, whole = Scorer([clf]).score_texts(["half \ud83d here", "half \ufffd here"])
     assert half.scores and half.scores == whole.scores
-    words = clf.explain("half \ud83d here", clf.labels[0], method="occlusion")
+    from analyzer.scoring.explain import explain
+
+    words = explain(clf, "half \ud83d here", clf.labels[0], method="occlusion")
     assert [w for w, _ in words] == ["half", "\ufffd", "here"]
 
 

@@ -19,6 +19,7 @@ from analyzer.errors import ModelError
 from analyzer.scoring.cache import ScoreCache, normalize_text, text_key
 from analyzer.scoring.classifier import Classifier
 from analyzer.scoring.defaults import NO_DEFAULTS, default_model_dirs
+from analyzer.scoring.explain import explain
 from analyzer.scoring.labels import CANONICAL_LABELS, canonical_label
 from analyzer.scoring.scorer import Scorer
 
@@ -411,7 +412,7 @@ def test_scoring_works_with_all_network_blocked(
     classifiers = [Classifier.from_pretrained(d) for d in (toxicity_model_dir, sentiment_model_dir)]
     results = Scorer(classifiers).score_texts(TEXTS)
     assert all(r.scores for r in results)
-    assert classifiers[1].explain("you are an idiot", "negative")
+    assert explain(classifiers[1], "you are an idiot", "negative")
 
 
 # ---------------------------------------------------------------------- explanations
@@ -419,7 +420,7 @@ def test_scoring_works_with_all_network_blocked(
 def test_explain_returns_the_words_of_the_text(sentiment: Classifier, toxicity: Classifier, method: str) -> None:
     text = "You are  an idiot, thanks!"
     for clf, label in ((sentiment, "negative"), (toxicity, "insult")):
-        words = clf.explain(text, label, method=method, n_steps=8)
+        words = explain(clf, text, label, method=method, n_steps=8)
         assert [w for w, _ in words] == text.split()
         assert all(isinstance(v, float) for _, v in words)
         assert any(v != 0.0 for _, v in words)
@@ -427,11 +428,11 @@ def test_explain_returns_the_words_of_the_text(sentiment: Classifier, toxicity: 
 
 def test_explain_long_text_and_edge_cases(sentiment: Classifier) -> None:
     long_text = "this is a terrible awful stupid comment " * 10
-    words = sentiment.explain(long_text, "negative", n_steps=4)
+    words = explain(sentiment, long_text, "negative", n_steps=4)
     assert [w for w, _ in words] == long_text.split()
-    assert sentiment.explain("   ", "negative") == []
+    assert explain(sentiment, "   ", "negative") == []
     with pytest.raises(ModelError, match="threat"):
-        sentiment.explain("hello", "threat")
+        explain(sentiment, "hello", "threat")
 
 
 # ---------------------------------------------------------------------- default models

@@ -139,37 +139,62 @@ def thread_authors(
     }
 
 
+Words = list[tuple[str, float]]
+
+
 class Explainer:
     """Word attributions computed off the page's run, one at a time in a background thread
-    (integrated gradients takes seconds per comment on a CPU), and kept per model, label
-    and text: the Comment page shows its scores at once and the words when they are ready."""
+    (integrated gradients takes seconds per comment on a CPU), and kept per model, label,
+    text and parent: the Comment page shows its scores at once and the words when they are
+    ready. ``result`` explains a comment alone, ``result_pair`` a reply with its parent
+    (for a context model: the parent's words and the reply's)."""
 
     def __init__(self, keep: int = 512) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain")
-        self._done: OrderedDict[tuple[str, str, str], list[tuple[str, float]] | str] = OrderedDict()
-        self._running: set[tuple[str, str, str]] = set()
+        self._done: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._running: set[tuple[str, ...]] = set()
         self._lock = threading.Lock()
         self._keep = keep
 
     @staticmethod
-    def key(clf: Any, label: str, text: str) -> tuple[str, str, str]:
-        return (clf.fingerprint, label, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    def key(clf: Any, label: str, text: str, parent: str | None = None) -> tuple[str, ...]:
+        def digest(s: str) -> str:
+            return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def result(self, clf: Any, label: str, text: str, *, start: bool = True) -> list[tuple[str, float]] | str | None:
+        return (clf.fingerprint, label, digest(text), "" if parent is None else "parent:" + digest(parent))
+
+    def result(self, clf: Any, label: str, text: str, *, start: bool = True) -> Words | str | None:
         """The words and contributions, an error message, or None while (or before) it runs."""
-        key = self.key(clf, label, text)
+        from analyzer.scoring.explain import explain
+
+        return self._get(self.key(clf, label, text), start, lambda: [(w, float(v)) for w, v in explain(clf, text, label)])
+
+    def result_pair(
+        self, clf: Any, label: str, parent: str, text: str, *, start: bool = True
+    ) -> tuple[Words, Words] | str | None:
+        """(parent words, reply words) with their contributions to the in-context score, an
+        error message, or None while (or before) it runs."""
+        from analyzer.scoring.explain import explain_pair
+
+        def job() -> tuple[Words, Words]:
+            p, r = explain_pair(clf, parent, text, label)
+            return [(w, float(v)) for w, v in p], [(w, float(v)) for w, v in r]
+
+        return self._get(self.key(clf, label, text, parent), start, job)
+
+    def _get(self, key: tuple[str, ...], start: bool, job: Any) -> Any:
         with self._lock:
             if key in self._done:
                 self._done.move_to_end(key)
                 return self._done[key]
             if start and key not in self._running:
                 self._running.add(key)
-                self._pool.submit(self._run, key, clf, label, text)
+                self._pool.submit(self._run, key, job)
         return None
 
-    def _run(self, key: tuple[str, str, str], clf: Any, label: str, text: str) -> None:
+    def _run(self, key: tuple[str, ...], job: Any) -> None:
         try:
-            value: list[tuple[str, float]] | str = [(w, float(v)) for w, v in clf.explain(text, label)]
+            value = job()
         except Exception as exc:  # shown on the page instead of the words
             value = f"{type(exc).__name__}: {exc}"
         with self._lock:

@@ -58,7 +58,8 @@ class ClassifierConfig:
 
 
 class Classifier:
-    """One model: ``predict`` texts to canonical label probabilities, ``explain`` one text.
+    """One model: ``predict`` texts to canonical label probabilities (``scoring.explain``
+    says which words drove a score).
 
     ``labels`` gives the canonical label of each model output, in output order, with
     None for outputs that are not reported (the complement class of a binary model).
@@ -379,15 +380,6 @@ class Classifier:
             else:
                 self._specials = ([], [])
         return self._specials
-
-    # ------------------------------------------------------------------ explaining
-    def explain(
-        self, text: str, label: str, *, method: str = "integrated_gradients", n_steps: int = 32
-    ) -> list[tuple[str, float]]:
-        """Per-word contributions to ``label``'s score (``analyzer.scoring.explain``)."""
-        from analyzer.scoring.explain import explain
-
-        return explain(self, text, label, method=method, n_steps=n_steps)
 
 
 def activate_groups(logits: torch.Tensor, slices: Sequence[tuple[str, list[int]]]) -> torch.Tensor:

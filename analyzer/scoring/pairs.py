@@ -56,28 +56,35 @@ def pair_template(tokenizer: Any) -> PairTemplate:
     return template
 
 
+def pair_spans(
+    template: PairTemplate, n_parent: int, n_reply: int, max_length: int
+) -> tuple[int, list[tuple[int, int]]]:
+    """How ``pair_windows`` cuts a pair: the number of parent tokens kept (its end), and the
+    (start, end) reply-token span of each window."""
+    budget = max(2, max_length - template.n_special)
+    if n_reply + min(n_parent, int(budget * PARENT_SHARE)) <= budget:
+        return min(n_parent, budget - n_reply), [(0, n_reply)]
+    keep = int(budget * PARENT_SHARE)
+    size = budget - keep
+    step = max(1, size - size // 4)
+    spans, start = [], 0
+    while True:
+        spans.append((start, min(start + size, n_reply)))
+        if start + size >= n_reply:
+            break
+        start += step
+    return min(n_parent, keep), spans
+
+
 def pair_windows(
     template: PairTemplate, parent: Sequence[int], reply: Sequence[int], max_length: int
 ) -> list[tuple[list[int], list[int], int]]:
     """(input ids, token type ids, reply tokens) for each window of ``reply``, with
     ``parent`` (content ids, no special tokens) cut to fit. An empty parent gives
     ``[CLS] [SEP] reply [SEP]``, the form context-free rows take in training."""
-    budget = max(2, max_length - template.n_special)
     reply, parent = list(reply), list(parent)
-    if len(reply) + min(len(parent), int(budget * PARENT_SHARE)) <= budget:
-        keep = budget - len(reply)
-        spans = [(0, len(reply))]
-    else:
-        keep = int(budget * PARENT_SHARE)
-        size = budget - keep
-        step = max(1, size - size // 4)
-        spans, start = [], 0
-        while True:
-            spans.append((start, min(start + size, len(reply))))
-            if start + size >= len(reply):
-                break
-            start += step
-    context = parent[len(parent) - keep :] if keep > 0 and parent else []
+    keep, spans = pair_spans(template, len(parent), len(reply), max_length)
+    context = parent[len(parent) - keep :] if keep > 0 else []
     out = []
     for a, b in spans:
         part = reply[a:b]
