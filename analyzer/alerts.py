@@ -6,6 +6,16 @@ background deliverer). Nothing here touches the store.
 Signature: ``X-Thread-Analyzer-Signature-256: sha256=<hex>``, the HMAC-SHA256 under the
 secret of ``<X-Thread-Analyzer-Timestamp> + "." + <body bytes>``; receivers recompute it
 (``verify``) and may refuse old timestamps.
+
+Secrets at rest: the store never holds a webhook's secret in the clear. It holds either a
+reference, ``env:NAME`` (the secret is the environment variable NAME of the process that
+delivers), or ``enc:v1:<token>``, the secret encrypted (Fernet: AES-128-CBC with an
+HMAC-SHA256 tag, from ``cryptography``) under a key kept outside the database:
+``$THREAD_ANALYZER_SECRET_KEY`` (a Fernet key), else the key file
+``$THREAD_ANALYZER_SECRET_KEY_FILE``, else ``webhook-secrets.key`` in the user's config
+folder (made, readable by its owner only, the first time a secret is encrypted). A value
+with neither prefix is a plaintext secret stored by an older version: still used, and
+encrypted when the webhooks are next written (``store.alerts.seal_secrets``).
 """
 
 from __future__ import annotations
@@ -14,10 +24,14 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from analyzer.errors import AnalyzerError
 
 SIGNATURE = "X-Thread-Analyzer-Signature-256"
 TIMESTAMP = "X-Thread-Analyzer-Timestamp"
@@ -27,6 +41,12 @@ ENV_ATTEMPTS = "THREAD_ANALYZER_ALERT_ATTEMPTS"
 ENV_BACKOFF = "THREAD_ANALYZER_ALERT_BACKOFF"
 ENV_TIMEOUT = "THREAD_ANALYZER_ALERT_TIMEOUT"
 MAX_ATTEMPTS = 10
+ENV_SECRET_KEY = "THREAD_ANALYZER_SECRET_KEY"
+ENV_SECRET_KEY_FILE = "THREAD_ANALYZER_SECRET_KEY_FILE"
+KEY_FILE_NAME = "webhook-secrets.key"
+ENCRYPTED = "enc:v1:"
+ENV_REF = "env:"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
 
 
 def env_float(name: str, default: float, low: float, high: float) -> float:
@@ -61,6 +81,114 @@ class Policy:
         if retry_after is not None:
             base = max(base, retry_after)
         return min(base, self.max_backoff)
+
+
+# ---------------------------------------------------------------------------- secrets at rest
+class SecretError(AnalyzerError):
+    """A webhook secret that cannot be sealed or revealed (the message never holds it)."""
+
+
+def key_file() -> Path:
+    """Where the key that encrypts webhook secrets lives when $THREAD_ANALYZER_SECRET_KEY is unset."""
+    named = os.environ.get(ENV_SECRET_KEY_FILE)
+    if named:
+        return Path(named).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("thread-analyzer")) / KEY_FILE_NAME
+
+
+def _fernet(*, create: bool) -> Any:
+    """The Fernet that seals secrets: the key from the environment or the key file (made
+    when ``create`` and missing: 0600, never overwritten)."""
+    from cryptography.fernet import Fernet
+
+    key = os.environ.get(ENV_SECRET_KEY, "").strip()
+    where = f"${ENV_SECRET_KEY}"
+    if not key:
+        path = key_file()
+        where = str(path)
+        try:
+            key = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            if not create:
+                raise SecretError(f"no key to decrypt webhook secrets: {path} is missing") from None
+            key = Fernet.generate_key().decode("ascii")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it just now: use theirs
+                return _fernet(create=False)
+            except OSError as exc:
+                raise SecretError(f"cannot write the key for webhook secrets to {path}: {exc.strerror}") from None
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(key + "\n")
+        except (OSError, UnicodeError) as exc:
+            raise SecretError(f"cannot read the key for webhook secrets from {path}: {exc}") from None
+    try:
+        return Fernet(key.encode("ascii"))
+    except (ValueError, UnicodeError):
+        raise SecretError(
+            f"{where} is not a Fernet key (32 url-safe base64-encoded bytes; make one with "
+            '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)'
+        ) from None
+
+
+def is_reference(secret: str) -> bool:
+    return secret.startswith(ENV_REF)
+
+
+def check_reference(secret: str) -> None:
+    """SecretError unless ``env:NAME`` names a possible environment variable."""
+    if not _ENV_NAME.match(secret[len(ENV_REF) :]):
+        raise SecretError("a secret reference is env:NAME, NAME an environment variable (letters, digits, _)")
+
+
+def seal(secret: str) -> str:
+    """What the store keeps for ``secret``: an ``env:NAME`` reference as it is, a stored
+    form (sealed already) as it is, anything else encrypted."""
+    if is_reference(secret):
+        check_reference(secret)
+        return secret
+    if secret.startswith(ENCRYPTED):
+        reveal(secret)  # a stored form must open with this key
+        return secret
+    return ENCRYPTED + _fernet(create=True).encrypt(secret.encode("utf-8")).decode("ascii")
+
+
+def is_sealed(stored: str) -> bool:
+    return stored.startswith((ENCRYPTED, ENV_REF))
+
+
+def reveal(stored: str) -> str:
+    """The secret behind a stored value (SecretError when its variable or key is missing)."""
+    if is_reference(stored):
+        name = stored[len(ENV_REF) :]
+        value = os.environ.get(name)
+        if not value:
+            raise SecretError(f"the webhook's secret is ${name}, which is not set in this process")
+        return value
+    if stored.startswith(ENCRYPTED):
+        from cryptography.fernet import InvalidToken
+
+        fernet = _fernet(create=False)
+        try:
+            return fernet.decrypt(stored[len(ENCRYPTED) :].encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError, ValueError):
+            raise SecretError(
+                "the webhook's secret does not decrypt with this key (was the key file or "
+                f"${ENV_SECRET_KEY} changed?); add the webhook again with its secret"
+            ) from None
+    return stored  # plaintext, from before secrets were sealed
+
+
+def describe_secret(stored: str) -> str:
+    """Where a secret lives, for lists: never the secret itself."""
+    if is_reference(stored):
+        return stored
+    if stored.startswith(ENCRYPTED):
+        return "encrypted"
+    return "plaintext (encrypted on the next change)"
 
 
 def body_of(payload: Mapping[str, Any]) -> bytes:

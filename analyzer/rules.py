@@ -8,10 +8,17 @@ characters dropped; word lists match whole words, case-insensitively; patterns a
 are capped in size, and every match runs with a time limit (the ``regex`` package's
 ``timeout``), so a catastrophic pattern flags the comment for a look instead of hanging
 the import. Without ``regex`` installed, patterns with nested quantifiers are refused.
+
+A rule's scope says what it is: ``thread:ID`` (exactly that thread, so ``thread:a`` never
+covers thread ``a1``), ``community:ID``, ``source:GLOB``, ``format:NAME``, or ``all``.
+Scopes stored before kinds existed were bare prefixes; they are still read that way
+(as ``prefix:TEXT``), but a bare entry is refused when a rule is saved.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -67,20 +74,113 @@ def lines(value: str) -> list[str]:
 
 
 def scope_entries(scope: str) -> list[str]:
-    """A scope's prefixes (lines or commas); [] means every thread."""
+    """A scope's raw entries (lines or commas); [] means every thread. The review queue's
+    free-text filter reads these as plain prefixes; rules and webhooks use ``parse_scope``."""
     parts = [p.strip() for line in scope.splitlines() for p in line.split(",")]
     parts = [p for p in parts if p]
     return [] if not parts or any(p.lower() in (ALL, "*") for p in parts) else list(dict.fromkeys(parts))
 
 
+# ---------------------------------------------------------------------------- scopes
+SCOPE_KINDS = {
+    "thread": "one thread, by its exact id",
+    "community": "an API community (Perspective's communityId): the thread api:community:ID",
+    "source": "threads whose source (file path, or api) matches a glob such as exports/*.jsonl",
+    "format": "threads of one format, e.g. reddit",
+    "prefix": "the old plain scopes: a thread id, source or format that starts with the text",
+}
+SCOPE_HELP = "'all', or one a line: " + "; ".join(f"{k}:... {v}" for k, v in SCOPE_KINDS.items())
+COMMUNITY_THREAD = "api:community:"  # where the service stores a community's comments (service.storage)
+_SCOPE_KIND = re.compile("^(" + "|".join(SCOPE_KINDS) + r")\s*:(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    """One entry of a scope: ``kind:value`` (see ``SCOPE_KINDS``)."""
+
+    kind: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+    def matches(self, thread_id: str, source: str | None, format: str | None) -> bool:
+        v = self.value
+        if self.kind == "thread":
+            return thread_id == v
+        if self.kind == "community":
+            return thread_id == COMMUNITY_THREAD + v
+        if self.kind == "source":
+            return source is not None and fnmatch.fnmatchcase(source, v)
+        if self.kind == "format":
+            return (format or "").lower() == v.lower()
+        return any(f.startswith(v) for f in (thread_id, source or "", format or "") if f)  # prefix
+
+
+def _scope_parts(line: str) -> list[str]:
+    """A line's entries: split at commas, except inside a ``kind:value`` (a thread id or a
+    glob may hold a comma): there only before the next ``kind:`` or ``all``."""
+    parts = [p.strip() for p in line.split(",")]
+    if not any(_SCOPE_KIND.match(p) for p in parts):
+        return [p for p in parts if p]  # an old plain line: every comma separates
+    out: list[str] = []
+    for p in parts:
+        if out and not _SCOPE_KIND.match(p) and p.lower() not in (ALL, "*"):
+            out[-1] += "," + p
+        elif p:
+            out.append(p)
+    return out
+
+
+def _plain_hint(entry: str) -> str:
+    if entry.startswith(COMMUNITY_THREAD) and len(entry) > len(COMMUNITY_THREAD):
+        return f"community:{entry[len(COMMUNITY_THREAD):]}"
+    return f"thread:{entry}, source:{entry}*, format:{entry} or prefix:{entry}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_scope(scope: str, strict: bool) -> tuple[ScopeEntry, ...]:
+    entries: list[ScopeEntry] = []
+    for n, line in enumerate(scope.splitlines(), 1):
+        for part in _scope_parts(line):
+            if part.lower() in (ALL, "*"):
+                return ()
+            m = _SCOPE_KIND.match(part)
+            if m is None:
+                if strict:
+                    raise RuleError(f"scope line {n}: say what {part!r} is: write {_plain_hint(part)}")
+                entries.append(ScopeEntry("prefix", part))  # stored before scopes had kinds: the old meaning
+                continue
+            kind, value = m.group(1).lower(), m.group(2).strip()
+            if not value:
+                if strict:
+                    raise RuleError(f"scope line {n}: {kind}: needs a value ({SCOPE_KINDS[kind]})")
+                continue
+            entries.append(ScopeEntry(kind, value))
+    return tuple(dict.fromkeys(entries))
+
+
+def parse_scope(scope: str, *, strict: bool = False) -> list[ScopeEntry]:
+    """A scope's entries, [] for every thread. Stored scopes are read leniently (an entry
+    without a kind, as saved before kinds existed, keeps its old meaning: ``prefix:``);
+    ``strict`` (saving) refuses it with what to write instead."""
+    if len(scope) > MAX_SCOPE:
+        if strict:
+            raise RuleError(f"a scope has at most {MAX_SCOPE} characters")
+        scope = scope[:MAX_SCOPE]
+    return list(_parse_scope(scope, strict))
+
+
+def canonical_scope(scope: str, *, strict: bool = False) -> str:
+    """The scope as stored and shown: ``all``, or one ``kind:value`` a line."""
+    return "\n".join(map(str, parse_scope(scope, strict=strict))) or ALL
+
+
 def in_scope(scope: str, thread_id: str, source: str | None = None, format: str | None = None) -> bool:
-    """Whether a thread is in ``scope``: "all", or a prefix of its id (``api:community:X``),
-    its source (a file path or ``api``) or its format (``reddit``)."""
-    entries = scope_entries(scope)
-    if not entries:
-        return True
-    fields = [thread_id, source or "", format or ""]
-    return any(f.startswith(e) for e in entries for f in fields if f)
+    """Whether a thread is in ``scope``: "all", or any of its entries (``thread:ID`` exactly,
+    ``community:ID``, ``source:GLOB``, ``format:NAME``, ``prefix:TEXT``)."""
+    entries = parse_scope(scope)
+    return not entries or any(e.matches(thread_id, source, format) for e in entries)
 
 
 @dataclass(frozen=True)
@@ -110,9 +210,7 @@ def validate(rule: Rule) -> Rule:
         raise RuleError(f"unknown rule kind {rule.kind!r}; use one of {', '.join(KINDS)}")
     if rule.severity not in SEVERITIES:
         raise RuleError(f"unknown severity {rule.severity!r}; use one of {', '.join(SEVERITIES)}")
-    if len(rule.scope) > MAX_SCOPE:
-        raise RuleError(f"a scope has at most {MAX_SCOPE} characters")
-    scope = "\n".join(scope_entries(rule.scope)) or ALL
+    scope = canonical_scope(rule.scope, strict=True)
     entries = lines(rule.pattern)
     if len(entries) > MAX_ENTRIES:
         raise RuleError(f"a rule has at most {MAX_ENTRIES} lines, this one {len(entries)}")

@@ -75,7 +75,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def store(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+def store(store_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(signing.ENV_SECRET_KEY_FILE, str(tmp_path / "config" / "secret.key"))
+    monkeypatch.delenv(signing.ENV_SECRET_KEY, raising=False)
     monkeypatch.setenv(signing.ENV_BACKOFF, "0.01")
     monkeypatch.setenv(signing.ENV_ATTEMPTS, "3")
     with Store.open(store_url) as s:
@@ -196,7 +198,7 @@ def test_the_import_does_not_wait_for_a_slow_receiver(store: Store, receiver: Re
 def test_api_traffic_raises_alerts_in_scope(store: Store, receiver: Receiver) -> None:
     from analyzer.store.api import store_traffic
 
-    hook(store, receiver, toxic_share_threshold=None, scope="api:community:X")
+    hook(store, receiver, toxic_share_threshold=None, scope="community:X")
     store_rules.save_rule(store, Rule("Links", "link", "suspect"))
     for tid in ("api:community:X", "api:community:Y"):
         th = Thread.build(tid, [Comment("c1", "buy at http://spam.biz", author="bot")], source="api", format="api")
@@ -230,6 +232,7 @@ def test_overview_lists_recent_alerts_with_their_delivery(tmp_path, monkeypatch:
 
     from analyzer.dashboard import nav
 
+    monkeypatch.setenv(signing.ENV_SECRET_KEY_FILE, str(tmp_path / "secret.key"))
     monkeypatch.setenv(signing.ENV_ATTEMPTS, "1")
     db = tmp_path / "store.db"
     down = Receiver()
@@ -254,3 +257,100 @@ def test_overview_lists_recent_alerts_with_their_delivery(tmp_path, monkeypatch:
         1,
     )
     assert "ConnectError" in row["last error"]
+
+
+# ---------------------------------------------------------------------------- secrets at rest
+def stored_secrets(store: Store) -> list[str]:
+    with store._read() as conn:
+        return list(conn.execute(select(t.webhooks.c.secret).order_by(t.webhooks.c.id)).scalars())
+
+
+def test_secrets_are_stored_encrypted_under_a_key_outside_the_database(
+    store: Store, receiver: Receiver, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    hook(store, receiver)
+    (sealed,) = stored_secrets(store)
+    assert sealed.startswith(signing.ENCRYPTED) and SECRET not in sealed
+    key = tmp_path / "config" / "secret.key"
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600  # made on first use, for its owner only
+    assert signing.reveal(sealed) == SECRET
+    load(store, talk("t1", {"a": "x"}), {"a": 0.9})
+    delivered(store)
+    h = receiver.got[0]["headers"]
+    assert signing.verify(SECRET, h[signing.TIMESTAMP], receiver.got[0]["body"], h[signing.SIGNATURE])
+    with store._read() as conn:  # the dashboard's list: the sealed value, never the secret
+        assert all(SECRET not in str(v) for w in store_alerts.webhook_list(conn) for v in w.values())
+
+    from cryptography.fernet import Fernet
+
+    key.write_text(Fernet.generate_key().decode())  # another key: says so, sends nothing
+    load(store, talk("t2", {"a": "x"}), {"a": 0.9})
+    delivered(store)
+    key.write_text("not a key")
+    load(store, talk("t3", {"a": "x"}), {"a": 0.9})
+    delivered(store)
+    with store._read() as conn:
+        failed = {a["thread_id"]: a["last_error"] for a in store_alerts.recent(conn, status="failed")}
+    assert "does not decrypt with this key" in failed["t2"] and "is not a Fernet key" in failed["t3"]
+    assert len(receiver.got) == 1 and SECRET not in str(failed)
+
+
+def test_a_plaintext_secret_from_an_older_version_still_signs_and_is_encrypted_on_the_next_write(
+    store: Store, receiver: Receiver
+) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    with store._write() as conn:  # as the first version stored it
+        conn.execute(
+            insert(t.webhooks).values(
+                name="old", url=receiver.url, secret=SECRET, toxic_share_threshold=0.5, on_rule_hits=True,
+                scope="api:community:X", enabled=True, created_at=datetime.now(timezone.utc),
+            )
+        )
+    load(store, Thread.build("api:community:X", [Comment("c", "x")], source="api", format="api"), {"c": 0.9})
+    delivered(store)
+    h = receiver.got[0]["headers"]  # the old bare scope kept its meaning, the plaintext secret signs
+    assert signing.verify(SECRET, h[signing.TIMESTAMP], receiver.got[0]["body"], h[signing.SIGNATURE])
+    with store._read() as conn:
+        (old,) = store_alerts.webhook_list(conn)
+    assert old["scope"] == "prefix:api:community:X" and old["secret"] == SECRET
+
+    store_alerts.set_webhook_enabled(store, old["id"], True)  # any write seals what older versions left
+    (sealed,) = stored_secrets(store)
+    assert sealed.startswith(signing.ENCRYPTED) and signing.reveal(sealed) == SECRET
+    load(store, Thread.build("api:community:X", [Comment("c", "x"), Comment("d", "y")], source="api"), {"d": 0.9})
+    with store._read() as conn:
+        assert conn.execute(select(func.count()).select_from(t.alerts)).scalar() == 1  # still above: no alert
+    assert len(receiver.got) == 1
+
+
+def test_an_env_reference_is_stored_as_a_name_and_read_when_delivering(
+    store: Store, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TA_TEST_HOOK_SECRET", raising=False)
+    hook(store, receiver, secret="env:TA_TEST_HOOK_SECRET")
+    assert stored_secrets(store) == ["env:TA_TEST_HOOK_SECRET"]
+    load(store, talk("t1", {"a": "x"}), {"a": 0.9})
+    delivered(store)
+    with store._read() as conn:
+        (alert,) = store_alerts.recent(conn)
+    assert alert["status"] == "failed" and receiver.got == []
+    assert alert["last_error"] == "the webhook's secret is $TA_TEST_HOOK_SECRET, which is not set in this process"
+
+    monkeypatch.setenv("TA_TEST_HOOK_SECRET", SECRET)
+    with store._write() as conn:
+        assert store_alerts.requeue(conn, [alert["id"]]) == [alert["id"]]
+    assert store_alerts.Deliverer(store.engine).drain() == 1
+    h = receiver.got[0]["headers"]
+    assert signing.verify(SECRET, h[signing.TIMESTAMP], receiver.got[0]["body"], h[signing.SIGNATURE])
+    with store._read() as conn:
+        assert [(a["attempt"], a["ok"]) for a in store_alerts.attempts(conn, alert["id"])] == [(1, False), (1, True)]
+    from analyzer.errors import AnalyzerError
+
+    with pytest.raises(AnalyzerError, match="env:NAME"):
+        hook(store, receiver, secret="env:not a name")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from store_helpers import model_info, scored
 
-from analyzer.rules import Matcher, Rule, RuleError, in_scope, validate
+from analyzer.rules import Matcher, Rule, RuleError, canonical_scope, in_scope, validate
 from analyzer.store import Store
 from analyzer.store import rules as store_rules
 from analyzer.store import schema as t
@@ -85,12 +85,34 @@ def test_bad_rules_are_refused_with_a_reason(rule: Rule, message: str) -> None:
         validate(rule)
 
 
-def test_scopes() -> None:
-    assert in_scope("all", "anything")
-    assert in_scope("api:community:X", "api:community:X")
-    assert not in_scope("api:community:X", "api:community:Y", "api", "api")
+def test_scopes_say_what_they_match() -> None:
+    assert in_scope("all", "anything") and in_scope("thread:x\nall", "anything")
+    assert in_scope("thread:a", "a") and not in_scope("thread:a", "a1")  # no accidental prefix
+    assert in_scope("thread:a,b", "a,b") and not in_scope("thread:a,b", "a")  # a comma inside an id
+    assert in_scope("thread:a, thread:b", "b")  # ...and between entries
+    assert in_scope("community:X", "api:community:X", "api", "api")
+    assert not in_scope("community:X", "api:community:XY", "api", "api")
+    assert in_scope("source:exports/*.csv", "t1", "exports/one.csv", "csv")
+    assert not in_scope("source:exports/*.csv", "t1", "exports/one.jsonl", "jsonl")
+    assert not in_scope("source:exports/*.csv", "t1", None, None)
+    assert in_scope("format:Reddit", "t1", "x.json", "reddit") and not in_scope("format:reddit", "t1", "x", "reddit_dump")
+    assert in_scope("prefix:exports/", "t1", "exports/one.csv", "csv")
+
+
+def test_old_bare_scopes_keep_their_meaning_when_read_and_are_refused_when_saved() -> None:
+    # stored before scopes had kinds: bare prefixes of a thread's id, source or format
     assert in_scope("hackernews, reddit", "hn:1", "file.json", "hackernews")
     assert in_scope("exports/", "t1", "exports/one.csv", "csv")
+    assert in_scope("a", "a1")  # the old meaning, kept for rules stored that way
+    assert canonical_scope("hackernews, reddit") == "prefix:hackernews\nprefix:reddit"
+    with pytest.raises(RuleError, match="write community:X"):
+        validate(Rule("n", "words", pattern="x", scope="api:community:X"))
+    with pytest.raises(RuleError, match="write thread:a, source:a\\*, format:a or prefix:a"):
+        validate(Rule("n", "words", pattern="x", scope="thread:b\na"))
+    with pytest.raises(RuleError, match="thread: needs a value"):
+        validate(Rule("n", "words", pattern="x", scope="thread:"))
+    assert validate(Rule("n", "words", pattern="x", scope=" Thread : a , source:*.csv ")).scope == "thread:a\nsource:*.csv"
+    assert validate(Rule("n", "words", pattern="x", scope="thread:a\n*")).scope == "all"
 
 
 # ---------------------------------------------------------------------------- the store
@@ -124,8 +146,8 @@ def hits(store: Store) -> dict[tuple[str, str], list[str]]:
 
 def test_rules_flag_comments_on_import_per_scope_and_rerun(store: Store) -> None:
     banned = store_rules.save_rule(store, Rule("Insults", "words", "banned", "idiot"))
-    store_rules.save_rule(store, Rule("Links", "link", "suspect", "example.org", scope="api:community:X"))
-    newcomers = store_rules.save_rule(store, Rule("New", "new_author", "suspect", scope="forum"))
+    store_rules.save_rule(store, Rule("Links", "link", "suspect", "example.org", scope="community:X"))
+    newcomers = store_rules.save_rule(store, Rule("New", "new_author", "suspect", scope="thread:forum-1"))
     load(store, thread("forum-1", [("a", None, "ann", "hello"), ("b", "a", "bob", "you idiot http://spam.biz")]))
     load(
         store,
@@ -206,3 +228,31 @@ def test_flagged_comments_join_the_review_queue_with_their_reason(store: Store) 
     store.add_verdict("t1", "b", reviewer="r", decision="approve")
     with store._read() as conn:
         assert "b" not in [i["comment_id"] for i in review.review_queue(conn, "toxicity")]
+
+
+def test_a_rule_stored_with_an_old_bare_scope_still_applies_as_before(store: Store) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    now = datetime.now(timezone.utc)
+    with store._write() as conn:  # as the first version of the Rules page stored it
+        conn.execute(
+            insert(t.rules).values(
+                name="Old", kind="words", severity="banned", pattern="idiot", scope="a", enabled=True,
+                created_at=now, updated_at=now,
+            )
+        )
+    exact = store_rules.save_rule(store, Rule("Exact", "words", "suspect", "idiot", scope="thread:a"))
+    load(store, thread("a", [("x", None, "ann", "idiot")]))
+    load(store, thread("a1", [("y", None, "bob", "idiot")]))
+    got = hits(store)
+    assert [r.split(" (rule ")[1] for r in got[("a", "x")]] == ["'Old')", "'Exact')"]
+    assert [r.split(" (rule ")[1] for r in got[("a1", "y")]] == ["'Old')"]  # the bare prefix, as it was
+    old = next(r for r in store_rules.list_rules(store) if r["name"] == "Old")
+    assert old["scope"] == "prefix:a"  # shown explicitly, so saving it again keeps its meaning
+    store_rules.save_rule(store, Rule(**{k: old[k] for k in ("id", "name", "kind", "severity", "pattern", "scope")}))
+    assert store_rules.rerun_rules(store)["hits"] == 3
+    with store._read() as conn:
+        assert conn.execute(select(t.rules.c.scope).where(t.rules.c.id == old["id"])).scalar() == "prefix:a"
+    assert exact

@@ -28,9 +28,20 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, delete, event, insert, select, update
 
-from analyzer.alerts import Policy, deliver_one, env_float, http_client
+from analyzer.alerts import (
+    Policy,
+    SecretError,
+    check_reference,
+    deliver_one,
+    env_float,
+    http_client,
+    is_reference,
+    is_sealed,
+    reveal,
+    seal,
+)
 from analyzer.errors import AnalyzerError
-from analyzer.rules import in_scope, scope_entries
+from analyzer.rules import canonical_scope, in_scope
 from analyzer.store import rules as store_rules
 from analyzer.store import schema as t
 
@@ -52,10 +63,17 @@ def _now() -> datetime:
 
 # ---------------------------------------------------------------------------- webhooks
 def check_webhook(url: str, secret: str, risk: float | None, toxic_share: float | None) -> None:
-    """AnalyzerError unless the webhook can be stored as given."""
+    """AnalyzerError unless the webhook can be stored as given (``secret`` in the clear, or
+    an ``env:NAME`` reference, checked when the variable is set here)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
         raise AnalyzerError("a webhook URL must be an http:// or https:// address")
+    if is_reference(secret):
+        check_reference(secret)
+        try:
+            secret = reveal(secret)
+        except SecretError:
+            secret = "x" * MIN_SECRET  # set where the alerts are delivered, maybe not here
     if len(secret) < MIN_SECRET:
         raise AnalyzerError(f"a webhook's shared secret needs at least {MIN_SECRET} characters")
     for name, value in (("risk", risk), ("toxic share", toxic_share)):
@@ -79,18 +97,22 @@ def add_webhook(
     scope: str = "all",
     enabled: bool = True,
 ) -> int:
-    """Store a webhook; returns its id (a secret is made when none is given)."""
+    """Store a webhook; returns its id (a secret is made when none is given). The secret is
+    kept sealed (``analyzer.alerts.seal``: encrypted, or the env:NAME reference as given)."""
     secret = secret or new_secret()
     check_webhook(url, secret, risk_threshold, toxic_share_threshold)
+    scope = canonical_scope(scope, strict=True)
+    sealed = seal(secret)
+    seal_secrets(conn)  # the one-time upgrade of secrets stored in the clear by older versions
     result = conn.execute(
         insert(t.webhooks).values(
             name=" ".join(name.split())[:200] or urlsplit(url).hostname,
             url=url.strip(),
-            secret=secret,
+            secret=sealed,
             risk_threshold=risk_threshold,
             toxic_share_threshold=toxic_share_threshold,
             on_rule_hits=on_rule_hits,
-            scope="\n".join(scope_entries(scope)) or "all",
+            scope=scope,
             enabled=enabled,
             created_at=_now(),
         )
@@ -99,10 +121,22 @@ def add_webhook(
 
 
 def webhook_list(conn: Connection, *, enabled_only: bool = False) -> list[dict[str, Any]]:
+    """The webhooks, scopes in their explicit form; ``secret`` is the stored (sealed) value."""
     query = select(t.webhooks).order_by(t.webhooks.c.id)
     if enabled_only:
         query = query.where(t.webhooks.c.enabled.is_(True))
-    return [dict(r._mapping) for r in conn.execute(query)]
+    return [{**r._mapping, "scope": canonical_scope(r.scope or "all")} for r in conn.execute(query)]
+
+
+def seal_secrets(conn: Connection) -> int:
+    """Encrypt the secrets an older version stored in the clear; returns how many."""
+    w = t.webhooks.c
+    done = 0
+    for row in conn.execute(select(w.id, w.secret)).all():
+        if not is_sealed(row.secret or ""):
+            conn.execute(update(t.webhooks).where(w.id == row.id).values(secret=seal(row.secret)))
+            done += 1
+    return done
 
 
 def _stats(conn: Connection, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -281,8 +315,11 @@ def log_attempt(
     )
 
 
-def recent(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest alerts with their webhook's name, for the Overview."""
+def recent(
+    conn: Connection, *, limit: int = 20, status: str | None = None, ids: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """The newest alerts with their webhook's name (for the Overview and ``analyzer alerts``),
+    only those with ``status`` or among ``ids`` when given."""
     a, w = t.alerts.c, t.webhooks.c
     query = (
         select(
@@ -301,13 +338,44 @@ def recent(conn: Connection, *, limit: int = 20) -> list[dict[str, Any]]:
         .order_by(a.created_at.desc(), a.id.desc())
         .limit(limit)
     )
+    if status is not None:
+        query = query.where(a.status == status)
+    if ids is not None:
+        query = query.where(a.id.in_(list(ids)))
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def attempts(conn: Connection, alert_id: int) -> list[dict[str, Any]]:
+    """An alert's delivery attempts in the order they were made (a retry starts again at 1)."""
     c = t.alert_attempts.c
-    query = select(t.alert_attempts).where(c.alert_id == alert_id).order_by(c.attempt, c.id)
+    query = select(t.alert_attempts).where(c.alert_id == alert_id).order_by(c.id)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def requeue(conn: Connection, alert_ids: Sequence[int]) -> list[int]:
+    """Put failed alerts back in the outbox for a fresh round of attempts (their log stays);
+    AnalyzerError naming the first that is missing, not failed, or lost its webhook."""
+    a = t.alerts.c
+    ids = list(dict.fromkeys(alert_ids))
+    found = {int(r.id): r for r in conn.execute(select(a.id, a.status, a.webhook_id).where(a.id.in_(ids))).all()}
+    for i in ids:
+        row = found.get(i)
+        if row is None:
+            raise AnalyzerError(f"no alert {i}")
+        if row.status != "failed":
+            raise AnalyzerError(f"alert {i} is {row.status}; only failed alerts are retried")
+        if row.webhook_id is None:
+            raise AnalyzerError(f"alert {i}'s webhook was deleted; it cannot be sent again")
+    if ids:
+        conn.execute(update(t.alerts).where(a.id.in_(ids)).values(status="pending", attempts=0))
+    return ids
+
+
+def failed_ids(conn: Connection) -> list[int]:
+    """Failed alerts whose webhook still exists, oldest first."""
+    a = t.alerts.c
+    query = select(a.id).where(a.status == "failed", a.webhook_id.is_not(None)).order_by(a.id)
+    return [int(i) for i in conn.execute(query).scalars()]
 
 
 # ---------------------------------------------------------------------------- on a Store
@@ -324,12 +392,17 @@ def save_webhook(store: Store, **values: Any) -> int:
 
 def set_webhook_enabled(store: Store, webhook_id: int, enabled: bool) -> None:
     with store._write() as conn:
-        conn.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(enabled=enabled))
+        done = conn.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(enabled=enabled))
+        if not done.rowcount:
+            raise AnalyzerError(f"no webhook {webhook_id}")
+        seal_secrets(conn)
 
 
 def remove_webhook(store: Store, webhook_id: int) -> None:
     """Delete a webhook; its alerts stay in the log (without it)."""
     with store._write() as conn:
+        if conn.execute(select(t.webhooks.c.id).where(t.webhooks.c.id == webhook_id)).first() is None:
+            raise AnalyzerError(f"no webhook {webhook_id}")
         conn.execute(
             update(t.alerts)
             .where(t.alerts.c.webhook_id == webhook_id, t.alerts.c.status.in_(("pending", "sending")))
@@ -378,7 +451,13 @@ class Deliverer:
                         with store._write() as conn:
                             log_attempt(conn, _id, attempt, final=final, **kw)
 
-                    delivered += deliver_one(client, alert, self.policy, record)
+                    try:
+                        secret = reveal(alert["secret"])
+                    except SecretError as exc:  # logged as a failed attempt; `analyzer alerts retry` once fixed
+                        attempt = int(alert["attempts"] or 0) + 1
+                        record(attempt, ok=False, status_code=None, error=str(exc), seconds=0.0, final=True)
+                        continue
+                    delivered += deliver_one(client, {**alert, "secret": secret}, self.policy, record)
 
     def wake(self) -> None:
         """Drain in the background (again, if a drain is running now)."""

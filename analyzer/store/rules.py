@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from analyzer.rules import Matcher, Rule, RuleError, compile_rules, in_scope, new_author_reason, validate
+from analyzer.rules import (
+    Matcher,
+    Rule,
+    RuleError,
+    canonical_scope,
+    compile_rules,
+    in_scope,
+    new_author_reason,
+    validate,
+)
 from analyzer.store import schema as t
 from analyzer.store.database import IMPORT_LOCK
 
@@ -51,7 +60,7 @@ def _rule(row: Any) -> Rule:
         kind=row.kind,
         severity=row.severity,
         pattern=row.pattern or "",
-        scope=row.scope or "all",
+        scope=canonical_scope(row.scope or "all"),  # an old bare prefix reads as prefix:...
         enabled=bool(row.enabled),
     )
 

@@ -1,9 +1,10 @@
 """Rules and alerts: moderation rules beside the models (banned and suspect words, regular
-expressions, links, new authors), each scoped to all threads or to sources, formats or
-thread-id prefixes, and the webhooks that alerts are POSTed to. Rules run on every import;
+expressions, links, new authors), each scoped to all threads or to explicit threads,
+communities, source globs or formats, and the webhooks that alerts are POSTed to. Rules run on every import;
 "Re-run rules" applies edited rules to everything stored. Every rule's name, pattern and
 scope is a stranger's string here too: shown through ``st.dataframe``, widget values or
-``md_escape``, never as HTML."""
+``md_escape``, never as HTML. Webhook secrets are never shown: the list says where each
+lives (encrypted, or ``env:NAME``); a secret made here is shown once, right after saving."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import streamlit as st
 from analyzer.dashboard import nav, resources, widgets
 from analyzer.dashboard.safe import md_escape, shorten
 from analyzer.errors import AnalyzerError
-from analyzer.rules import KIND_HELP, KINDS, SEVERITIES, Rule
+from analyzer.alerts import describe_secret
+from analyzer.rules import KIND_HELP, KINDS, SCOPE_HELP, SEVERITIES, Rule
 from analyzer.store import alerts as store_alerts
 from analyzer.store import rules as store_rules
 
 MESSAGE = "rules_message"
+MADE_SECRET = "rules_made_secret"
 
 
 def _flash(kind: str, text: str) -> None:
@@ -92,23 +95,27 @@ def rule_form(rule: dict[str, Any] | None, prefix: str) -> None:
             help="; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in KIND_HELP.items()),
         )
         st.text_area(
-            "Scope: 'all', or prefixes of a thread's id, source or format, one a line (e.g. api:community:X, reddit)",
+            "Scope: 'all', or one a line: thread:ID, community:ID, source:GLOB (e.g. source:exports/*.csv), "
+            "format:NAME",
             value=rule.get("scope", "all"),
             key=f"{prefix}-scope",
             height=68,
             max_chars=2000,
+            help=SCOPE_HELP,
         )
         st.form_submit_button("Save rule", type="primary", on_click=_save, args=(rule.get("id"), prefix))
 
 
 def _add_webhook() -> None:
     get = st.session_state.get
+    given = str(get("wh-secret") or "").strip()
+    secret = given or store_alerts.new_secret()
     try:
         hook_id = store_alerts.save_webhook(
             resources.store(),
             name=str(get("wh-name") or ""),
             url=str(get("wh-url") or "").strip(),
-            secret=str(get("wh-secret") or "").strip() or None,
+            secret=secret,
             risk_threshold=float(get("wh-risk")) if get("wh-use-risk") else None,
             toxic_share_threshold=float(get("wh-share")) if get("wh-use-share") else None,
             on_rule_hits=bool(get("wh-hits", True)),
@@ -117,7 +124,12 @@ def _add_webhook() -> None:
     except AnalyzerError as exc:
         _flash("error", f"The webhook was not saved: {exc}")
         return
-    _flash("success", f"Webhook {hook_id} saved. Turn on 'Show secrets' to copy its shared secret.")
+    st.session_state["wh-secret"] = ""  # not kept in the form
+    if given:
+        _flash("success", f"Webhook {hook_id} saved; its secret is stored encrypted (or as the env: name given).")
+        return
+    _flash("success", f"Webhook {hook_id} saved. Copy its shared secret now for the receiver: it is not shown again.")
+    st.session_state[MADE_SECRET] = secret
 
 
 def rules_section() -> None:
@@ -164,8 +176,9 @@ def webhooks_section() -> None:
         "Recent alerts are on the Overview."
     )
     hooks = store_alerts.list_webhooks(store)
+    if (made := st.session_state.pop(MADE_SECRET, None)) is not None:
+        st.code(made, language=None)  # once, right after it was made; the store keeps it encrypted
     if hooks:
-        show = st.toggle("Show secrets", key="wh-show-secrets")
         table = pd.DataFrame(
             [
                 {
@@ -177,7 +190,8 @@ def webhooks_section() -> None:
                     "rule flags": h["on_rule_hits"],
                     "scope": h["scope"].replace("\n", ", "),
                     "enabled": h["enabled"],
-                    "secret": h["secret"] if show else "•" * 8,
+                    "secret": "•" * 8,
+                    "secret kept": describe_secret(h["secret"]),
                 }
                 for h in hooks
             ]
@@ -198,7 +212,8 @@ def webhooks_section() -> None:
         c[0].text_input("Name", key="wh-name", max_chars=200)
         c[1].text_input("URL (http:// or https://)", key="wh-url", max_chars=2000)
         st.text_input(
-            "Shared secret (at least 16 characters; empty: one is made)",
+            "Shared secret (at least 16 characters, stored encrypted; or env:NAME to read it from the "
+            "environment variable NAME where alerts are sent; empty: one is made and shown once)",
             key="wh-secret",
             type="password",
             max_chars=500,
@@ -209,7 +224,13 @@ def webhooks_section() -> None:
         c[2].checkbox("On toxic share", value=True, key="wh-use-share")
         c[3].number_input("Toxic share at least", 0.0, 1.0, 0.3, 0.05, key="wh-share")
         st.checkbox("On newly flagged comments", value=True, key="wh-hits")
-        st.text_input("Scope ('all' or prefixes, commas between)", value="all", key="wh-scope", max_chars=2000)
+        st.text_input(
+            "Scope ('all', or thread:ID, community:ID, source:GLOB, format:NAME; commas between)",
+            value="all",
+            key="wh-scope",
+            max_chars=2000,
+            help=SCOPE_HELP,
+        )
         st.form_submit_button("Save webhook", type="primary", on_click=_add_webhook)
 
 
