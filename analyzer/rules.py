@@ -134,7 +134,7 @@ def _scope_parts(line: str) -> list[str]:
 
 def _plain_hint(entry: str) -> str:
     if entry.startswith(COMMUNITY_THREAD) and len(entry) > len(COMMUNITY_THREAD):
-        return f"community:{entry[len(COMMUNITY_THREAD):]}"
+        return f"community:{entry[len(COMMUNITY_THREAD) :]}"
     return f"thread:{entry}, source:{entry}*, format:{entry} or prefix:{entry}"
 
 

@@ -308,8 +308,14 @@ def test_a_plaintext_secret_from_an_older_version_still_signs_and_is_encrypted_o
     with store._write() as conn:  # as the first version stored it
         conn.execute(
             insert(t.webhooks).values(
-                name="old", url=receiver.url, secret=SECRET, toxic_share_threshold=0.5, on_rule_hits=True,
-                scope="api:community:X", enabled=True, created_at=datetime.now(timezone.utc),
+                name="old",
+                url=receiver.url,
+                secret=SECRET,
+                toxic_share_threshold=0.5,
+                on_rule_hits=True,
+                scope="api:community:X",
+                enabled=True,
+                created_at=datetime.now(timezone.utc),
             )
         )
     load(store, Thread.build("api:community:X", [Comment("c", "x")], source="api", format="api"), {"c": 0.9})

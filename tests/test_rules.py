@@ -95,7 +95,9 @@ def test_scopes_say_what_they_match() -> None:
     assert in_scope("source:exports/*.csv", "t1", "exports/one.csv", "csv")
     assert not in_scope("source:exports/*.csv", "t1", "exports/one.jsonl", "jsonl")
     assert not in_scope("source:exports/*.csv", "t1", None, None)
-    assert in_scope("format:Reddit", "t1", "x.json", "reddit") and not in_scope("format:reddit", "t1", "x", "reddit_dump")
+    assert in_scope("format:Reddit", "t1", "x.json", "reddit") and not in_scope(
+        "format:reddit", "t1", "x", "reddit_dump"
+    )
     assert in_scope("prefix:exports/", "t1", "exports/one.csv", "csv")
 
 
@@ -111,7 +113,9 @@ def test_old_bare_scopes_keep_their_meaning_when_read_and_are_refused_when_saved
         validate(Rule("n", "words", pattern="x", scope="thread:b\na"))
     with pytest.raises(RuleError, match="thread: needs a value"):
         validate(Rule("n", "words", pattern="x", scope="thread:"))
-    assert validate(Rule("n", "words", pattern="x", scope=" Thread : a , source:*.csv ")).scope == "thread:a\nsource:*.csv"
+    assert (
+        validate(Rule("n", "words", pattern="x", scope=" Thread : a , source:*.csv ")).scope == "thread:a\nsource:*.csv"
+    )
     assert validate(Rule("n", "words", pattern="x", scope="thread:a\n*")).scope == "all"
 
 
@@ -239,8 +243,14 @@ def test_a_rule_stored_with_an_old_bare_scope_still_applies_as_before(store: Sto
     with store._write() as conn:  # as the first version of the Rules page stored it
         conn.execute(
             insert(t.rules).values(
-                name="Old", kind="words", severity="banned", pattern="idiot", scope="a", enabled=True,
-                created_at=now, updated_at=now,
+                name="Old",
+                kind="words",
+                severity="banned",
+                pattern="idiot",
+                scope="a",
+                enabled=True,
+                created_at=now,
+                updated_at=now,
             )
         )
     exact = store_rules.save_rule(store, Rule("Exact", "words", "suspect", "idiot", scope="thread:a"))

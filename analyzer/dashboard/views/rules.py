@@ -13,10 +13,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analyzer.alerts import describe_secret
 from analyzer.dashboard import nav, resources, widgets
 from analyzer.dashboard.safe import md_escape, shorten
 from analyzer.errors import AnalyzerError
-from analyzer.alerts import describe_secret
 from analyzer.rules import KIND_HELP, KINDS, SCOPE_HELP, SEVERITIES, Rule
 from analyzer.store import alerts as store_alerts
 from analyzer.store import rules as store_rules
