@@ -1,10 +1,15 @@
 """Micro-batching: concurrent requests share one forward pass.
 
 Each request puts its texts on a queue and awaits a future. One collector task takes what
-is queued (waiting at most ``max_wait`` seconds for more, up to ``max_batch`` texts) and
-hands the batch to a single model thread, so the event loop never runs the model. While a
-batch runs, new requests queue up and form the next one: under load batches fill by
-themselves, and a lone request waits only ``max_wait``.
+is queued and keeps taking while requests keep arriving — until ``max_batch`` texts, or a
+gap of ``max_wait`` seconds with no new request, or the linger cap — then hands the batch
+to a single model thread, so the event loop never runs the model. A lone request waits
+only ``max_wait``. Under load the gap rule matters: when a batch's answers go out, its
+clients send their next requests within a few milliseconds of each other, and a collector
+that stopped at a fixed deadline after the first of them would run a batch of two or three
+and leave the rest to queue behind it (batches alternating small and large: half the
+throughput). The linger cap, half the last batch's run time (at least ``max_wait``, at most
+``max_linger``), bounds what a request can lose by waiting for company.
 """
 
 from __future__ import annotations
@@ -30,12 +35,21 @@ class MicroBatcher(Generic[R]):
     """Runs ``score(texts) -> results`` (one result per text, in order) on batches gathered
     from concurrent ``await batcher.score(texts)`` calls."""
 
-    def __init__(self, score: Callable[[list[str]], Sequence[R]], *, max_batch: int = 64, max_wait: float = 0.002):
+    def __init__(
+        self,
+        score: Callable[[list[str]], Sequence[R]],
+        *,
+        max_batch: int = 64,
+        max_wait: float = 0.002,
+        max_linger: float = 0.05,
+    ):
         self.score_fn = score
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.max_linger = max_linger
         self.batches = 0
         self.texts = 0
+        self.last_run = 0.0  # seconds the last batch took in the model
         self._queue: asyncio.Queue[_Job[R]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -75,12 +89,13 @@ class MicroBatcher(Generic[R]):
             first = carry if carry is not None else await self._queue.get()
             carry = None
             jobs, n = [first], len(first.texts)
-            deadline = loop.time() + self.max_wait
+            linger = min(self.max_linger, max(self.max_wait, self.last_run / 2))
+            cap = loop.time() + linger
             while n < self.max_batch:
                 try:
                     job = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
-                    left = deadline - loop.time()
+                    left = min(self.max_wait, cap - loop.time())  # a gap without arrivals ends it
                     if left <= 0:
                         break
                     try:
@@ -97,6 +112,7 @@ class MicroBatcher(Generic[R]):
     async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job[R]]) -> None:
         assert self._queue is not None
         texts = [t for j in jobs for t in j.texts]
+        started = time.perf_counter()
         try:
             results = await loop.run_in_executor(self._pool, self.score_fn, texts)
         except Exception as exc:  # the model failed: every waiting request hears it
@@ -104,6 +120,7 @@ class MicroBatcher(Generic[R]):
                 if not j.future.done():
                     j.future.set_exception(exc)
         else:
+            self.last_run = time.perf_counter() - started
             self.batches += 1
             self.texts += len(texts)
             i = 0
