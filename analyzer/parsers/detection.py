@@ -13,9 +13,9 @@ from analyzer.parsers.base import Source
 
 def detect(src: Source) -> str:
     """The format name for ``src``; an ``InputError`` naming the file when no format fits."""
-    from analyzer.parsers import reddit_dump
+    from analyzer.parsers.dump_lines import is_zstd
 
-    if reddit_dump.is_zstd(src.data[:4]):
+    if is_zstd(src.data[:4]):
         return "reddit-dump"
     src.check_text()
     lower = src.name.lower()
