@@ -222,6 +222,12 @@ ENDORSEMENTS = [
     "I second that.", "Yes! Thank you for saying it.", "Don't forget the rest of them too.",
     "And they wonder why nobody likes them.", "Couldn't have put it better myself.", "Preach.",
 ]
+# Held out: other wordings, for validation only (does the model learn endorsement, or the list?).
+ENDORSEMENTS_VAL = [
+    "Absolutely right.", "Yes, this exactly.", "Word.", "Could not have said it better.",
+    "Totally, every single one of them.", "So glad someone finally said this", "Agree 100%",
+    "True story.", "Right on.", "Bingo.", "Yup, typical.", "My thoughts exactly.",
+]
 # Replies that push back: under a hateful parent they are not toxic.
 PUSHBACKS = [
     "That's a hateful thing to say.", "Please don't talk about people like that.", "Source? That sounds like prejudice.",
@@ -308,6 +314,25 @@ def context(src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame) -> tuple[
     return train.reindex(columns=columns), val.reindex(columns=columns)
 
 
+def context_probe(tox_val: pd.DataFrame, n: int = 400) -> pd.DataFrame:
+    """A validation set only context can decide: held-out endorsements (wordings never
+    trained on) under held-out hateful parents (toxic) and under held-out benign parents (not
+    toxic). The reply is the same in both, so a model reading it alone scores both alike."""
+    rng = np.random.default_rng(SEED + 11)
+    hateful = tox_val[(tox_val["identity_attack"] == 1) | (tox_val["insult"] == 1)]["text"].tolist()
+    benign = tox_val[tox_val["toxicity"] == 0]["text"].tolist()
+    replies = [ENDORSEMENTS_VAL[i] for i in rng.integers(0, len(ENDORSEMENTS_VAL), n)]
+    return pd.DataFrame(
+        {
+            "text": replies + replies,
+            "parent": [hateful[i] for i in rng.integers(0, len(hateful), n)]
+            + [benign[i] for i in rng.integers(0, len(benign), n)],
+            "source": ["endorses-hateful"] * n + ["endorses-benign"] * n,
+            "toxicity": [1.0] * n + [0.0] * n,
+        }
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -330,7 +355,9 @@ def main() -> None:
         frame.to_csv(path, index=False)
         print(f"{path}: {len(frame)} rows; by source: {frame['source'].value_counts().to_dict()}")
     tox_train, tox_val = toxicity(a.data / "toxicity")
-    for split_name, frame in zip(("train", "val"), context(a.data / "toxicity", tox_train, tox_val)):
+    for split_name, frame in zip(
+        ("train", "val", "probe_val"), (*context(a.data / "toxicity", tox_train, tox_val), context_probe(tox_val))
+    ):
         path = a.out / f"context_{split_name}.csv"
         frame.to_csv(path, index=False)
         print(f"{path}: {len(frame)} rows; by source: {frame['source'].value_counts().to_dict()}")
