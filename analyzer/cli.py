@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "serve": "analyzer.commands.serve:serve",
     "apikey": "analyzer.commands.serve:apikey",
     "fetch": "analyzer.commands.fetch:fetch",
+    "rules": "analyzer.commands.rules:rules",
+    "alerts": "analyzer.commands.rules:alerts",
 }
 
 

@@ -10,7 +10,7 @@ Matching itself is pure and lives in ``analyzer.rules``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -293,14 +293,68 @@ def save_rule(store: Store, rule: Rule) -> int:
         return clean.id
 
 
-def set_enabled(store: Store, rule_id: int, enabled: bool) -> None:
+def save_rules(store: Store, rules: Sequence[Rule]) -> list[int]:
+    """Add several new rules in one transaction (all validated first: none or all stored)."""
+    clean = [validate(r) for r in rules]
     with store._write() as conn:
-        conn.execute(update(t.rules).where(t.rules.c.id == rule_id).values(enabled=enabled, updated_at=_now()))
+        return [add_rule(conn, r) for r in clean]
 
 
-def remove_rule(store: Store, rule_id: int) -> None:
+def get_rule(store: Store, rule_id: int) -> Rule:
+    with store._read() as conn:
+        row = conn.execute(select(t.rules).where(t.rules.c.id == rule_id)).first()
+    if row is None:
+        raise RuleError(f"no rule {rule_id}")
+    return _rule(row)
+
+
+def _existing(conn: Connection, rule_ids: Sequence[int]) -> list[int]:
+    ids = list(dict.fromkeys(rule_ids))
+    have = set(conn.execute(select(t.rules.c.id).where(t.rules.c.id.in_(ids))).scalars())
+    for i in ids:
+        if i not in have:
+            raise RuleError(f"no rule {i}")
+    return ids
+
+
+def set_enabled(store: Store, rule_id: int | Sequence[int], enabled: bool) -> None:
+    """Enable or disable one rule or several (all or none: RuleError naming a missing one)."""
     with store._write() as conn:
-        delete_rule(conn, rule_id)
+        ids = _existing(conn, [rule_id] if isinstance(rule_id, int) else rule_id)
+        conn.execute(update(t.rules).where(t.rules.c.id.in_(ids)).values(enabled=enabled, updated_at=_now()))
+
+
+def remove_rule(store: Store, rule_id: int | Sequence[int]) -> None:
+    """Delete one rule or several with their flags (all or none)."""
+    with store._write() as conn:
+        for i in _existing(conn, [rule_id] if isinstance(rule_id, int) else rule_id):
+            delete_rule(conn, i)
+
+
+def dry_run(store: Store, rule: Rule, thread_id: str, *, ignore_scope: bool = False) -> dict[str, Any]:
+    """What ``rule`` (stored or not, enabled or not) would flag in one stored thread, writing
+    nothing: {"in_scope", "comments", "flagged": [{comment_id, author, reason, text}]}.
+    A new-author rule reads the whole store's history, as it would on import."""
+    clean = validate(rule)
+    # matched as if enabled and everywhere; the scope is checked (and reported) once, here
+    probe = Matcher(replace(clean, id=clean.id if clean.id is not None else 0, enabled=True, scope="all"))
+    with store._read() as conn:
+        th = conn.execute(select(t.threads.c.source, t.threads.c.format).where(t.threads.c.id == thread_id)).first()
+        if th is None:
+            raise RuleError(f"no thread {thread_id!r} in the store")
+        scoped = in_scope(clean.scope, thread_id, th.source, th.format)
+        rows = _candidates(conn, [t.comments.c.thread_id == thread_id])
+        first: dict[str, int] = {}
+        if clean.kind == "new_author" and (scoped or ignore_scope):
+            first = _first_comments(conn, {r.author for r in rows if r.author})
+    flagged: list[dict[str, Any]] = []
+    if scoped or ignore_scope:
+        found = match(rows, [probe], first)
+        by_pk = {r.pk: r for r in rows}
+        for (pk, _), reason in sorted(found.items()):
+            row = by_pk[pk]
+            flagged.append({"comment_id": row.comment_id, "author": row.author, "reason": reason, "text": row.text})
+    return {"in_scope": scoped, "comments": len(rows), "flagged": flagged}
 
 
 def rerun_rules(store: Store) -> dict[str, int]:
