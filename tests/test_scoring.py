@@ -495,3 +495,20 @@ def test_window_spans_cover_every_token_once_in_order(n_tokens: int, max_length:
     if room >= 4:  # room for a quarter-window overlap
         assert all(b[0] < a[1] for a, b in pairwise(spans))
     assert (len(spans) > 1) == (n_tokens > room)
+
+
+def test_batches_on_several_threads_give_identical_scores(toxicity: Classifier) -> None:
+    """One model's batches run two at a time on a CPU (``workers``): the same batches, so
+    the very same numbers, windows and pairs included; torch's thread count is restored."""
+    import torch
+
+    texts = [("word " * (i % 37 + 1)) + f"comment {i}" for i in range(120)] + ["long " * 400]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        one = toxicity.score(texts, batch_size=8, workers=1)
+        two = toxicity.score(texts, batch_size=8, workers=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert one == two and any(windowed for _, windowed in two)

@@ -48,8 +48,9 @@ class Scorer:
 
     With ``parallel_models`` (default) and several models on the CPU, the models run at
     the same time, each on its share of the threads: small encoders use one core each
-    better than two cores together (on 2 cores: +22% int8, +10% float32). Batches are the
-    same either way, so the scores are identical.
+    better than two cores together (on 2 cores: +22% int8, +10% float32). With one model
+    busy, its batches run that way instead (``Classifier.score_pieces``' ``workers``).
+    Batches are the same either way, so the scores are identical.
     """
 
     def __init__(
@@ -121,7 +122,10 @@ class Scorer:
                     todo[key] = pair
             fresh = (
                 clf.score_pairs(
-                    list(todo.values()), batch_size=self.batch_size_for(clf), sort_by_length=self.sort_by_length
+                    list(todo.values()),
+                    batch_size=self.batch_size_for(clf),
+                    sort_by_length=self.sort_by_length,
+                    workers=self._batch_workers(clf),
                 )
                 if todo
                 else []
@@ -169,6 +173,12 @@ class Scorer:
             clf.model.eval()
         self._prepared = True
 
+    def _batch_workers(self, clf: Classifier) -> int:
+        """Batches of one model at a time on a CPU: as many as torch has threads."""
+        import torch
+
+        return torch.get_num_threads() if self.parallel_models and clf.device.type == "cpu" else 1
+
     def batch_size_for(self, clf: Classifier) -> int:
         """The batch size ``clf`` runs with: the one given, else the device's default."""
         if self.batch_size:
@@ -187,12 +197,17 @@ class Scorer:
                 return []
             clf = models[i]
             return clf.score(
-                list(todo.values()), batch_size=self.batch_size_for(clf), sort_by_length=self.sort_by_length
+                list(todo.values()),
+                batch_size=self.batch_size_for(clf),
+                sort_by_length=self.sort_by_length,
+                workers=workers_each,
             )
 
         busy = [i for i, todo in enumerate(todo_by_model) if todo]
         threads = torch.get_num_threads()
         on_cpu = all(models[i].device.type == "cpu" for i in busy)
+        # one model busy: its batches share the cores (score_pieces' workers); several: the models do
+        workers_each = threads if self.parallel_models and len(busy) == 1 and on_cpu else 1
         if not self.parallel_models or len(busy) < 2 or threads < 2 or not on_cpu:
             return [run(i) for i in range(len(todo_by_model))]
         from concurrent.futures import ThreadPoolExecutor
