@@ -131,29 +131,69 @@ def score_batches(
     progress: Progress | None = None,
 ) -> None:
     """Score every record whose current text the store has not already scored with these
-    models (a re-import costs no model time), attaching the records to their batches."""
+    models (a re-import costs no model time), attaching the records to their batches.
+    Context models (``context == "parent"``) read each comment with its parent
+    (``store.importing.parent_texts``) and add ``context_scores``; they read it again only
+    when its text or its parent's changed since the stored scores."""
     from analyzer.scoring.scorer import Scorer
     from analyzer.store.importing import text_hash
 
     step = progress or _noop
+    plain = [c for c in classifiers if getattr(c, "context", None) != "parent"]
+    paired = [c for c in classifiers if getattr(c, "context", None) == "parent"]
     thread_ids = [t.id for b in batches for t in b.threads]
-    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in classifiers])
-    scorer = Scorer(list(classifiers), batch_size=batch_size, device=device)
+    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in plain]) if plain else {}
+    scorer = Scorer(plain, batch_size=batch_size, device=device)
+    pair_scorer = Scorer(paired, batch_size=batch_size, device=device) if paired else None
+    done_pairs = store.context_scored_hashes(thread_ids, [c.fingerprint for c in paired]) if paired else {}
     for batch in batches:
-        todo = [
-            r
-            for t in batch.threads
-            for r in t.records()
-            if done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")
-        ]
-        skipped = sum(len(t.comments) + (t.post is not None) for t in batch.threads) - len(todo)
-        if skipped:
-            step(skipped)
-        scored = []
-        for record in scorer.score_records(todo):
-            scored.append(record)
+        records = [r for t in batch.threads for r in t.records()]
+        todo = [r for r in records if plain and done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
+        if len(records) > len(todo):
+            step(len(records) - len(todo))
+        scored: dict[tuple[str, str], dict[str, Any]] = {}
+        for record in scorer.score_records(todo) if plain else ():
+            scored[(record["thread_id"], record["id"])] = record
             step(1)
-        batch.records = scored
+        if pair_scorer is not None:
+            _score_in_context(pair_scorer, batch, records, scored, done_pairs)
+        batch.records = [scored[(r["thread_id"], r["id"])] for r in records if (r["thread_id"], r["id"]) in scored]
+
+
+PAIR_CHUNK = 4096  # (parent, reply) pairs held at once
+
+
+def _score_in_context(
+    scorer: Any,
+    batch: ImportBatch,
+    records: list[dict[str, Any]],
+    scored: dict[tuple[str, str], dict[str, Any]],
+    done: dict[tuple[str, str], tuple[str, str]],
+) -> None:
+    """Add ``context_scores`` / ``context_models`` to the records (into ``scored``) of every
+    comment whose (text, parent text) the store has not read in context yet."""
+    from analyzer.store.importing import parent_texts, text_hash
+
+    by_key = {(r["thread_id"], r["id"]): r for r in records}
+    todo: list[tuple[tuple[str, str], str, str]] = []
+    for thread in batch.threads:
+        for cid, parent in parent_texts(thread).items():
+            key = (thread.id, cid)
+            record = by_key.get(key)
+            if record is None:
+                continue
+            text = record["text"] or ""
+            if done.get(key) != (text_hash(text), text_hash(parent)):
+                todo.append((key, parent, text))
+    for start in range(0, len(todo), PAIR_CHUNK):
+        part = todo[start : start + PAIR_CHUNK]
+        for (key, _, _), result in zip(part, scorer.score_pairs([(p, r) for _, p, r in part])):
+            if not result.scores:
+                continue
+            out = scored.get(key) or {k: v for k, v in by_key[key].items() if k not in ("scores", "models")}
+            out["context_scores"] = result.scores
+            out["context_models"] = result.models
+            scored[key] = out
 
 
 def store_batches(

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer.analytics.buckets import bucket_start, count_buckets, next_start
+from analyzer.analytics.context import choose_scores, scores_used
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
 from analyzer.text import PREVIEW_CHARS, preview
 from analyzer.thread import Comment, Thread
@@ -486,11 +487,28 @@ def over_time(
     return _over_time(_View.of(thread, scores, thresholds), bucket=bucket)
 
 
-def report(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
-    """Every metric of this module for one thread, as plain JSON-ready values."""
+def report(
+    thread: Thread,
+    scores: Scores,
+    thresholds: Thresholds | None = None,
+    *,
+    context_scores: Scores | None = None,
+    context_thresholds: Thresholds | None = None,
+    use_context: bool = True,
+) -> dict[str, Any]:
+    """Every metric of this module for one thread, as plain JSON-ready values. With a context
+    model's ``context_scores`` the metrics use them (``context.choose_scores``) unless
+    ``use_context`` is False; ``scores_used`` says which ("in context" or "alone") and
+    ``context_available`` whether there were any."""
+    available = bool(context_scores) and any(context_scores.values())  # type: ignore[union-attr]
+    scores, thresholds, in_context = choose_scores(
+        scores, context_scores, thresholds, context_thresholds, use_context=use_context
+    )
     view = _View.of(thread, scores, thresholds)
     return {
         "thread_id": thread.id,
+        "scores_used": scores_used(in_context),
+        "context_available": available,
         "summary": summary_of(thread, view.comments, view.tox, view.toxic, scores, thresholds),
         "sentiment": sentiment_mix(thread, scores),
         "toxicity_by_depth": _toxicity_by_depth(view),

@@ -35,14 +35,25 @@ def md(text: Any, width: int | None = None) -> str:
     return _MD_SPECIAL.sub(r"\\\1", terminal_safe(str(text), width))
 
 
-def build_report(loaded: Any) -> dict[str, Any]:
-    """The analytics report of a loaded thread plus where it came from and which models scored it."""
+def build_report(loaded: Any, *, use_context: bool = True) -> dict[str, Any]:
+    """The analytics report of a loaded thread plus where it came from and which models scored
+    it: measured by in-context scores where a context model gave them, unless not ``use_context``."""
     from analyzer import analytics
 
-    out = analytics.report(loaded.thread, loaded.scores, loaded.thresholds)
+    out = analytics.report(
+        loaded.thread,
+        loaded.scores,
+        loaded.thresholds,
+        context_scores=loaded.context_scores,
+        context_thresholds=loaded.context_thresholds,
+        use_context=use_context,
+    )
     out["thread"] = {k: v for k, v in loaded.info.items() if k != "stats"}
     out["models"] = loaded.models
     out["thresholds"] = loaded.thresholds
+    if loaded.context_models:
+        out["context_models"] = loaded.context_models
+        out["context_thresholds"] = loaded.context_thresholds
     return out
 
 
@@ -50,14 +61,20 @@ def build_report(loaded: Any) -> dict[str, Any]:
 @click.argument("thread_id", metavar="THREAD")
 @click.option("--db", default=None, metavar="URL", help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
-def report(thread_id: str, db: str | None, fmt: str) -> None:
+@click.option(
+    "--alone",
+    is_flag=True,
+    help="Measure every comment alone (context-free scores) even where a context model read it with its parent.",
+)
+def report(thread_id: str, db: str | None, fmt: str, alone: bool = False) -> None:
     """All metrics of THREAD (an id from `analyzer threads`): sizes, labels, sentiment,
-    toxicity by depth, escalation, turning point, hottest sub-threads, authors, time."""
+    toxicity by depth, escalation, turning point, hottest sub-threads, authors, time.
+    Measured by in-context scores where a context model gave them (the report says which)."""
     from analyzer.store import Store
 
     with Store.open(db, create=False) as store:
         loaded = store.load_thread(thread_id)
-    data = build_report(loaded)
+    data = build_report(loaded, use_context=not alone)
     if fmt == "json":
         click.echo(json.dumps(data, default=_jsonable, ensure_ascii=True, indent=1))
     else:
@@ -90,6 +107,19 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += [f"Source: {md(info.get('source') or '–')} ({md(info.get('format') or 'unknown format')})"]
     if data.get("models"):
         lines += ["Models: " + ", ".join(f"{md(k)} ← {md(v)}" for k, v in sorted(data["models"].items()))]
+    if data.get("context_models"):
+        lines += [
+            "In-context models: " + ", ".join(f"{md(k)} ← {md(v)}" for k, v in sorted(data["context_models"].items()))
+        ]
+    if "scores_used" in data:
+        lines += [
+            f"Scores: {md(data['scores_used'])} (each comment read "
+            + (
+                "with the comment it answers where a context model scored it)"
+                if data["scores_used"] == "in context"
+                else "alone)"
+            )
+        ]
     lines += ["", "## Summary", ""]
     lines += _table(
         ["metric", "value"],

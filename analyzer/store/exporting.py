@@ -90,15 +90,35 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         raise
 
 
-def _labels(conn: Connection) -> list[str]:
-    found = set(conn.execute(select(t.scores.c.label).distinct()).scalars())
+def _labels(conn: Connection, table: Any = None) -> list[str]:
+    table = t.scores if table is None else table
+    found = set(conn.execute(select(table.c.label).distinct()).scalars())
     return [lab for lab in CANONICAL_LABELS if lab in found] + sorted(found - set(CANONICAL_LABELS))
+
+
+CONTEXT_SUFFIX = "_in_context"  # export column of a label's in-context score: toxicity_in_context
+
+
+def _current(conn: Connection, table: Any, lo: int, hi: int) -> dict[int, dict[str, tuple[int, float]]]:
+    """{comment pk: {label: (model id, value)}} of the current revisions in ``table`` for
+    comments ``lo``..``hi``, the newest model winning a label."""
+    c, s = t.comments.c, table.c
+    best: dict[int, dict[str, tuple[int, float]]] = {}
+    for pk, label, value, model_id in conn.execute(
+        select(s.comment_pk, s.label, s.value, s.model_id)
+        .join(t.comments, and_(c.pk == s.comment_pk, c.revision == s.revision))
+        .where(s.comment_pk.between(lo, hi))
+    ):
+        mine = best.setdefault(pk, {})
+        if label not in mine or model_id > mine[label][0]:
+            mine[label] = (model_id, value)
+    return best
 
 
 def _chunks(conn: Connection, thread_id: str | None, chunk: int) -> Iterator[list[dict[str, Any]]]:
     """Comments in storage order, CHUNK at a time, each with current scores and verdicts."""
     models = {r.id: f"{r.name}@{r.fingerprint}" for r in conn.execute(select(t.models))}
-    c, s, v = t.comments.c, t.scores.c, t.verdicts.c
+    c, v = t.comments.c, t.verdicts.c
     last = -1
     while True:
         query = select(t.comments).where(c.pk > last).order_by(c.pk).limit(chunk)
@@ -109,15 +129,8 @@ def _chunks(conn: Connection, thread_id: str | None, chunk: int) -> Iterator[lis
             return
         lo, hi = rows[0].pk, rows[-1].pk
         last = hi
-        best: dict[int, dict[str, tuple[int, float]]] = {}
-        for pk, label, value, model_id in conn.execute(
-            select(s.comment_pk, s.label, s.value, s.model_id)
-            .join(t.comments, and_(c.pk == s.comment_pk, c.revision == s.revision))
-            .where(s.comment_pk.between(lo, hi))
-        ):
-            mine = best.setdefault(pk, {})
-            if label not in mine or model_id > mine[label][0]:
-                mine[label] = (model_id, value)
+        best = _current(conn, t.scores, lo, hi)
+        in_context = _current(conn, t.context_scores, lo, hi)
         verdicts: dict[int, list[Any]] = {}
         for r in conn.execute(select(t.verdicts).where(v.comment_pk.between(lo, hi)).order_by(v.created_at, v.id)):
             verdicts.setdefault(r.comment_pk, []).append(r)
@@ -127,6 +140,9 @@ def _chunks(conn: Connection, thread_id: str | None, chunk: int) -> Iterator[lis
             mine = best.get(r.pk, {})
             row["scores"] = {label: val for label, (_, val) in mine.items()}
             row["models"] = {label: models[mid] for label, (mid, _) in mine.items()}
+            theirs = in_context.get(r.pk, {})
+            row["context_scores"] = {label: val for label, (_, val) in theirs.items()}
+            row["context_models"] = {label: models[mid] for label, (mid, _) in theirs.items()}
             vs = verdicts.get(r.pk, [])
             latest = vs[-1] if vs else None
             row.update(
@@ -158,11 +174,14 @@ def export(
 ) -> Written:
     """Write every comment (or one thread's) with one column per label (current score), the
     models used (JSON) and the latest verdict; CSV or Parquet by extension. Posts are rows
-    too (``kind`` says which). Returns the rows written, posts and comments counted apart.
-    CSV cells are ``spreadsheet_safe`` unless ``raw``."""
+    too (``kind`` says which). When a context model scored anything, each of its labels gets a
+    ``<label>_in_context`` column and its models a ``context_models`` one (JSON). Returns the
+    rows written, posts and comments counted apart. CSV cells are ``spreadsheet_safe`` unless ``raw``."""
     fmt = export_format(out)
     labels = _labels(conn)
-    columns = _BASE + labels + ["models"] + _VERDICT
+    context_labels = _labels(conn, t.context_scores)
+    labels_out = labels + [label + CONTEXT_SUFFIX for label in context_labels]
+    columns = _BASE + labels_out + ["models"] + (["context_models"] if context_labels else []) + _VERDICT
     n = posts = 0
     with atomic_output(out) as tmp:
         if fmt == "csv":
@@ -171,7 +190,7 @@ def export(
                 writer.writeheader()
                 for rows in _chunks(conn, thread_id, chunk):
                     for r in rows:
-                        flat = _flat(r, labels)
+                        flat = _flat(r, labels, context_labels)
                         writer.writerow(flat if raw else {k: spreadsheet_safe(v) for k, v in flat.items()})
                     n += len(rows)
                     posts += sum(1 for r in rows if r["kind"] == "post")
@@ -192,9 +211,10 @@ def export(
                     ("text", pa.string()),
                     ("revision", pa.int32()),
                 ]
-                + [(label, pa.float64()) for label in labels]
+                + [(label, pa.float64()) for label in labels_out]
+                + [("models", pa.string())]
+                + ([("context_models", pa.string())] if context_labels else [])
                 + [
-                    ("models", pa.string()),
                     ("verdict", pa.string()),
                     ("verdict_labels", pa.string()),
                     ("verdict_reviewer", pa.string()),
@@ -206,20 +226,24 @@ def export(
             )
             with pq.ParquetWriter(tmp, schema) as writer:
                 for rows in _chunks(conn, thread_id, chunk):
-                    table = pa.Table.from_pylist([_typed(r, labels) for r in rows], schema=schema)
+                    table = pa.Table.from_pylist([_typed(r, labels, context_labels) for r in rows], schema=schema)
                     writer.write_table(table)
                     n += len(rows)
                     posts += sum(1 for r in rows if r["kind"] == "post")
     return Written(posts=posts, comments=n - posts)
 
 
-def _flat(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+def _flat(row: dict[str, Any], labels: list[str], context_labels: list[str]) -> dict[str, Any]:
     """A CSV row: times as ISO text, JSON columns as JSON text, missing values empty."""
     out = {k: row[k] for k in _BASE}
     out["created_at"] = row["created_at"].isoformat() if row["created_at"] else ""
     for label in labels:
         out[label] = row["scores"].get(label, "")
+    for label in context_labels:
+        out[label + CONTEXT_SUFFIX] = row["context_scores"].get(label, "")
     out["models"] = json.dumps(row["models"], sort_keys=True) if row["models"] else ""
+    if context_labels:
+        out["context_models"] = json.dumps(row["context_models"], sort_keys=True) if row["context_models"] else ""
     for k in _VERDICT:
         out[k] = row[k]
     out["verdict_labels"] = (
@@ -229,11 +253,15 @@ def _flat(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in out.items()}
 
 
-def _typed(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+def _typed(row: dict[str, Any], labels: list[str], context_labels: list[str]) -> dict[str, Any]:
     out = {k: row[k] for k in _BASE}
     for label in labels:
         out[label] = row["scores"].get(label)
+    for label in context_labels:
+        out[label + CONTEXT_SUFFIX] = row["context_scores"].get(label)
     out["models"] = json.dumps(row["models"], sort_keys=True) if row["models"] else None
+    if context_labels:
+        out["context_models"] = json.dumps(row["context_models"], sort_keys=True) if row["context_models"] else None
     for k in _VERDICT:
         out[k] = row[k]
     out["verdict_labels"] = (

@@ -4,6 +4,11 @@ Importing the same content again adds nothing; a comment whose text or metadata 
 updated in place and its text ``revision`` goes up, so the scores of its old text stay,
 keyed by revision and model fingerprint. Per-thread statistics are recomputed for every
 thread the import touched, inside the same transaction.
+
+A record's ``context_scores`` (from a model that reads a reply with its parent, its models
+row marked ``context = "parent"``) go to ``context_scores`` (``store.context``), each with the
+hash of the parent text it was read with; ``scores`` stays context-free. Statistics rows:
+``store.stats``.
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
+from analyzer.store.context import parent_texts, write_context_scores
 from analyzer.store.schema import clean_text
+from analyzer.store.stats import model_thresholds, refresh_stats, stale_stats, with_context, write_stats
 from analyzer.text import preview
 from analyzer.thread import Comment, Thread
-from analyzer.thread_stats import STATS_VERSION, summary
+from analyzer.thread_stats import naive_utc
 
 # Test hook: when set, an import touches this file half-way through (inside its
 # transaction) and sleeps THREAD_ANALYZER_TEST_PAUSE_SECONDS, so tests can kill it there.
@@ -45,6 +52,7 @@ class ModelInfo:
     labels: tuple[str, ...] = ()
     thresholds: Mapping[str, float] = field(default_factory=dict)
     card: str | None = None
+    context: str | None = None  # "parent": the model reads a reply with its parent
 
     @classmethod
     def of(cls, model: Any) -> ModelInfo:
@@ -58,6 +66,7 @@ class ModelInfo:
             labels=tuple(get("labels") or ()),
             thresholds={str(k): float(v) for k, v in (get("thresholds") or {}).items()},
             card=get("card"),
+            context=get("context") or None,
         )
 
     @property
@@ -148,9 +157,7 @@ def _canon(value: Any) -> str:
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
+    return naive_utc(value) if value is not None else None
 
 
 def _pause_point() -> None:
@@ -173,6 +180,7 @@ def register_models(conn: Connection, models: Iterable[Any], now: datetime) -> d
             "labels": list(info.labels),
             "thresholds": dict(info.thresholds),
             "card": info.card,
+            "context": info.context,
         }
         row = known.get(info.fingerprint)
         if row is None:
@@ -182,10 +190,10 @@ def register_models(conn: Connection, models: Iterable[Any], now: datetime) -> d
     return {row.fingerprint: row.id for row in conn.execute(select(t.models.c.fingerprint, t.models.c.id))}
 
 
-def _model_for(record: Mapping[str, Any], label: str, by_label: Mapping[str, str]) -> str:
+def _model_for(record: Mapping[str, Any], label: str, by_label: Mapping[str, str], field: str = "models") -> str:
     """The fingerprint behind a record's score for ``label``: from the record's ``models``
-    ("name@fingerprint"), else the one given model that provides the label."""
-    version = (record.get("models") or {}).get(label)
+    (or ``context_models``: "name@fingerprint"), else the one given model that provides the label."""
+    version = (record.get(field) or {}).get(label)
     if version:
         return str(version).rsplit("@", 1)[-1]
     if label in by_label:
@@ -215,10 +223,12 @@ class Importer:
         self.infos = [ModelInfo.of(m) for m in models]
         self.model_ids: dict[str, int] = {}
         self.model_thresholds: dict[int, dict[str, float]] = {}
-        self.label_model: dict[str, str] = {}
+        self.label_model: dict[str, str] = {}  # label -> fingerprint: context-free models
+        self.context_label_model: dict[str, str] = {}  # ... and the context models
         for info in self.infos:
+            into = self.context_label_model if info.context else self.label_model
             for label in info.labels or tuple(info.thresholds):
-                self.label_model[label] = info.fingerprint
+                into[label] = info.fingerprint
 
     def run(self, batches: Sequence[ImportBatch]) -> ImportSummary:
         from analyzer.store.alerts import ImportWatch  # rules and alerts: the same transaction
@@ -434,6 +444,10 @@ class Importer:
         added_scores, label_models = self._scores(
             thread.id, nodes, records, pks, revision, scored_before=bool(existing)
         )
+        added_context, context_label_models = self._context_scores(
+            thread, records, pks, revision, scored_before=bool(existing)
+        )
+        added_scores += added_context
 
         counts.comments_added += len(new_rows)
         counts.comments_updated += len(updates)
@@ -461,15 +475,82 @@ class Importer:
                 for c in nodes
                 if records.get(clean_text(c.id), {}).get("scores")
             }
-            thresholds = {
-                label: float(self.model_thresholds.get(mid, {}).get(label, DEFAULT_THRESHOLD))
-                for label, mid in label_models.items()
+            context_scores = {
+                c.id: {k: v for k, v in records[clean_text(c.id)]["context_scores"].items() if v is not None}
+                for c in nodes
+                if records.get(clean_text(c.id), {}).get("context_scores")
             }
-            write_stats(conn, thread, scores, thresholds, self.now)
+            write_stats(
+                conn,
+                thread,
+                scores,
+                self._thresholds(label_models),
+                self.now,
+                context_scores=context_scores,
+                context_thresholds=self._thresholds(context_label_models),
+            )
         elif new_rows or updates or added_scores:
             refresh_stats(conn, [thread.id], now=self.now)
         if self.progress is not None:
             self.progress(len(nodes))
+
+    def _thresholds(self, label_models: Mapping[str, int]) -> dict[str, float]:
+        return {
+            label: float(self.model_thresholds.get(mid, {}).get(label, DEFAULT_THRESHOLD))
+            for label, mid in label_models.items()
+        }
+
+    def _model_id(self, record: Mapping[str, Any], label: str, fp: str, field: str, context: str | None) -> int:
+        """The store's id of model ``fp``, registering one known only from its "name@fingerprint"."""
+        model_id = self.model_ids.get(fp)
+        if model_id is None:
+            version = (record.get(field) or {}).get(label, f"unknown@{fp}")
+            self.model_ids = register_models(
+                self.conn,
+                [ModelInfo(name=str(version).rsplit("@", 1)[0], fingerprint=fp, labels=(label,), context=context)],
+                self.now,
+            )
+            self.model_thresholds = model_thresholds(self.conn)
+            model_id = self.model_ids[fp]
+        return model_id
+
+    def _context_scores(
+        self,
+        thread: Thread,
+        records: Mapping[str, Mapping[str, Any]],
+        pks: Mapping[str, int],
+        revision: Mapping[str, int],
+        *,
+        scored_before: bool,
+    ) -> tuple[int, dict[str, int]]:
+        """Insert the records' ``context_scores`` not stored yet for (comment, revision, model,
+        label) with this parent text; a score read under a parent that has changed since is
+        replaced. Returns how many were written, and the model id that gave each label."""
+        if not any(r.get("context_scores") for r in records.values()):
+            return 0, {}
+        hashes = {clean_text(cid): text_hash(text) for cid, text in parent_texts(thread).items()}
+        rows: list[dict[str, Any]] = []
+        label_models: dict[str, int] = {}
+        for cid, record in records.items():
+            if not record.get("context_scores") or cid not in pks:
+                continue
+            for label, value in record["context_scores"].items():
+                if value is None:
+                    continue
+                fp = _model_for(record, label, self.context_label_model, "context_models")
+                model_id = self._model_id(record, label, fp, "context_models", "parent")
+                label_models.setdefault(label, model_id)
+                rows.append(
+                    {
+                        "comment_pk": pks[cid],
+                        "revision": revision[cid],
+                        "model_id": model_id,
+                        "label": label,
+                        "value": float(value),
+                        "parent_hash": hashes.get(cid, text_hash("")),
+                    }
+                )
+        return write_context_scores(self.conn, thread.id, rows, scored_before=scored_before), label_models
 
     def _scores(
         self,
@@ -495,15 +576,7 @@ class Importer:
                 if value is None:
                     continue
                 fp = _model_for(record, label, self.label_model)
-                model_id = self.model_ids.get(fp)
-                if model_id is None:  # a model known only from its "name@fingerprint"
-                    version = (record.get("models") or {}).get(label, f"unknown@{fp}")
-                    self.model_ids = register_models(
-                        self.conn,
-                        [ModelInfo(name=str(version).rsplit("@", 1)[0], fingerprint=fp, labels=(label,))],
-                        self.now,
-                    )
-                    model_id = self.model_ids[fp]
+                model_id = self._model_id(record, label, fp, "models", None)
                 label_models.setdefault(label, model_id)
                 rows.append(
                     {
@@ -601,72 +674,16 @@ def _differs(old: Any, values: Mapping[str, Any]) -> bool:
     return _canon(old.extra) != _canon(values["extra"]) or _canon(old.flags) != _canon(values["flags"])
 
 
-# ---------------------------------------------------------------------------- statistics
-def model_thresholds(conn: Connection) -> dict[int, dict[str, float]]:
-    """{model id: {label: threshold}} for every model in the store."""
-    return {
-        row.id: {str(k): float(v) for k, v in (row.thresholds or {}).items()}
-        for row in conn.execute(select(t.models.c.id, t.models.c.thresholds))
-    }
-
-
-def write_stats(
-    conn: Connection,
-    thread: Thread,
-    scores: Mapping[str, Mapping[str, float]],
-    thresholds: Mapping[str, float],
-    now: datetime,
-) -> None:
-    """Replace the thread's row in ``thread_stats`` with ``thread_stats.summary`` of it."""
-    s = summary(thread, scores, thresholds)
-    row = {
-        "thread_id": thread.id,
-        "stats_version": STATS_VERSION,
-        **{
-            k: s[k]
-            for k in (
-                "comments",
-                "authors",
-                "max_depth",
-                "mean_depth",
-                "scored",
-                "toxic",
-                "toxic_share",
-                "mean_toxicity",
-                "p90_toxicity",
-                "max_toxicity",
-                "top_label",
-                "risk",
-                "labels",
-            )
-        },
-        "first_at": datetime.fromisoformat(s["first_at"]) if s["first_at"] else None,
-        "last_at": datetime.fromisoformat(s["last_at"]) if s["last_at"] else None,
-        "updated_at": now,
-    }
-    conn.execute(delete(t.thread_stats).where(t.thread_stats.c.thread_id == thread.id))
-    conn.execute(insert(t.thread_stats).values(**row))
-
-
-def refresh_stats(conn: Connection, thread_ids: Iterable[str], *, now: datetime | None = None) -> int:
-    """Recompute the statistics of these threads from what is stored (their current scores)."""
-    from analyzer.store.queries import load_thread_data
-
-    now = now or _now()
-    n = 0
-    for thread_id in thread_ids:
-        loaded = load_thread_data(conn, thread_id)
-        if loaded is not None:
-            write_stats(conn, loaded.thread, loaded.scores, loaded.thresholds, now)
-            n += 1
-    return n
-
-
-def stale_stats(conn: Connection) -> list[str]:
-    """Threads whose statistics are missing or from an older ``thread_stats.STATS_VERSION``."""
-    query = (
-        select(t.threads.c.id)
-        .outerjoin(t.thread_stats, t.thread_stats.c.thread_id == t.threads.c.id)
-        .where((t.thread_stats.c.thread_id.is_(None)) | (t.thread_stats.c.stats_version < STATS_VERSION))
-    )
-    return list(conn.execute(query).scalars())
+__all__ = [
+    "ImportBatch",
+    "ImportSummary",
+    "Importer",
+    "ModelInfo",
+    "model_thresholds",
+    "parent_texts",
+    "refresh_stats",
+    "stale_stats",
+    "text_hash",
+    "with_context",
+    "write_stats",
+]

@@ -2,7 +2,8 @@
 
 A store of a million comments holds a few thousand threads; summing their per-thread
 statistics is cheap, re-aggregating the comments is not, so nothing here reads
-``comments`` or ``scores``. Filters are those of ``queries.thread_filters``.
+``comments`` or ``scores``. Filters are those of ``queries.thread_filters``; with
+``scores="alone"`` toxic counts are the context-free ones (``queries.stat_columns``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from analyzer.store import schema as t
-from analyzer.store.queries import thread_filters
+from analyzer.store.queries import stat_columns, thread_filters
 
 
 def _joined() -> Any:
@@ -28,7 +29,7 @@ def totals(conn: Connection, **filters: Any) -> dict[str, Any]:
             func.count(),
             func.coalesce(func.sum(s.comments), 0),
             func.coalesce(func.sum(s.scored), 0),
-            func.coalesce(func.sum(s.toxic), 0),
+            func.coalesce(func.sum(stat_columns(filters.get("scores") or "context")["toxic"]), 0),
             func.min(s.first_at),
             func.max(s.last_at),
         )
@@ -58,7 +59,7 @@ def daily(conn: Connection, **filters: Any) -> list[dict[str, Any]]:
             func.count().label("threads"),
             func.sum(s.comments).label("comments"),
             func.sum(s.scored).label("scored"),
-            func.sum(s.toxic).label("toxic"),
+            func.sum(stat_columns(filters.get("scores") or "context")["toxic"]).label("toxic"),
         )
         .select_from(_joined())
         .where(s.first_at.is_not(None), *thread_filters(**filters))

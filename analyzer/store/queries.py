@@ -2,7 +2,10 @@
 current scores, one comment with its history, the models and the import log.
 
 "Current" scores are those of a comment's current text revision; where several models gave
-a label, the most recently registered model's score is shown.
+a label, the most recently registered model's score is shown. In-context scores (from a
+model that reads a reply with its parent, ``context_scores``) are read beside the
+context-free ones, never mixed into them: which to use is the caller's choice
+(``analytics.context.choose_scores``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, false, func, select
 
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
@@ -19,6 +22,26 @@ from analyzer.store.rows import comment_row, verdict_rows
 from analyzer.thread import Comment, Repair, Thread
 
 ORDERS = ("risk", "comments", "toxic", "updated", "id")
+SCORE_MODES = ("context", "alone")  # thread numbers: in context where a context model scored, or context-free
+
+
+def stat_columns(scores: str = "context") -> dict[str, Any]:
+    """The ``thread_stats`` columns of the numbers that depend on which scores a thread is
+    measured by: in ``"context"`` mode the stored ones (in context where a context model
+    scored the thread), in ``"alone"`` mode the context-free ones (``*_alone``, NULL = the
+    same), each labelled by its plain name."""
+    if scores not in SCORE_MODES:
+        raise ValueError(f"unknown scores {scores!r}; use one of {', '.join(SCORE_MODES)}")
+    s = t.thread_stats.c
+    if scores == "context":
+        return {"risk": s.risk, "toxic": s.toxic, "toxic_share": s.toxic_share, "max_toxicity": s.max_toxicity}
+    return {
+        "risk": func.coalesce(s.risk_alone, s.risk),
+        "toxic": func.coalesce(s.toxic_alone, s.toxic),
+        # a NULL share with a context row means no scored comment: the same either way
+        "toxic_share": case((s.context.is_(True), s.toxic_share_alone), else_=s.toxic_share),
+        "max_toxicity": case((s.context.is_(True), s.max_toxicity_alone), else_=s.max_toxicity),
+    }
 
 
 @dataclass
@@ -30,6 +53,10 @@ class LoadedThread:
     models: dict[str, str]  # label -> "name@fingerprint" of the model shown
     thresholds: dict[str, float]  # label -> that model's threshold
     info: dict[str, Any] = field(default_factory=dict)  # title, source, format, times, stats
+    # the same three for the in-context scores of a context model (empty without one)
+    context_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    context_models: dict[str, str] = field(default_factory=dict)
+    context_thresholds: dict[str, float] = field(default_factory=dict)
 
 
 def _model_rows(conn: Connection) -> dict[int, Any]:
@@ -69,10 +96,37 @@ def load_thread_data(conn: Connection, thread_id: str) -> LoadedThread | None:
         Repair(r["kind"], tuple(r.get("ids", ())), r.get("message", "")) for r in (row.repairs or [])
     ] + thread.repairs
 
+    models = _model_rows(conn)
+    scores, label_model = _current_scores(conn, t.scores, thread_id)
+    context_scores, context_label_model = _current_scores(conn, t.context_scores, thread_id)
+    stats = conn.execute(select(t.thread_stats).where(t.thread_stats.c.thread_id == thread_id)).first()
+    return LoadedThread(
+        thread=thread,
+        scores=scores,
+        models=_versions(models, label_model),
+        thresholds=_thresholds(models, label_model),
+        context_scores=context_scores,
+        context_models=_versions(models, context_label_model),
+        context_thresholds=_thresholds(models, context_label_model),
+        info={
+            "title": row.title,
+            "source": row.source,
+            "format": row.format,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "stats": dict(stats._mapping) if stats is not None else None,
+        },
+    )
+
+
+def _current_scores(conn: Connection, table: Any, thread_id: str) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+    """{comment id: {label: value}} of the comments' current revisions from ``table``
+    (``scores`` or ``context_scores``), the newest model winning a label, and that model's
+    id per label."""
     chosen: dict[tuple[str, str], tuple[int, float]] = {}
     query = (
-        select(t.comments.c.comment_id, t.scores.c.label, t.scores.c.value, t.scores.c.model_id)
-        .join(t.scores, and_(t.scores.c.comment_pk == t.comments.c.pk, t.scores.c.revision == t.comments.c.revision))
+        select(t.comments.c.comment_id, table.c.label, table.c.value, table.c.model_id)
+        .join(table, and_(table.c.comment_pk == t.comments.c.pk, table.c.revision == t.comments.c.revision))
         .where(t.comments.c.thread_id == thread_id)
     )
     label_model: dict[str, int] = {}
@@ -85,25 +139,17 @@ def load_thread_data(conn: Connection, thread_id: str) -> LoadedThread | None:
     scores: dict[str, dict[str, float]] = {}
     for (cid, label), (_, value) in chosen.items():
         scores.setdefault(cid, {})[label] = value
-    models = _model_rows(conn)
-    stats = conn.execute(select(t.thread_stats).where(t.thread_stats.c.thread_id == thread_id)).first()
-    return LoadedThread(
-        thread=thread,
-        scores=scores,
-        models={label: f"{models[mid].name}@{models[mid].fingerprint}" for label, mid in label_model.items()},
-        thresholds={
-            label: float((models[mid].thresholds or {}).get(label, DEFAULT_THRESHOLD))
-            for label, mid in label_model.items()
-        },
-        info={
-            "title": row.title,
-            "source": row.source,
-            "format": row.format,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-            "stats": dict(stats._mapping) if stats is not None else None,
-        },
-    )
+    return scores, label_model
+
+
+def _versions(models: dict[int, Any], label_model: dict[str, int]) -> dict[str, str]:
+    return {label: f"{models[mid].name}@{models[mid].fingerprint}" for label, mid in label_model.items()}
+
+
+def _thresholds(models: dict[int, Any], label_model: dict[str, int]) -> dict[str, float]:
+    return {
+        label: float((models[mid].thresholds or {}).get(label, DEFAULT_THRESHOLD)) for label, mid in label_model.items()
+    }
 
 
 def _escape_like(text: str) -> str:
@@ -120,6 +166,7 @@ def _thread_filters(
     format: str | None,
     since: datetime | None = None,
     until: datetime | None = None,
+    scores: str | None = None,
 ) -> list[Any]:
     where: list[Any] = []
     if since is not None:  # threads with a comment at or after ``since``
@@ -130,7 +177,7 @@ def _thread_filters(
         pattern = f"%{_escape_like(search)}%"
         where.append(t.threads.c.id.ilike(pattern, escape="\\") | t.threads.c.title.ilike(pattern, escape="\\"))
     if min_risk is not None:
-        where.append(t.thread_stats.c.risk >= min_risk)
+        where.append(stat_columns(scores or "context")["risk"] >= min_risk)
     if min_comments is not None:
         where.append(t.thread_stats.c.comments >= min_comments)
     if label:
@@ -142,7 +189,7 @@ def _thread_filters(
     return where
 
 
-FILTERS = ("search", "min_risk", "min_comments", "label", "source", "format", "since", "until")
+FILTERS = ("search", "min_risk", "min_comments", "label", "source", "format", "since", "until", "scores")
 
 
 def thread_filters(**filters: Any) -> list[Any]:
@@ -168,17 +215,22 @@ def list_threads(
     offset: int = 0,
     since: datetime | None = None,
     until: datetime | None = None,
+    scores: str = "context",
 ) -> list[dict[str, Any]]:
     """Threads with their statistics, riskiest first (or by ``order``), read from
     ``thread_stats`` through its risk index: no aggregation over comments. ``since`` /
-    ``until`` keep threads with comments in that time range."""
+    ``until`` keep threads with comments in that time range. ``scores`` ("context", the
+    default, or "alone") picks which risk, toxic count, toxic share and max toxicity are
+    shown and ranked by (``stat_columns``); each row's ``in_context`` says whether its
+    numbers are the in-context ones."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
     s, th = t.thread_stats.c, t.threads.c
+    mode = stat_columns(scores)
     key = {
-        "risk": s.risk.desc(),
+        "risk": mode["risk"].desc(),
         "comments": s.comments.desc(),
-        "toxic": s.toxic.desc(),
+        "toxic": mode["toxic"].desc(),
         "updated": th.updated_at.desc(),
         "id": th.id.asc(),
     }[order]
@@ -194,15 +246,16 @@ def list_threads(
             s.max_depth,
             s.mean_depth,
             s.scored,
-            s.toxic,
-            s.toxic_share,
+            mode["toxic"].label("toxic"),
+            mode["toxic_share"].label("toxic_share"),
             s.mean_toxicity,
             s.p90_toxicity,
-            s.max_toxicity,
+            mode["max_toxicity"].label("max_toxicity"),
             s.top_label,
             s.first_at,
             s.last_at,
-            s.risk,
+            mode["risk"].label("risk"),
+            (s.context if scores == "context" else false()).label("in_context"),
         )
         .select_from(t.thread_stats.join(t.threads, th.id == s.thread_id))
         .where(
@@ -215,6 +268,7 @@ def list_threads(
                 format=format,
                 since=since,
                 until=until,
+                scores=scores,
             )
         )
         .order_by(key, th.id)
@@ -236,40 +290,44 @@ def count_threads(conn: Connection, **filters: Any) -> int:
 
 
 def comment_detail(conn: Connection, thread_id: str, comment_id: str) -> dict[str, Any] | None:
-    """One comment: its fields, current scores (label -> value and model), every stored
-    score (all revisions and models) and its verdicts, newest first."""
+    """One comment: its fields, current scores (label -> value and model), its current
+    in-context scores (``context_scores``, same shape; empty without a context model), every
+    stored score (all revisions and models; ``in_context`` says which kind) and its
+    verdicts, newest first."""
     row = comment_row(conn, thread_id, comment_id)
     if row is None:
         return None
     models = _model_rows(conn)
-    history = [
-        {
-            "revision": r.revision,
-            "model": f"{models[r.model_id].name}@{models[r.model_id].fingerprint}",
-            "label": r.label,
-            "value": r.value,
-            "windowed": r.windowed,
-            "current": r.revision == row.revision,
-        }
+    history: list[dict[str, Any]] = []
+    current: dict[str, dict[str, dict[str, Any]]] = {"scores": {}, "context_scores": {}}
+    for key, table in (("scores", t.scores), ("context_scores", t.context_scores)):
+        best: dict[str, int] = {}
         for r in conn.execute(
-            select(t.scores)
-            .where(t.scores.c.comment_pk == row.pk)
-            .order_by(t.scores.c.revision, t.scores.c.model_id, t.scores.c.label)
-        )
-    ]
-    current: dict[str, dict[str, Any]] = {}
-    best: dict[str, int] = {}
-    for r in conn.execute(select(t.scores).where(t.scores.c.comment_pk == row.pk, t.scores.c.revision == row.revision)):
-        if r.model_id > best.get(r.label, -1):
-            best[r.label] = r.model_id
+            select(table)
+            .where(table.c.comment_pk == row.pk)
+            .order_by(table.c.revision, table.c.model_id, table.c.label)
+        ):
             m = models[r.model_id]
-            current[r.label] = {
-                "value": r.value,
-                "model": f"{m.name}@{m.fingerprint}",
-                "threshold": float((m.thresholds or {}).get(r.label, DEFAULT_THRESHOLD)),
-            }
+            history.append(
+                {
+                    "revision": r.revision,
+                    "model": f"{m.name}@{m.fingerprint}",
+                    "label": r.label,
+                    "value": r.value,
+                    "windowed": getattr(r, "windowed", None),
+                    "in_context": key == "context_scores",
+                    "current": r.revision == row.revision,
+                }
+            )
+            if r.revision == row.revision and r.model_id > best.get(r.label, -1):
+                best[r.label] = r.model_id
+                current[key][r.label] = {
+                    "value": r.value,
+                    "model": f"{m.name}@{m.fingerprint}",
+                    "threshold": float((m.thresholds or {}).get(r.label, DEFAULT_THRESHOLD)),
+                }
     out = {k: v for k, v in row._mapping.items() if k != "pk"}
-    out.update(scores=current, history=history, verdicts=verdict_rows(conn, comment_pk=row.pk))
+    out.update(**current, history=history, verdicts=verdict_rows(conn, comment_pk=row.pk))
     return out
 
 

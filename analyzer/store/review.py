@@ -95,8 +95,9 @@ def add_verdict(
 
 
 def latest_model_for(conn: Connection, label: str) -> Any | None:
-    """The most recently registered model that provides ``label``."""
-    for row in conn.execute(select(t.models).order_by(t.models.c.id.desc())):
+    """The most recently registered context-free model that provides ``label`` (a context
+    model's scores are in ``context_scores``, not in the ``scores`` the queue reads)."""
+    for row in conn.execute(select(t.models).where(t.models.c.context.is_(None)).order_by(t.models.c.id.desc())):
         if label in (row.labels or []) or label in (row.thresholds or {}):
             return row
     return None

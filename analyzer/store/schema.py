@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -156,6 +157,9 @@ models = Table(
     Column("thresholds", JSON, nullable=False),
     Column("card", CleanText),
     Column("first_seen", UTCDateTime, nullable=False),
+    # what the model reads besides the comment: None (the comment alone) or "parent" (a reply
+    # with the comment it answers); a "parent" model's scores live in ``context_scores``
+    Column("context", String(20)),
 )
 
 # One row per (comment, text revision, model, label): a changed comment keeps the scores
@@ -170,6 +174,22 @@ scores = Table(
     Column("value", Float, nullable=False),
     Column("windowed", Boolean, nullable=False),
     Index(None, "model_id", "label", "value"),
+    sqlite_with_rowid=False,
+)
+
+# The in-context scores of a context model ("parent"): one row per (comment, text revision,
+# model, label), with the hash of the parent text the reply was read with, so a changed
+# parent is seen and the reply read again. Kept apart from ``scores`` so that every reader
+# of ``scores`` stays context-free.
+context_scores = Table(
+    "context_scores",
+    metadata,
+    Column("comment_pk", BigId, ForeignKey("comments.pk"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id"), primary_key=True),
+    Column("label", String(40), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("parent_hash", String(32), nullable=False),
     sqlite_with_rowid=False,
 )
 
@@ -216,6 +236,13 @@ thread_stats = Table(
     Column("risk", Float, nullable=False, index=True),
     Column("labels", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # whether the numbers above use in-context scores (a context model scored the thread);
+    # then the *_alone columns hold the context-free ones (NULL: the same as above)
+    Column("context", Boolean, nullable=False, server_default=false()),
+    Column("risk_alone", Float),
+    Column("toxic_alone", Integer),
+    Column("toxic_share_alone", Float),
+    Column("max_toxicity_alone", Float),
 )
 
 

@@ -241,8 +241,10 @@ class Store:
         offset: int = 0,
         since: datetime | None = None,
         until: datetime | None = None,
+        scores: str = "context",
     ) -> list[dict[str, Any]]:
-        """Threads with their statistics, riskiest first (see ``queries.list_threads``)."""
+        """Threads with their statistics, riskiest first, by in-context numbers where a context
+        model scored a thread unless ``scores="alone"`` (see ``queries.list_threads``)."""
         with self._read() as conn:
             return queries.list_threads(
                 conn,
@@ -257,6 +259,7 @@ class Store:
                 offset=offset,
                 since=since,
                 until=until,
+                scores=scores,
             )
 
     def count_threads(self, **filters: Any) -> int:
@@ -371,6 +374,40 @@ class Store:
                     have.setdefault((tid, cid), set()).add(mid)
                     hashes[(tid, cid)] = h
                 out.update({k: hashes[k] for k, m in have.items() if m == model_ids})
+        return out
+
+    def context_scored_hashes(
+        self, thread_ids: Iterable[str], fingerprints: Iterable[str]
+    ) -> dict[tuple[str, str], tuple[str, str]]:
+        """{(thread id, comment id): (text hash, parent hash)} of stored comments whose current
+        text has in-context scores from every one of the context models ``fingerprints``, all
+        read under one parent text (its hash): the pipeline reads a reply again only when its
+        text or its parent's changed."""
+        wanted = set(fingerprints)
+        ids = list(dict.fromkeys(thread_ids))
+        out: dict[tuple[str, str], tuple[str, str]] = {}
+        if not wanted or not ids:
+            return out
+        with self._read() as conn:
+            model_ids = {r.id for r in conn.execute(select(t.models.c.id).where(t.models.c.fingerprint.in_(wanted)))}
+            if len(model_ids) < len(wanted):
+                return out
+            c, s = t.comments.c, t.context_scores.c
+            for i in range(0, len(ids), 500):
+                have: dict[tuple[str, str], set[int]] = {}
+                hashes: dict[tuple[str, str], set[tuple[str, str]]] = {}
+                query = (
+                    select(c.thread_id, c.comment_id, c.text_hash, s.parent_hash, s.model_id)
+                    .join(t.context_scores, (s.comment_pk == c.pk) & (s.revision == c.revision))
+                    .where(c.thread_id.in_(ids[i : i + 500]), s.model_id.in_(model_ids))
+                    .distinct()
+                )
+                for tid, cid, h, ph, mid in conn.execute(query):
+                    have.setdefault((tid, cid), set()).add(mid)
+                    hashes.setdefault((tid, cid), set()).add((h, ph))
+                out.update(
+                    {k: next(iter(hashes[k])) for k, m in have.items() if m == model_ids and len(hashes[k]) == 1}
+                )
         return out
 
     # ------------------------------------------------------------------ export
