@@ -140,9 +140,27 @@ def _nested(doc: dict[str, Any], src: Source) -> Thread:
 def _items(items: list[Any], src: Source) -> list[Thread]:
     """Group API items into threads: each item's story is found by following ``parent``
     links upward (iteratively); children keep the order of their parent's ``kids``."""
+    by_id, order, repeats = _unique_items(items)
+    root_of = _roots(by_id, order)
+    rank = _kid_ranks(by_id)
+    position = {iid: i for i, iid in enumerate(order)}
+    groups: dict[str, list[str]] = {}
+    for iid in order:
+        groups.setdefault(root_of[iid], []).append(iid)
+    threads = []
+    for root, members in groups.items():
+        ordered = sorted(members, key=lambda m: (rank.get(m, 1 << 30), position[m]))
+        entries = [(iid, by_id[iid]) for iid in ordered] + [(iid, it) for iid, it in repeats if root_of[iid] == root]
+        threads.append(_items_thread(root, by_id.get(root), entries, src))
+    return threads
+
+
+def _unique_items(items: list[Any]) -> tuple[dict[str, dict[str, Any]], list[str], list[tuple[str, dict[str, Any]]]]:
+    """(items by id, ids in file order, repeated ids with their items): repeats are handed
+    to Thread.build, which drops and reports them."""
     by_id: dict[str, dict[str, Any]] = {}
     order: list[str] = []
-    repeats: list[tuple[str, dict[str, Any]]] = []  # handed to Thread.build, which drops and reports them
+    repeats: list[tuple[str, dict[str, Any]]] = []
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -154,7 +172,12 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
             continue
         by_id[iid] = item
         order.append(iid)
+    return by_id, order, repeats
 
+
+def _roots(by_id: dict[str, dict[str, Any]], order: list[str]) -> dict[str, str]:
+    """Each item's root: its story, the missing parent it hangs from, or where a parent
+    cycle closes; found iteratively, each path walked once."""
     root_of: dict[str, str] = {}
     for iid in order:
         path: list[str] = []
@@ -177,45 +200,44 @@ def _items(items: list[Any], src: Source) -> list[Thread]:
             node = parent
         for p in path:
             root_of[p] = root
+    return root_of
 
+
+def _kid_ranks(by_id: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Each item's place among its parent's ``kids`` (the order Hacker News shows)."""
     rank: dict[str, int] = {}
     for item in by_id.values():
         for i, kid in enumerate(sequence(item.get("kids"))):
             kid_id = as_str(kid)
             if kid_id is not None:
                 rank.setdefault(kid_id, i)
+    return rank
 
-    position = {iid: i for i, iid in enumerate(order)}
-    groups: dict[str, list[str]] = {}
-    for iid in order:
-        groups.setdefault(root_of[iid], []).append(iid)
 
-    threads = []
-    for root, members in groups.items():
-        story_item = by_id.get(root)
-        is_story = story_item is not None and (_is_story_type(story_item) or as_str(story_item.get("parent")) is None)
-        post = _story(story_item, "text", "by") if is_story and story_item is not None else None
-        # A root that is an item but no story closes a parent cycle: its replies keep their
-        # parent, so that Thread.build breaks the cycle and reports it.
-        missing_root = post is None and root not in by_id
-        ordered = sorted(members, key=lambda m: (rank.get(m, 1 << 30), position[m]))
-        entries = [(iid, by_id[iid]) for iid in ordered] + [(iid, it) for iid, it in repeats if root_of[iid] == root]
-        comments = []
-        for iid, item in entries:
-            if post is not None and iid == post.id and item is story_item:
-                continue
-            parent = as_str(item.get("parent"))
-            comment = Comment(
-                id=iid,
-                text=_text(item, "text"),
-                parent_id=None if parent == root and missing_root else parent,
-                author=as_str(item.get("by")),
-                created_at=_time(item),
-                flags=_flags(item),
-            )
-            if as_int(item.get("score")) is not None:
-                comment.extra["score"] = as_int(item.get("score"))
-            comments.append(comment)
-        extra = {"title": post.extra.get("title")} if post is not None else {}
-        threads.append(Thread.build(f"hn:{root}", comments, post, source=src.name, format="hackernews", extra=extra))
-    return threads
+def _items_thread(
+    root: str, story_item: dict[str, Any] | None, entries: list[tuple[str, dict[str, Any]]], src: Source
+) -> Thread:
+    """One thread of API items: the story (when the root is one) and its ordered items."""
+    is_story = story_item is not None and (_is_story_type(story_item) or as_str(story_item.get("parent")) is None)
+    post = _story(story_item, "text", "by") if is_story and story_item is not None else None
+    # A root that is an item but no story closes a parent cycle: its replies keep their
+    # parent, so that Thread.build breaks the cycle and reports it.
+    missing_root = post is None and story_item is None
+    comments = []
+    for iid, item in entries:
+        if post is not None and iid == post.id and item is story_item:
+            continue
+        parent = as_str(item.get("parent"))
+        comment = Comment(
+            id=iid,
+            text=_text(item, "text"),
+            parent_id=None if parent == root and missing_root else parent,
+            author=as_str(item.get("by")),
+            created_at=_time(item),
+            flags=_flags(item),
+        )
+        if as_int(item.get("score")) is not None:
+            comment.extra["score"] = as_int(item.get("score"))
+        comments.append(comment)
+    extra = {"title": post.extra.get("title")} if post is not None else {}
+    return Thread.build(f"hn:{root}", comments, post, source=src.name, format="hackernews", extra=extra)

@@ -13,7 +13,7 @@ sends for them is given alongside, as ``<name>_morechildren.json`` or in a folde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -76,8 +76,39 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
         )
     if not looks_like(doc):
         raise src.fail("not a Reddit comments page: expected [submission Listing, comments Listing]")
-    listings = doc if isinstance(doc, list) else [doc]
+    post, things = _post_and_things(doc if isinstance(doc, list) else [doc])
+    comments: list[Comment] = []
+    stubs: list[_Stub] = []
+    seen: set[str] = set()
+    links: list[str] = []
+    _walk(things, comments, stubs, seen, links)
+    more = _merge_companions(ctx, comments, stubs, seen, links)
 
+    post_id = post.id if post is not None else None
+    link_id = post_id or (links[0] if links else None)
+    if post_id is None and link_id is not None:
+        for c in comments:
+            if c.parent_id == link_id:  # replies to a submission the file does not contain
+                c.parent_id = None
+    not_loaded, unresolved, continues = _settle_stubs(stubs, {c.id: c for c in comments}, post, more)
+    extra: dict[str, Any] = {
+        "not_loaded": not_loaded,
+        "more": {
+            "stubs": len(stubs),
+            "unresolved_stubs": unresolved,
+            "continue_thread_links": continues,
+            "loaded_from_morechildren": more.loaded,
+        },
+    }
+    if post is not None:
+        post.extra["not_loaded"] = not_loaded
+        extra["title"] = post.extra.get("title")
+    thread_id = f"reddit:{link_id or src.stem}"
+    return [Thread.build(thread_id, comments, post, source=src.name, format="reddit", extra=extra)]
+
+
+def _post_and_things(listings: list[Any]) -> tuple[Comment | None, list[Any]]:
+    """The submission (the first ``t3``) and every other child of the listings, in order."""
     post: Comment | None = None
     things: list[Any] = []
     for listing in listings:
@@ -86,39 +117,48 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
                 post = _submission(mapping(child.get("data")))
             else:
                 things.append(child)
+    return post, things
 
-    comments: list[Comment] = []
-    stubs: list[_Stub] = []
-    seen: set[str] = set()
-    links: list[str] = []
-    _walk(things, comments, stubs, seen, links)
 
-    requested: set[str] = set()
-    continued: set[str] = set()  # roots of the 'continue this thread' listings given
-    loaded = 0
+@dataclass
+class _Merged:
+    """What the 'load more' companions brought: the ids they asked for, the roots of the
+    'continue this thread' listings, how many comments, and which ones."""
+
+    requested: set[str] = field(default_factory=set)
+    continued: set[str] = field(default_factory=set)
+    loaded: int = 0
+    ids: set[str] = field(default_factory=set)
+
+
+def _merge_companions(
+    ctx: Context, comments: list[Comment], stubs: list[_Stub], seen: set[str], links: list[str]
+) -> _Merged:
+    """Walk every companion's comments into ``comments`` (new stubs into ``stubs``)."""
+    merged = _Merged()
     page_count = len(comments)
     for companion in ctx.companions:
         req, more_things, roots = _morechildren(companion)
-        requested |= req
-        continued |= roots
+        merged.requested |= req
+        merged.continued |= roots
         before = len(comments)
         _walk(more_things, comments, stubs, seen, links, page=False)
-        loaded += len(comments) - before
-    from_companions = {c.id for c in comments[page_count:]}
+        merged.loaded += len(comments) - before
+    merged.ids = {c.id for c in comments[page_count:]}
+    return merged
 
-    post_id = post.id if post is not None else None
-    link_id = post_id or (links[0] if links else None)
-    if post_id is None and link_id is not None:
-        for c in comments:
-            if c.parent_id == link_id:  # replies to a submission the file does not contain
-                c.parent_id = None
 
-    by_id = {c.id: c for c in comments}
+def _settle_stubs(
+    stubs: list[_Stub], by_id: dict[str, Comment], post: Comment | None, more: _Merged
+) -> tuple[int, int, int]:
+    """(comments not loaded, stubs unresolved, 'continue this thread' links): stubs the
+    companions expanded are done; the others are counted on the comment (or post) they
+    hang from."""
     not_loaded = unresolved = continues = 0
     for stub in stubs:
-        if stub.children and all(ch in requested or ch in by_id for ch in stub.children):
+        if stub.children and all(ch in more.requested or ch in by_id for ch in stub.children):
             continue  # expanded by the recorded 'load more' responses
-        if stub.count == 0 and not stub.children and stub.parent in continued:
+        if stub.count == 0 and not stub.children and stub.parent in more.continued:
             continue  # its 'continue this thread' listing was given
         unresolved += 1
         target = by_id.get(stub.parent) if stub.parent else None
@@ -129,28 +169,14 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
                 holder.extra["more_continue_thread"] = True
             continue
         missing = stub.count
-        if any(ch in from_companions for ch in stub.children):
+        if any(ch in more.ids for ch in stub.children):
             # expanded by raw bodies, which do not say what was asked for: what is still
             # missing is what did not come back (comments deleted since count too)
-            missing = sum(1 for ch in stub.children if ch not in requested and ch not in by_id)
+            missing = sum(1 for ch in stub.children if ch not in more.requested and ch not in by_id)
         not_loaded += missing
         if holder is not None and missing:
             holder.extra["more_not_loaded"] = holder.extra.get("more_not_loaded", 0) + missing
-
-    extra: dict[str, Any] = {
-        "not_loaded": not_loaded,
-        "more": {
-            "stubs": len(stubs),
-            "unresolved_stubs": unresolved,
-            "continue_thread_links": continues,
-            "loaded_from_morechildren": loaded,
-        },
-    }
-    if post is not None:
-        post.extra["not_loaded"] = not_loaded
-        extra["title"] = post.extra.get("title")
-    thread_id = f"reddit:{link_id or src.stem}"
-    return [Thread.build(thread_id, comments, post, source=src.name, format="reddit", extra=extra)]
+    return not_loaded, unresolved, continues
 
 
 def _strip_prefix(fullname: str | None) -> str | None:
