@@ -21,6 +21,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # Scores are cached in the user's cache folder by default; tests keep theirs in memory
     # (tests/test_scoring_cli.py checks the default location in a folder of its own).
     os.environ.setdefault("THREAD_ANALYZER_CACHE", "")
+    # Webhook secrets are sealed under a key file in the user's config folder; tests use a
+    # throwaway one (tests/test_alerts.py checks the default location in a folder of its own).
+    if "THREAD_ANALYZER_SECRET_KEY_FILE" not in os.environ:
+        import tempfile
+
+        key_dir = Path(tempfile.mkdtemp(prefix="analyzer-test-keys-"))
+        os.environ["THREAD_ANALYZER_SECRET_KEY_FILE"] = str(key_dir / "webhook-secrets.key")
     sys.path.insert(0, str(NETBLOCK))
     import sitecustomize  # noqa: F401  (ours, from tests/netblock: blocks outbound sockets)
 
