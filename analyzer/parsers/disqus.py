@@ -140,8 +140,8 @@ def parse(src: Source, ctx: Context) -> list[Thread]:
         comments = groups.get(tid)
         if not comments:
             continue  # a page nobody commented on
-        t = meta.get(tid)
-        post = _page(tid, t, times) if t is not None else None
+        page = meta.get(tid)
+        post = _page(tid, page, times) if page is not None else None
         extra = {"title": post.extra.get("title")} if post is not None else {"missing_thread_element": True}
         threads.append(Thread.build(f"disqus:{tid}", comments, post, source=src.name, format="disqus", extra=extra))
     return threads

@@ -260,13 +260,14 @@ def _link(raws: list[_Raw], ctx: Context) -> list[Comment]:
     comments: list[Comment] = []
     for k, raw in enumerate(raws):
         created, precision = times(raw.when)
+        parent = parents[k]
         extra: dict[str, object] = {"line": raw.line + 1, "relative_time": raw.when}
         if raw.reply_to:
             extra["reply_to_name"] = raw.reply_to
         comment = Comment(
             id=f"c{k + 1}",
             text=raw.text,
-            parent_id=f"c{parents[k] + 1}" if parents[k] is not None else None,
+            parent_id=f"c{parent + 1}" if parent is not None else None,
             author=authors[k],
             author_inferred=inferred[k],
             created_at=created,

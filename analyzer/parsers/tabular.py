@@ -213,7 +213,7 @@ def json_rows(src: Source) -> Iterator[tuple[int, dict[str, Any]]]:
     file as text). Uses the JSON scanner directly: a million lines cost seconds less."""
     src.check_text()
     data = src.data if src.encoding == "utf-8" else src.text.encode("utf-8")
-    scan = json.JSONDecoder().scan_once
+    scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # set in __init__, not in the stubs
     for n, line in enumerate(io.BytesIO(data), 1):
         if n == 1 and line.startswith(codecs.BOM_UTF8):
             line = line[3:]
@@ -261,7 +261,8 @@ def parse_jsonl(src: Source, ctx: Context) -> list[Thread]:
         rows = json_rows(src)
         where_word = "line"
     out = _Collector(src, ctx, "jsonl")
-    id_k = parent_k = thread_k = author_k = time_k = text_k = None
+    id_k = parent_k = thread_k = author_k = time_k = None
+    text_k = ""  # set with the others from the first row's keys
     used: frozenset[str] = frozenset()
     last_sig: tuple[str, ...] | None = None
     resolved: dict[tuple[str, ...], dict[str, str]] = {}

@@ -5,6 +5,8 @@ and nothing is written (the pipeline parses everything before the one store tran
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from analyzer import pipeline
@@ -12,6 +14,10 @@ from analyzer.dashboard import nav, resources, widgets
 from analyzer.dashboard.safe import md_escape
 from analyzer.dashboard.state import FLASH
 from analyzer.errors import AnalyzerError, InputError
+from analyzer.fetching.common import Progress
+
+if TYPE_CHECKING:
+    from analyzer.store import ImportBatch, Store
 
 AUTO = "detect automatically"
 
@@ -86,12 +92,13 @@ def render() -> None:
     _import(batches, models, store)
 
 
-class _FetchProgress:
+class _FetchProgress(Progress):
     """``analyzer.fetching.Progress`` drawn as a Streamlit progress bar."""
 
     def __init__(self) -> None:
         self.bar = st.progress(0.0, text="Fetching…")
-        self.n, self.of = 0, None
+        self.n = 0
+        self.of: int | None = None
 
     def total(self, n: int | None) -> None:
         self.of = n
@@ -105,7 +112,7 @@ class _FetchProgress:
         st.caption(md_escape(message))
 
 
-def _fetched(url: str) -> list | None:
+def _fetched(url: str) -> list[ImportBatch] | None:
     """The fetched thread, saved to a temporary folder and parsed; None after an error."""
     import tempfile
     from pathlib import Path
@@ -126,7 +133,7 @@ def _fetched(url: str) -> list | None:
         return None
 
 
-def _import(batches: list, models, store) -> None:  # type: ignore[no-untyped-def]
+def _import(batches: list[ImportBatch], models: resources.Models, store: Store) -> None:
     n_threads = pipeline.count_threads(batches)
     if not n_threads:
         widgets.error("Nothing was imported: no comments found")
