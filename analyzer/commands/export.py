@@ -15,7 +15,8 @@ from analyzer.errors import AnalyzerError
     "--out",
     default=None,
     metavar="FILE",
-    help="Every comment with its current scores and latest verdict (.csv or .parquet).",
+    help="Every comment with its current scores and latest verdict (.csv or .parquet); where a "
+    "context model scored, also <label>_in_context columns and context_models.",
 )
 @click.option("--thread", "thread_id", default=None, help="Only this thread (for --out).")
 @click.option(

@@ -55,8 +55,11 @@ class Models:
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint -> analyzer.json
 
     def for_label(self, label: str) -> Any | None:
-        """The first model providing ``label`` (the one whose score the scorer keeps)."""
-        return next((c for c in self.classifiers if label in c.labels), None)
+        """The first context-free model providing ``label`` (the one whose score the scorer
+        keeps in ``scores``; a context model reads pairs and gives ``context_scores``)."""
+        return next(
+            (c for c in self.classifiers if label in c.labels and getattr(c, "context", None) != "parent"), None
+        )
 
     def labels(self) -> list[str]:
         return list(dict.fromkeys(label for c in self.classifiers for label in c.labels))
@@ -96,19 +99,43 @@ def thread_data(db: str, thread_id: str, version: str) -> LoadedThread:
     return _store(db).load_thread(thread_id)
 
 
+def scores_for(
+    loaded: LoadedThread, use_context: bool = True
+) -> tuple[dict[str, dict[str, float]], dict[str, float], bool]:
+    """(scores, the models' thresholds, in context?) the thread's pages measure it by: the
+    in-context scores where a context model gave them, unless ``use_context`` is off
+    (``analytics.context.choose_scores``)."""
+    from analyzer.analytics.context import choose_scores
+
+    return choose_scores(
+        loaded.scores, loaded.context_scores, loaded.thresholds, loaded.context_thresholds, use_context=use_context
+    )
+
+
 @st.cache_data(show_spinner="Analysing the thread…", max_entries=64)
-def thread_report(db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...]) -> dict[str, Any]:
-    """Every analytics metric of the thread at these thresholds."""
+def thread_report(
+    db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
+) -> dict[str, Any]:
+    """Every analytics metric of the thread at these thresholds (in context unless not ``use_context``)."""
     loaded = thread_data(db, thread_id, version)
-    return analytics.report(loaded.thread, loaded.scores, dict(thresholds))
+    return analytics.report(
+        loaded.thread,
+        loaded.scores,
+        dict(thresholds),
+        context_scores=loaded.context_scores,
+        context_thresholds=None,  # ``thresholds`` are already those in force (the page's choice)
+        use_context=use_context,
+    )
 
 
 @st.cache_data(show_spinner="Finding the hottest sub-threads…", max_entries=64)
-def hottest(db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...]) -> list[dict[str, Any]]:
+def hottest(
+    db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
+) -> list[dict[str, Any]]:
     """The hottest sub-threads (``analytics.hottest_subthreads``), topped up to five with
     smaller ones, so a toxic comment without replies still counts as a sub-thread of its own."""
     loaded = thread_data(db, thread_id, version)
-    thread, scores, t = loaded.thread, loaded.scores, dict(thresholds)
+    thread, scores, t = loaded.thread, scores_for(loaded, use_context)[0], dict(thresholds)
     chosen = analytics.hottest_subthreads(thread, scores, t, k=HOTTEST)
     if len(chosen) < HOTTEST:
         taken = {h["comment_id"] for h in chosen}
@@ -125,7 +152,7 @@ def hottest(db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, 
 
 @st.cache_data(show_spinner="Counting the authors…", max_entries=64)
 def thread_authors(
-    db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...]
+    db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
 ) -> dict[str, list[dict[str, Any]]]:
     """Per-author numbers of the thread (``author_stats.thread_authors``) and its hostile
     exchanges (``author_stats.hostile_exchanges``) at these thresholds."""
@@ -133,9 +160,10 @@ def thread_authors(
 
     loaded = thread_data(db, thread_id, version)
     t = dict(thresholds)
+    scores = scores_for(loaded, use_context)[0]
     return {
-        "authors": author_stats.thread_authors(loaded.thread, loaded.scores, t),
-        "exchanges": author_stats.hostile_exchanges(loaded.thread, loaded.scores, t),
+        "authors": author_stats.thread_authors(loaded.thread, scores, t),
+        "exchanges": author_stats.hostile_exchanges(loaded.thread, scores, t),
     }
 
 
@@ -167,7 +195,9 @@ class Explainer:
         """The words and contributions, an error message, or None while (or before) it runs."""
         from analyzer.scoring.explain import explain
 
-        return self._get(self.key(clf, label, text), start, lambda: [(w, float(v)) for w, v in explain(clf, text, label)])
+        return self._get(
+            self.key(clf, label, text), start, lambda: [(w, float(v)) for w, v in explain(clf, text, label)]
+        )
 
     def result_pair(
         self, clf: Any, label: str, parent: str, text: str, *, start: bool = True

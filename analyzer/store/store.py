@@ -376,6 +376,11 @@ class Store:
                 out.update({k: hashes[k] for k, m in have.items() if m == model_ids})
         return out
 
+    def has_context_scores(self) -> bool:
+        """Whether any comment here was scored in context (the dashboard offers the choice then)."""
+        with self._read() as conn:
+            return conn.execute(select(t.context_scores.c.comment_pk).limit(1)).first() is not None
+
     def context_scored_hashes(
         self, thread_ids: Iterable[str], fingerprints: Iterable[str]
     ) -> dict[tuple[str, str], tuple[str, str]]:

@@ -1,6 +1,7 @@
 """Comment page: the text, every score, the words that drove a score (the engine's
 explanation, each word escaped), the parent and the replies, past verdicts and the
-reviewer's verdict controls.
+reviewer's verdict controls. Where a context model read the comment with its parent, its
+scores alone and in context stand side by side, beside the parent text it was read with.
 
 The page draws at once: the explanation (seconds of integrated gradients on a CPU) runs
 in a background thread (``resources.explainer``), and appears when it is ready."""
@@ -93,6 +94,64 @@ def score_table(scores: dict[str, Any], labels: list[str]) -> None:
     )
 
 
+def in_context(detail: dict[str, Any], loaded: Any, comment_id: str) -> None:
+    """The comment's scores alone and read with its parent, side by side, and that parent's
+    text (the post's title and text for a top-level comment), verbatim."""
+    from analyzer.analytics.context import label_name
+    from analyzer.store.context import parent_texts
+
+    paired = detail.get("context_scores") or {}
+    if not paired:
+        return
+    alone = detail["scores"]
+    labels = [lab for lab in CANONICAL_LABELS if lab in paired] + sorted(set(paired) - set(CANONICAL_LABELS))
+    thresholds = resources.thresholds_for({k: v["threshold"] for k, v in paired.items()})
+    st.subheader("Alone and in context")
+    left, right = st.columns([1.2, 1])
+    with left:
+        rows = []
+        for lab in labels:
+            a = alone.get(lab, {}).get("value")
+            b = paired[lab]["value"]
+            t = thresholds.get(lab, DEFAULT_THRESHOLD)
+            rows.append(
+                {
+                    "label": lab,
+                    label_name("score", False): a,
+                    label_name("score", True): b,
+                    "difference": None if a is None else b - a,
+                    "threshold": t,
+                    "above in context": b >= t,
+                    "model in context": paired[lab]["model"],
+                }
+            )
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                label_name("score", False): st.column_config.ProgressColumn(
+                    label_name("score", False), min_value=0.0, max_value=1.0, format="%.3f"
+                ),
+                label_name("score", True): st.column_config.ProgressColumn(
+                    label_name("score", True), min_value=0.0, max_value=1.0, format="%.3f"
+                ),
+                "difference": st.column_config.NumberColumn(format="%+.3f"),
+            },
+        )
+    with right:
+        thread = loaded.thread
+        parent = thread.parent(comment_id) if comment_id in thread else None
+        who = (
+            "the post (its title and text)"
+            if parent is None or parent.kind == "post"
+            else f"the comment it answers, by {parent.author or 'anonymous'}"
+        )
+        st.caption(md_escape(f"Read in context with {who}:"))
+        read_with = parent_texts(thread).get(comment_id) if comment_id in thread else None
+        st.text(shorten(read_with, PARENT_CHARS) if read_with else "(nothing: the model read it alone)")
+
+
 def context(loaded: Any, thread_id: str, comment_id: str, label: str) -> None:
     """The comment it answers and the replies it got (each cut at a word, with an ellipsis)."""
     thread = loaded.thread
@@ -159,6 +218,7 @@ def render() -> None:
     with right:
         st.subheader("Why this score")
         explain(detail, scores, labels)
+    in_context(detail, loaded, comment_id)
     context(loaded, thread_id, comment_id, params.get_str(qp, "label", "toxicity") or "toxicity")
 
     st.subheader("Verdicts")

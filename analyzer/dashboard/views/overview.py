@@ -1,5 +1,9 @@
 """Overview page: key figures, threads ranked by risk with filters, toxicity over time.
-Everything here is read from the per-thread statistics (never from the comments)."""
+Everything here is read from the per-thread statistics (never from the comments).
+
+Where a context model scored a thread its numbers are the in-context ones (each row says
+which); the "Rank by in-context scores" toggle, shown when any thread has them, switches
+the ranking and the toxic counts to the context-free scores."""
 
 from __future__ import annotations
 
@@ -87,6 +91,8 @@ def render() -> None:
     widgets.init_state("ov_until", params.get_date(qp, "until"))
     widgets.init_state("ov_search", params.get_str(qp, "q", "") or "")
     widgets.init_state("ov_page", params.get_int(qp, "p", 1, 1))
+    has_context = store.has_context_scores()
+    widgets.init_state("ov_ctx", params.get_bool(qp, "ctx", True))
 
     st.title("Overview")
     cols = st.columns([1, 1, 1.3, 1, 1, 1.5])
@@ -98,6 +104,17 @@ def render() -> None:
     since = cols[3].date_input("Active from", key="ov_since")
     until = cols[4].date_input("Active until", key="ov_until")
     search = cols[5].text_input("Search title or id", key="ov_search", max_chars=200)
+    use_context = (
+        st.toggle(
+            "Rank by in-context scores",
+            key="ov_ctx",
+            help="On: threads a context model scored are measured by each reply read with the comment "
+            "it answers. Off: every comment scored alone.",
+        )
+        if has_context
+        else False
+    )
+    mode = "context" if use_context or not has_context else "alone"
 
     filters = {
         "format": None if fmt == ALL else fmt,
@@ -106,6 +123,7 @@ def render() -> None:
         "since": _since(since),
         "until": _until(until),
         "search": search.strip() or None,
+        "scores": mode,
     }
     totals = store.totals(**filters)
     bucket, series = timeline.bucketed(store.daily(**filters))
@@ -136,7 +154,10 @@ def render() -> None:
     pages = max(1, -(-total // PER_PAGE))
     if st.session_state["ov_page"] > pages:
         st.session_state["ov_page"] = pages
+    how = {"context": " (in context where a context model scored them)", "alone": " (every comment alone)"}[mode]
     st.subheader(f"Threads by risk ({total:,})")
+    if has_context:
+        st.caption(f"Risk, toxic share and max toxicity{how}.")
     page_no = st.number_input("Page", 1, pages, key="ov_page") if pages > 1 else 1
     rows = store.list_threads(**filters, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     if not rows:
@@ -154,6 +175,7 @@ def render() -> None:
                     "toxic share": r["toxic_share"],
                     "max toxicity": r["max_toxicity"],
                     "top label": r["top_label"] if r["toxic"] else None,  # no toxic comment, no top label
+                    **({"scores": "in context" if r["in_context"] else "alone"} if has_context else {}),
                     "first": r["first_at"],
                     "last": r["last_at"],
                 }
@@ -190,6 +212,7 @@ def render() -> None:
             "until": until,
             "q": search.strip() or None,
             "p": page_no if page_no > 1 else None,
+            "ctx": None if use_context or not has_context else False,
         }
     )
 

@@ -2,6 +2,11 @@
 sub-threads, charts by depth, over time and of sentiment, and the "only above threshold,
 with ancestors" filter. Comment text goes to the page only escaped (``tree.tree_html``).
 
+Where a context model read the replies with their parents, every number and colour uses
+those in-context scores unless the "Read replies in context" toggle is off, and the page
+says which ("toxicity (in context)" or "(alone)"); replies much more toxic in context than
+alone are marked "hostile in reply to …" (the parent's author and words, escaped).
+
 Fast on big threads: the thread, its report and its hottest sub-threads are cached per
 version (its ``updated_at``) and thresholds, and the tree is drawn one page at a time."""
 
@@ -12,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analyzer.analytics.context import MARGIN, context_jumps, label_name
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, md_link, shorten
 from analyzer.dashboard.state import FLASH
@@ -21,6 +27,8 @@ ROOTS_PER_PAGE = 30
 MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
 ROW_BUDGET = 150  # a page ends after the sub-thread that brings it to this many comments (fast to draw)
 PREVIEW = 160  # characters of a comment quoted in a table or caption (cut at a word, with an ellipsis)
+JUMP_LABEL = "toxicity"  # the label whose in-context jump marks a reply
+PARENT_PREVIEW = 60  # characters of the parent quoted in a "hostile in reply to" mark
 
 
 def thread_labels(models: dict[str, str]) -> list[str]:
@@ -50,23 +58,71 @@ def pick_thread() -> None:
     st.page_link(nav.page("thread"), label="Open", query_params={"thread": chosen})
 
 
+def shown_label(loaded: Any, label: str, in_context: bool) -> str:
+    """The label as the page names it: 'toxicity (in context)' / '(alone)' where a context
+    model scored the thread, else just the label."""
+    if not loaded.context_scores:
+        return label
+    return label_name(label, in_context and label in loaded.context_models)
+
+
+def context_controls(loaded: Any, qp: Any) -> tuple[bool, float]:
+    """Whether to read replies in context, and the margin that marks a reply (first values
+    from the link); (False, MARGIN) without in-context scores, and no widgets."""
+    if not loaded.context_scores:
+        return False, MARGIN
+    widgets.init_state("th_ctx", params.get_bool(qp, "ctx", True))
+    widgets.init_state("th_margin", params.get_float(qp, "margin", MARGIN))
+    c = st.columns([1.5, 1.5, 2])
+    with c[0]:
+        use = st.toggle(
+            "Read replies in context",
+            key="th_ctx",
+            help="On: scores from the model that read each reply with the comment it answers "
+            "(top-level comments with the post). Off: every comment scored alone.",
+        )
+    margin = c[1].number_input(
+        "Mark replies more toxic in context by over",
+        0.0,
+        1.0,
+        step=0.05,
+        key="th_margin",
+        help="Replies whose toxicity in context exceeds their toxicity alone by more than this "
+        'are marked "hostile in reply to".',
+    )
+    return use, float(margin)
+
+
 def controls(loaded: Any, qp: Any) -> dict[str, Any]:
     """The label, threshold and filter widgets (first values from the link); returns the choices."""
-    labels = thread_labels(loaded.models) or ["toxicity"]
+    use_context, margin = context_controls(loaded, qp)
+    _, model_thresholds, in_context = resources.scores_for(loaded, use_context)
+    labels = thread_labels({**loaded.models, **(loaded.context_models if in_context else {})}) or ["toxicity"]
     default_label = "toxicity" if "toxicity" in labels else labels[0]
-    thresholds = resources.thresholds_for(loaded.thresholds)
+    thresholds = resources.thresholds_for(model_thresholds)
     widgets.init_state("th_label", params.get_choice(qp, "label", labels, default_label))
     if st.session_state["th_label"] not in labels:
         st.session_state["th_label"] = default_label
     c = st.columns([1, 1.5, 2])
-    label = c[0].selectbox("Colour by", labels, key="th_label")
+    label = c[0].selectbox(
+        "Colour by",
+        labels,
+        key="th_label",
+        format_func=lambda lab: shown_label(loaded, lab, in_context),
+    )
     default_threshold = float(thresholds.get(label, DEFAULT_THRESHOLD))
     threshold_key = f"th_threshold_{label}"
     linked = params.get_str(qp, "label", default_label) == label  # the link's threshold is for its label
     widgets.init_state(
         threshold_key, params.get_float(qp, "threshold", default_threshold) if linked else default_threshold
     )
-    threshold = c[1].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
+    threshold = c[1].slider(
+        f"Threshold for {shown_label(loaded, label, in_context)}",
+        0.0,
+        1.0,
+        step=0.01,
+        key=threshold_key,
+    )
     widgets.init_state("th_only", params.get_bool(qp, "only", False))
     with c[2]:
         st.write("")  # level with the other widgets' labels
@@ -78,10 +134,43 @@ def controls(loaded: Any, qp: Any) -> dict[str, Any]:
         "thresholds": thresholds,
         "default_label": default_label,
         "default_threshold": default_threshold,
+        "use_context": use_context,
+        "in_context": in_context,
+        "margin": margin,
     }
 
 
+def scores_caption(loaded: Any, in_context: bool) -> None:
+    """Which scores the numbers below come from."""
+    if in_context:
+        labels = ", ".join(label_name(lab, True) for lab in thread_labels(loaded.context_models))
+        st.caption(
+            f"Measured with {labels}: each reply read with the comment it answers, top-level comments "
+            "with the post; other labels alone."
+        )
+    elif loaded.context_scores:
+        st.caption(f"Measured with every comment read alone ({label_name('toxicity', False)}).")
+    else:
+        st.caption("Every comment scored alone (no model here reads replies in context).")
+
+
+def context_marks(loaded: Any, margin: float) -> dict[str, list[str]]:
+    """'hostile in reply to <author>: <the parent's first words>' by comment id, for replies
+    whose toxicity in context exceeds their toxicity alone by more than ``margin``. The marks
+    are comment text: ``tree.tree_html`` escapes them."""
+    marks: dict[str, list[str]] = {}
+    jumps = context_jumps(loaded.thread, loaded.scores, loaded.context_scores, label=JUMP_LABEL, margin=margin)
+    for cid, jump in jumps.items():
+        who = "the post" if jump["parent_kind"] == "post" else (jump["parent_author"] or "anonymous")
+        marks[cid] = [
+            f"hostile in reply to {shorten(who, 40)}: “{shorten(jump['parent_preview'], PARENT_PREVIEW)}” "
+            f"({JUMP_LABEL} {jump['alone']:.2f} alone, {jump['in_context']:.2f} in context)"
+        ]
+    return marks
+
+
 def metrics(summary: dict[str, Any]) -> None:
+    """The thread's key figures (from whichever scores the report used)."""
     m = st.columns(5)
     m[0].metric("Comments", f"{summary['comments']:,}")
     m[1].metric("Authors", f"{summary['authors']:,}")
@@ -172,7 +261,8 @@ def chart_tabs(report: dict[str, Any]) -> None:
 def tree_section(loaded: Any, thread_id: str, choice: dict[str, Any], marks: dict[str, list[str]], qp: Any) -> int:
     """The reply tree, one page of top-level sub-threads at a time; returns the page number."""
     label, only = choice["label"], choice["only"]
-    rows = tree.rows_of(loaded.thread, loaded.scores, label, choice["threshold"])
+    scores = resources.scores_for(loaded, choice["use_context"])[0]
+    rows = tree.rows_of(loaded.thread, scores, label, choice["threshold"])
     shown = tree.above_with_ancestors(rows) if only else rows
     widgets.init_state("th_page", params.get_int(qp, "p", 1, 1))
     _, pages = tree.page_of(shown, 0, ROOTS_PER_PAGE, ROW_BUDGET)
@@ -246,9 +336,10 @@ def render() -> None:
     )
     choice = controls(loaded, qp)
     key = tuple(sorted(choice["thresholds"].items()))
-    report = resources.thread_report(db, thread_id, str(version), key)
-    hottest = resources.hottest(db, thread_id, str(version), key)
+    report = resources.thread_report(db, thread_id, str(version), key, choice["use_context"])
+    hottest = resources.hottest(db, thread_id, str(version), key, choice["use_context"])
     metrics(report["summary"])
+    scores_caption(loaded, report["scores_used"] == "in context")
     st.page_link(
         nav.page("authors"),
         label="Who drove it: the authors of this thread",
@@ -260,7 +351,10 @@ def render() -> None:
     if loaded.thread.post is not None:
         with st.expander("The post: " + md_escape((loaded.thread.post.author or "anonymous")[:80]), expanded=False):
             st.text(loaded.thread.post.text)
-    page_no = tree_section(loaded, thread_id, choice, tree.mark_map(report["turning_point"], hottest), qp)
+    marks = tree.mark_map(report["turning_point"], hottest)
+    for cid, extra in context_marks(loaded, choice["margin"]).items():
+        marks.setdefault(cid, []).extend(extra)
+    page_no = tree_section(loaded, thread_id, choice, marks, qp)
     widgets.set_params(
         {
             "thread": thread_id,
@@ -268,8 +362,17 @@ def render() -> None:
             "threshold": round(choice["threshold"], 2),
             "only": choice["only"],
             "p": page_no,
+            "ctx": choice["use_context"] if loaded.context_scores else None,
+            "margin": round(choice["margin"], 2) if loaded.context_scores else None,
         },
-        {"label": choice["default_label"], "threshold": round(choice["default_threshold"], 2), "only": False, "p": 1},
+        {
+            "label": choice["default_label"],
+            "threshold": round(choice["default_threshold"], 2),
+            "only": False,
+            "p": 1,
+            "ctx": True,
+            "margin": MARGIN,
+        },
     )
 
 
