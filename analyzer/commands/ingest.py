@@ -7,12 +7,17 @@ transaction: a bad input or a failure leaves the store as it was.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from analyzer.errors import AnalyzerError, InputError
+
+if TYPE_CHECKING:
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.store import ImportBatch, Store
 
 DB_HELP = (
     "Store: an SQLite file path or a postgresql+psycopg:// URL (default: $THREAD_ANALYZER_DB or ./thread_analyzer.db)."
@@ -106,19 +111,16 @@ def ingest(
         if models:
             with tqdm(total=n_records, unit="comment", file=sys.stderr, disable=None, desc="scoring") as bar:
                 if scheduler or engine == "dask":
-                    from analyzer.scoring import distributed
-
-                    with distributed.connect(scheduler) as client:
-                        distributed.score_batches(
-                            store,
-                            batches,
-                            models,
-                            client=client,
-                            batch_size=batch_size,
-                            device=device,
-                            precision=precision,
-                            progress=bar.update,
-                        )
+                    _score_on_dask(
+                        store,
+                        batches,
+                        models,
+                        scheduler=scheduler,
+                        batch_size=batch_size,
+                        device=device,
+                        precision=precision,
+                        progress=bar.update,
+                    )
                 else:
                     pipeline.score_batches(
                         store, batches, models, batch_size=batch_size, device=device, progress=bar.update
@@ -128,3 +130,36 @@ def ingest(
         click.echo(pipeline.summary_line(summary, n_threads, store.url))
     finally:
         store.close()
+
+
+def _score_on_dask(
+    store: Store,
+    batches: Sequence[ImportBatch],
+    models: Sequence[Classifier],
+    *,
+    scheduler: str | None,
+    batch_size: int | None,
+    device: str | None,
+    precision: str | None,
+    progress: Callable[[int], None],
+) -> None:
+    """``pipeline.score_batches`` with the scoring on a Dask cluster: records whose current
+    text the store already scored with these models are skipped; the rest go to the workers
+    as plain records (``distributed`` never sees the store) and come back to their batches."""
+    from analyzer.scoring import distributed
+    from analyzer.store.importing import text_hash
+
+    thread_ids = [t.id for b in batches for t in b.threads]
+    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in models])
+    todo: list[list[dict[str, Any]]] = []
+    for batch in batches:
+        records = [r for t in batch.threads for r in t.records()]
+        keep = [r for r in records if done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
+        if len(records) > len(keep):
+            progress(len(records) - len(keep))
+        todo.append(keep)
+    options = distributed.options_for(models, precision=precision, batch_size=batch_size, device=device)
+    with distributed.connect(scheduler) as client:
+        scored = distributed.score_groups(todo, options, client=client, progress=progress)
+    for batch, records in zip(batches, scored):
+        batch.records = records

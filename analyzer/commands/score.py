@@ -138,14 +138,7 @@ def score(
     from analyzer.scoring.frames import quiet_openmp
 
     quiet_openmp()  # before torch loads
-    from tqdm import tqdm
     from transformers.utils import logging as hf_logging
-
-    from analyzer.parsers import input_units, parse_path
-    from analyzer.scoring.cache import ScoreCache
-    from analyzer.scoring.classifier import Classifier
-    from analyzer.scoring.defaults import default_model_dirs
-    from analyzer.scoring.scorer import Scorer
 
     hf_logging.disable_progress_bar()  # our own bar is the one that matters
     if scheduler or engine == "dask" or out_dir is not None:
@@ -166,9 +159,50 @@ def score(
             partition_size=partition_size,
             retries=retries,
         )
-        if failed:
-            sys.exit(2)
-        return
+    else:
+        failed = _score_to_stdout(
+            inputs,
+            model_dirs,
+            fmt=fmt,
+            now=now,
+            columns=columns,
+            batch_size=batch_size,
+            device=device,
+            threads=threads,
+            precision=precision,
+            cache_path=cache_path,
+            no_cache=no_cache,
+            allow_network=allow_network,
+        )
+    if failed:
+        sys.exit(2)  # SystemExit: analyzer.cli runs click with standalone_mode=False
+
+
+def _score_to_stdout(
+    inputs: tuple[str, ...],
+    model_dirs: tuple[str, ...],
+    *,
+    fmt: str | None,
+    now: datetime | None,
+    columns: dict[str, str],
+    batch_size: int | None,
+    device: str | None,
+    threads: int | None,
+    precision: str,
+    cache_path: str | None,
+    no_cache: bool,
+    allow_network: bool,
+) -> int:
+    """The default: records scored in this process as JSON Lines on stdout, input after
+    input; returns the number of inputs that failed to parse."""
+    from tqdm import tqdm
+
+    from analyzer.parsers import input_units, parse_path
+    from analyzer.scoring.cache import ScoreCache
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.scoring.defaults import default_model_dirs
+    from analyzer.scoring.scorer import Scorer
+
     folders = list(model_dirs) or [str(d) for d in default_model_dirs()]
     classifiers = [
         Classifier.from_pretrained(f, allow_network=allow_network, device=device, precision=precision) for f in folders
@@ -203,8 +237,7 @@ def score(
         f"cache hits {cache.hits:,}, misses {cache.misses:,}",
         err=True,
     )
-    if failed:
-        sys.exit(2)  # SystemExit: analyzer.cli runs click with standalone_mode=False
+    return failed
 
 
 def _score_to_parquet(
