@@ -25,7 +25,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "parsers": ("store", "scoring", "dashboard", "service"),
     "store": ("analytics", "dashboard", "service", "scoring.classifier"),
     "analytics": ("store", "dashboard", "service"),
-    "scoring": ("store", "dashboard", "service"),
+    "scoring": ("store", "dashboard", "service"),  # the Dask engine too: its callers hand it plain records
     "thread_stats": ("store", "analytics", "dashboard", "service", "scoring.classifier"),
     "rules": ("store", "dashboard", "service"),  # pure matching: the store applies it
     "alerts": ("store", "dashboard", "service"),  # delivery only: the store hands it the alerts
@@ -34,14 +34,34 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 DASHBOARD_USERS = ("analyzer.dashboard", "analyzer.commands.demo")
 
 # (importing module or package, imported module or package): known exceptions, each with its reason
-ALLOWED: dict[tuple[str, str], str] = {
-    ("analyzer.scoring.distributed", "analyzer.store"): (
-        "score_batches takes a Store and ImportBatch and reads importing.text_hash to skip stored texts "
-        "(issue 11: that store-aware part belongs in pipeline)"
-    ),
+ALLOWED: dict[
+    tuple[str, str], str
+] = {}  # none today: scoring.distributed takes plain records, ingest skips stored ones
+
+LINE_BUDGET = 450  # lines a module may have (issue 11 aims at about 400): split a bigger one by what it holds
+# modules not split yet: path -> (ceiling, reason). Each may not grow past its ceiling (its length when
+# listed, rounded up to the next 50); once one is under the budget its line goes (test_not_yet_split_is_current).
+NOT_YET_SPLIT: dict[str, tuple[int, str]] = {
+    "analyzer/training/trainer.py": (500, "fine-tuning and head fitting in one Trainer; a model trains off it now"),
+    "analyzer/analytics/__init__.py": (550, "every metric of analytics.report in one module"),
+    "analyzer/store/alerts.py": (550, "webhooks, the outbox and delivery claims together (issue 15)"),
+    "analyzer/scoring/classifier.py": (550, "loading, prediction and windowing of one Classifier"),
+    "analyzer/store/importing.py": (700, "the import transaction and its per-thread writes, context scores included"),
+    "analyzer/commands/rules.py": (700, "every rules and webhooks subcommand in one click group"),
 }
-MAX_LINES = 700  # the issue-11 goal is ~400; the modules over it are listed in docs/ARCHITECTURE.md
-TOO_LONG: dict[str, str] = {}  # path -> reason; none today
+FUNCTION_BUDGET = 80  # lines a function may have (nested functions count in their own right)
+# functions not split yet: "path:name" -> reason; once one is under the budget its line goes
+LONG_FUNCTIONS: dict[str, str] = {
+    "analyzer/commands/evaluate.py:evaluate": "the evaluate command's options and report in one body",
+    "analyzer/commands/report.py:render_markdown": "every section of the Markdown report in one body",
+    "analyzer/dashboard/views/models.py:render": "a view laid out top to bottom",
+    "analyzer/dashboard/views/overview.py:render": "a view laid out top to bottom",
+    "analyzer/dashboard/views/review_queue.py:render": "a view laid out top to bottom",
+    "analyzer/service/app.py:create_app": "the app factory defines its routes inside it",
+    "analyzer/store/importing.py:_thread": "one thread's rows written in one pass",
+    "analyzer/thread.py:build": "linking, repairs and depths in one pass over the comments",
+    "analyzer/training/trainer.py:_fit_finetune": "the fine-tuning loop (a model trains off it now)",
+}
 
 
 def modules() -> dict[str, Path]:
@@ -193,16 +213,66 @@ def test_cycle_finder_finds_cycles() -> None:
     assert all(len(c) == 1 for c in strongly_connected({"a": {"b"}, "b": {"c"}}))
 
 
+def lines_of(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
 def test_module_size() -> None:
     too_long = []
     for path in MODULES.values():
         rel = path.relative_to(ROOT).as_posix()
-        lines = len(path.read_text(encoding="utf-8").splitlines())
-        if lines > MAX_LINES and rel not in TOO_LONG:
-            too_long.append(f"{rel}: {lines} lines")
-    assert not too_long, f"modules over {MAX_LINES} lines (split them, or list them with a reason):\n" + "\n".join(
-        too_long
-    )
+        ceiling = NOT_YET_SPLIT.get(rel, (LINE_BUDGET, ""))[0]
+        if (lines := lines_of(path)) > ceiling:
+            too_long.append(f"{rel}: {lines} lines, over {ceiling}")
+    assert not too_long, f"modules over {LINE_BUDGET} lines (split them by what they hold):\n" + "\n".join(too_long)
+
+
+def test_not_yet_split_is_current() -> None:
+    """The list of modules not split yet only shrinks: a listed module that is gone or now
+    under the budget loses its line."""
+    stale = [rel for rel in NOT_YET_SPLIT if not (ROOT / rel).is_file() or lines_of(ROOT / rel) <= LINE_BUDGET]
+    assert not stale, f"under {LINE_BUDGET} lines now (or gone): delete from NOT_YET_SPLIT: {stale}"
+
+
+def long_functions() -> dict[str, int]:
+    """ "path:name" -> lines, for every function or method over the budget (any depth)."""
+    out: dict[str, int] = {}
+    for path in MODULES.values():
+        rel = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > FUNCTION_BUDGET:
+                    out[f"{rel}:{node.name}"] = max(lines, out.get(f"{rel}:{node.name}", 0))
+    return out
+
+
+def test_function_size() -> None:
+    found = long_functions()
+    new = [f"{name}: {lines} lines" for name, lines in sorted(found.items()) if name not in LONG_FUNCTIONS]
+    assert not new, f"functions over {FUNCTION_BUDGET} lines (split them into named steps):\n" + "\n".join(new)
+    stale = sorted(set(LONG_FUNCTIONS) - set(found))
+    assert not stale, f"under {FUNCTION_BUDGET} lines now (or gone): delete from LONG_FUNCTIONS: {stale}"
+
+
+def test_size_checks_can_fail() -> None:
+    """The budgets measure what they claim: a listed module is over the budget, a listed
+    function is found by the walker."""
+    assert lines_of(ROOT / "analyzer/store/importing.py") > LINE_BUDGET
+    assert "analyzer/thread.py:build" in long_functions()
+
+
+def test_views_do_not_import_other_views() -> None:
+    """A page imports what pages share (widgets, state, resources), never another page."""
+    bad = [
+        f"{MODULES[name].relative_to(ROOT)}:{line} imports {target}"
+        for name, target, line in EDGES
+        if within(name, "dashboard.views")
+        and within(target, "dashboard.views")
+        and target != name
+        and target != "analyzer.dashboard.views"
+    ]
+    assert not bad, "\n".join(bad)
 
 
 # ---------------------------------------------------------------------------- optional extras
