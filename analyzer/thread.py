@@ -310,10 +310,32 @@ class Thread:
     def max_depth(self) -> int:
         return max((c.depth for c in self.comments), default=0)
 
+    def parent_texts(self) -> dict[str, str]:
+        """{comment id: the text a context model reads it with}: a reply's parent's text, a
+        top-level comment's post (``post_context``). Comments with neither are left out. The
+        one home of this rule: the scorer (on records), the store and the service use it."""
+        post = self.post
+        title = post.extra.get("title") if post is not None and isinstance(post.extra, dict) else None
+        post_text = post_context(title, post.text) if post is not None else None
+        out: dict[str, str] = {}
+        for c in self.traverse("preorder", include_post=False):
+            parent = self.parent(c.id)
+            if parent is not None and parent.kind == "comment":
+                out[c.id] = parent.text or ""
+            elif post_text is not None:
+                out[c.id] = post_text
+        return out
+
     def records(self) -> Iterator[dict[str, Any]]:
         """Parse records in pre-order: the post first (when there is one)."""
         for node in self.traverse("preorder"):
             yield node.to_record(self.id)
+
+
+def post_context(title: object, text: str | None) -> str | None:
+    """What a top-level comment is read with: the post's title and text, one per line
+    (None when the post has neither)."""
+    return "\n".join(x for x in (str(title) if title else "", text or "") if x) or None
 
 
 def _storable(ident: str) -> str:

@@ -318,5 +318,22 @@ def test_perspective_context_feeds_a_context_model(tmp_path: Path, toxicity_mode
         rude = score({"articleAndParentComment": {"parentComment": {"text": "go away you stupid idiot"}}})
         assert kind != rude and alone not in (kind, rude)
         assert score({"entries": [{"text": "what a lovely idea, thank you"}]}) == kind
+
+        # a whole thread: every reply (and top-level comment, with the post) read in context,
+        # and the thread's metrics say they used those scores
+        comments = [
+            {"id": "a", "text": "go away you stupid idiot"},
+            {"id": "b", "parent_id": "a", "text": "you first"},
+            {"id": "c", "text": "what a lovely idea, thank you"},
+            {"id": "d", "parent_id": "c", "text": "you first"},
+        ]
+        r = post(srv, "/v1/threads:analyze", body={"comments": comments, "do_not_store": True})
+        assert r.status_code == 200, r.text
+        (thread,) = r.json()["threads"]
+        by_id = {c["id"]: c for c in thread["comments"]}
+        assert by_id["b"]["scores"] == by_id["d"]["scores"]  # alone: the same words
+        assert by_id["b"]["context_scores"] != by_id["d"]["context_scores"]  # under different parents
+        assert by_id["a"]["context_scores"] is None  # no post, no parent: nothing to read it with
+        assert thread["report"]["scores_used"] == "in context" and thread["report"]["context_available"]
     finally:
         stop(srv.proc)

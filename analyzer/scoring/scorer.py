@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.scoring.cache import Entry, ScoreCache, text_key
 from analyzer.text import without_lone_surrogates
+from analyzer.thread import post_context
 
 if TYPE_CHECKING:
     import torch
@@ -271,8 +272,9 @@ class Scorer:
 
 
 class _Contexts:
-    """The text each record of the current thread is read with: its parent's text, or for a
-    top-level comment the post's title and text. Holds one thread at a time."""
+    """The text each record of the current thread is read with: ``Thread.parent_texts``'
+    rule on a stream of records (its parent's text, or for a top-level comment the post's
+    title and text). Holds one thread at a time."""
 
     def __init__(self, text_field: str) -> None:
         self.text_field = text_field
@@ -290,7 +292,7 @@ class _Contexts:
             extra = record.get("extra") or {}
             title = extra.get("title") if isinstance(extra, dict) else None
             self.post_id = record.get("id")
-            self.post = "\n".join(x for x in (str(title) if title else "", text) if x) or None
+            self.post = post_context(title, text)
             return None
         self.texts[record.get("id")] = text
         parent_id = record.get("parent_id")

@@ -127,6 +127,20 @@ class Service:
                     self._thresholds.setdefault(label, float(clf.thresholds.get(label, DEFAULT_THRESHOLD)))
         return self._thresholds
 
+    def context_thresholds(self) -> dict[str, float]:
+        """The thresholds of the context models' labels (for their ``context_scores``)."""
+        out: dict[str, float] = {}
+        for clf in self.scorer.context_models:
+            for label in clf.labels:
+                out.setdefault(label, float(clf.thresholds.get(label, DEFAULT_THRESHOLD)))
+        return out
+
+    async def score_pairs(self, pairs: list[tuple[str, str]]) -> list[Scored] | None:
+        """The context models' scores of (parent, text) pairs; None without a context model."""
+        if self.pair_batcher is None:
+            return None
+        return await self.pair_batcher.score(pairs)  # type: ignore[arg-type]
+
     def models(self) -> list[dict[str, Any]]:
         return [
             {

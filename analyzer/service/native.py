@@ -52,6 +52,11 @@ class CommentScores(BaseModel):
     flagged: list[str] = Field(description="Toxicity labels at or over their model's threshold.")
     models: dict[str, str] = Field(description="Label -> name@fingerprint of the model that gave it.")
     windowed: bool = Field(description="Whether the text was longer than a model reads at once.")
+    context_scores: dict[str, float] | None = Field(
+        default=None,
+        description="With a context model: canonical label -> probability of the comment read with "
+        "its parent (a top-level comment with the post).",
+    )
 
 
 class ScoreResponse(BaseModel):
@@ -237,15 +242,32 @@ async def analyze_threads(body: ThreadRequest, request: Request) -> ThreadRespon
     nodes = [(t, c) for t in threads for c in t.traverse("preorder")]
     scored = await service.score([c.text for _, c in nodes])
     thresholds = service.thresholds()
+    parents = {t.id: t.parent_texts() for t in threads}
+    paired = [(t.id, c.id, parents[t.id][c.id], c.text) for t, c in nodes if c.id in parents[t.id]]
+    in_context = await service.score_pairs([(p, text) for _, _, p, text in paired])
+    context: dict[tuple[str, str], dict[str, float]] = {}
+    if in_context is not None:
+        context = {(tid, cid): r.scores for (tid, cid, _, _), r in zip(paired, in_context)}
     results: dict[str, ThreadResult] = {}
     per_thread: dict[str, dict[str, dict[str, float]]] = {}
+    per_thread_context: dict[str, dict[str, dict[str, float]]] = {}
     for (thread, c), s in zip(nodes, scored):
         res = results.setdefault(thread.id, ThreadResult(id=thread.id, comments=[], report={}))
-        res.comments.append(_result(service, c.id, thread.id, s))
+        result = _result(service, c.id, thread.id, s)
+        if (thread.id, c.id) in context:
+            result.context_scores = context[thread.id, c.id]
+            per_thread_context.setdefault(thread.id, {})[c.id] = context[thread.id, c.id]
+        res.comments.append(result)
         per_thread.setdefault(thread.id, {})[c.id] = s.scores
     for thread in threads:
         if thread.id in results:
-            results[thread.id].report = analytics.report(thread, per_thread.get(thread.id, {}), thresholds)
+            results[thread.id].report = analytics.report(
+                thread,
+                per_thread.get(thread.id, {}),
+                thresholds,
+                context_scores=per_thread_context.get(thread.id) or None,
+                context_thresholds=service.context_thresholds(),
+            )
     stored = False
     if not body.do_not_store and service.writer is not None and nodes:
         stored = await service.save(

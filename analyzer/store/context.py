@@ -10,7 +10,6 @@ old in-context score replaced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
@@ -20,23 +19,9 @@ from analyzer.thread import Thread
 
 
 def parent_texts(thread: Thread) -> dict[str, str]:
-    """{comment id: the text a context model reads it with}: a reply's parent's text, a
-    top-level comment's post (its title and text). The same rule as the scorer's
-    (``scoring.scorer.score_records``; tests/test_context_store.py checks they agree);
-    comments with neither are left out. Only their hashes are stored."""
-    post = thread.post
-    post_text: str | None = None
-    if post is not None:
-        title = post.extra.get("title") if isinstance(post.extra, Mapping) else None
-        post_text = "\n".join(x for x in (str(title) if title else "", post.text or "") if x) or None
-    out: dict[str, str] = {}
-    for c in thread.traverse("preorder", include_post=False):
-        parent = thread.parent(c.id)
-        if parent is not None and parent.kind == "comment":
-            out[c.id] = parent.text or ""
-        elif post_text is not None:
-            out[c.id] = post_text
-    return out
+    """{comment id: the text a context model reads it with} (``Thread.parent_texts``);
+    only their hashes are stored."""
+    return thread.parent_texts()
 
 
 def write_context_scores(conn: Connection, thread_id: str, rows: list[dict[str, Any]], *, scored_before: bool) -> int:
