@@ -191,6 +191,14 @@ def test_train_context_model_from_parent_column(tmp_path: Path) -> None:
     clf = Classifier.from_pretrained(out)
     result = Scorer([clf]).score_pairs([("you are all idiots", "exactly, you first"), ("", "exactly, you first")])
     assert set(result[0].scores) == {"toxicity"} and result[0].scores != result[1].scores
+    # the card's validation numbers are the pair model's with the parents (not the replies alone)
+    from sklearn.metrics import roc_auc_score
+
+    val = table.iloc[80:]
+    paired = Scorer([clf]).score_pairs(list(zip(val["parent"], val["text"])))
+    auc = roc_auc_score(val["toxicity"], [s.scores["toxicity"] for s in paired])
+    card = json.loads((out / "analyzer.json").read_text())["metrics"]["labels"]["toxicity"]["roc_auc"]
+    assert card == pytest.approx(auc, abs=1e-4)
 
 
 def test_evaluate_context_reports_both_models(tmp_path: Path) -> None:

@@ -228,7 +228,11 @@ class Trainer:
         from analyzer.scoring.classifier import Classifier
 
         clf = Classifier.from_pretrained(out, device="cpu")
-        preds = clf.predict(self.val_data.texts, batch_size=64)
+        if self.args.context == "parent":  # read as the scorer reads it: with the parent
+            parents = self.val_data.parents or [""] * len(self.val_data)
+            preds = [p for p, _ in clf.score_pairs(list(zip(parents, self.val_data.texts)), batch_size=64)]
+        else:
+            preds = clf.predict(self.val_data.texts, batch_size=64)
         probs = np.array([[p[lab] for lab in self.val_data.labels] for p in preds], dtype=np.float32)
         metrics, thresholds = self._evaluate(probs)
         metrics["train_seconds"] = round(time.time() - started, 1)
