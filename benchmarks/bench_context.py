@@ -26,7 +26,7 @@ def records(path: Path) -> list[dict]:
     from analyzer.parsers import iter_threads
 
     out: list[dict] = []
-    for thread in iter_threads(path):
+    for thread in iter_threads([path]):
         out.extend(thread.records())
     return out
 

@@ -166,3 +166,47 @@ def test_overview_ranks_in_context_by_default_and_alone_on_request(app) -> None:
     assert set(frame["scores"]) == {"alone"}
     assert float(frame[frame["id"] == "ctx"]["risk"].iloc[0]) < risk_in_context
     assert "every comment alone" in texts(at)
+
+
+def test_comment_page_explains_the_in_context_score_over_reply_and_parent(
+    ctx_db: Path, dashboard_models: Path, tiny_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a context model loaded, the comment page attributes the in-context score to the
+    words of the parent and of the reply, each word escaped in its own span."""
+    import time
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    root = tmp_path / "models"
+    root.mkdir()
+    for folder in dashboard_models.iterdir():
+        (root / folder.name).symlink_to(folder, target_is_directory=True)
+    tiny_model(
+        root / "tiny-ctx",
+        labels=["toxicity"],
+        problem_type="multi_label_classification",
+        analyzer={"task": "toxicity", "context": "parent", "default": True, "max_length": 64},
+        seed=5,
+    )
+    monkeypatch.setenv("THREAD_ANALYZER_DB", str(ctx_db))
+    monkeypatch.setenv("THREAD_ANALYZER_MODELS", str(root))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = open_page(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT), "comment", thread="ctx", comment="b")
+
+    def explained() -> list[str]:
+        return [e.proto.body for e in at.get("html") if "ta-explained" in e.proto.body]
+
+    for _ in range(120):  # computed in a background thread: shown by a later run
+        if len(explained()) >= 2:
+            break
+        time.sleep(0.5)
+        at.run()
+    assert "Why the in-context toxicity score" in texts(at)
+    blocks = explained()
+    parent_block, reply_block = blocks[-2], blocks[-1]
+    assert parent_block.count('class="ta-word"') == len(PARENT_TEXT.split())
+    assert reply_block.count('class="ta-word"') == len("exactly, you first".split())
+    assert "<script" not in parent_block and "&lt;script&gt;" in parent_block
+    st.cache_resource.clear()

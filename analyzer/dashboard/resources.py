@@ -61,6 +61,12 @@ class Models:
             (c for c in self.classifiers if label in c.labels and getattr(c, "context", None) != "parent"), None
         )
 
+    def context_for(self, label: str) -> Any | None:
+        """The first loaded context model providing ``label`` (it gives ``context_scores``)."""
+        return next(
+            (c for c in self.classifiers if label in c.labels and getattr(c, "context", None) == "parent"), None
+        )
+
     def labels(self) -> list[str]:
         return list(dict.fromkeys(label for c in self.classifiers for label in c.labels))
 

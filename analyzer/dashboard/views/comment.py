@@ -150,6 +150,37 @@ def in_context(detail: dict[str, Any], loaded: Any, comment_id: str) -> None:
         st.caption(md_escape(f"Read in context with {who}:"))
         read_with = parent_texts(thread).get(comment_id) if comment_id in thread else None
         st.text(shorten(read_with, PARENT_CHARS) if read_with else "(nothing: the model read it alone)")
+    if read_with:
+        explain_in_context(detail["text"], read_with, labels)
+
+
+def explain_in_context(text: str, parent: str, labels: list[str]) -> None:
+    """Which words of the reply and of the parent drove the in-context score (the loaded
+    context model, integrated gradients over the pair it reads)."""
+    models = resources.models()
+    label = next((lab for lab in ("toxicity", *labels) if models.context_for(lab) is not None), None)
+    if label is None or not text.strip() or len(text) + len(parent) > MAX_EXPLAIN_CHARS:
+        return
+    clf = models.context_for(label)
+    st.subheader(f"Why the in-context {label} score")
+    found = resources.explainer().result_pair(clf, label, parent, text)
+    if found is None:
+        wait_for_pair_explanation(clf, label, parent, text)
+    elif isinstance(found, str):
+        widgets.error("The in-context score could not be explained", RuntimeError(found))
+    else:
+        parent_words, reply_words = found
+        st.caption("In the comment it answers")
+        st.html(highlight_html(parent_words))
+        st.caption("In the reply")
+        st.html(highlight_html(reply_words))
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def wait_for_pair_explanation(clf: Any, label: str, parent: str, text: str) -> None:
+    if resources.explainer().result_pair(clf, label, parent, text, start=False) is not None:
+        st.rerun(scope="app")
+    st.caption("Working out which words of the reply and of its parent drove the in-context score…")
 
 
 def context(loaded: Any, thread_id: str, comment_id: str, label: str) -> None:
