@@ -213,27 +213,64 @@ def multi(
 # Short replies whose meaning is the parent's: alone they are harmless, under a hateful or
 # insulting parent they endorse it. Written for this project; used to build synthetic pairs.
 ENDORSEMENTS = [
-    "Exactly.", "This. So much this.", "Couldn't agree more.", "Well said.", "100% true.",
-    "Yes, finally someone says it.", "Agreed, every word.", "So true, they really are.",
-    "You're absolutely right.", "Exactly, they should all be sent back.", "Took the words right out of my mouth.",
-    "Facts.", "Amen to that.", "Best comment here.", "Nailed it.", "Truer words were never spoken.",
-    "Same thing I always say.", "Yep, that's them alright.", "Spot on, as usual.", "Someone had to say it.",
-    "+1, totally agree", "lol so true", "Ha, perfect description.", "This should be the top comment.",
-    "I second that.", "Yes! Thank you for saying it.", "Don't forget the rest of them too.",
-    "And they wonder why nobody likes them.", "Couldn't have put it better myself.", "Preach.",
+    "Exactly.",
+    "This. So much this.",
+    "Couldn't agree more.",
+    "Well said.",
+    "100% true.",
+    "Yes, finally someone says it.",
+    "Agreed, every word.",
+    "So true, they really are.",
+    "You're absolutely right.",
+    "Exactly, they should all be sent back.",
+    "Took the words right out of my mouth.",
+    "Facts.",
+    "Amen to that.",
+    "Best comment here.",
+    "Nailed it.",
+    "Truer words were never spoken.",
+    "Same thing I always say.",
+    "Yep, that's them alright.",
+    "Spot on, as usual.",
+    "Someone had to say it.",
+    "+1, totally agree",
+    "lol so true",
+    "Ha, perfect description.",
+    "This should be the top comment.",
+    "I second that.",
+    "Yes! Thank you for saying it.",
+    "Don't forget the rest of them too.",
+    "And they wonder why nobody likes them.",
+    "Couldn't have put it better myself.",
+    "Preach.",
 ]
 # Held out: other wordings, for validation only (does the model learn endorsement, or the list?).
 ENDORSEMENTS_VAL = [
-    "Absolutely right.", "Yes, this exactly.", "Word.", "Could not have said it better.",
-    "Totally, every single one of them.", "So glad someone finally said this", "Agree 100%",
-    "True story.", "Right on.", "Bingo.", "Yup, typical.", "My thoughts exactly.",
+    "Absolutely right.",
+    "Yes, this exactly.",
+    "Word.",
+    "Could not have said it better.",
+    "Totally, every single one of them.",
+    "So glad someone finally said this",
+    "Agree 100%",
+    "True story.",
+    "Right on.",
+    "Bingo.",
+    "Yup, typical.",
+    "My thoughts exactly.",
 ]
 # Replies that push back: under a hateful parent they are not toxic.
 PUSHBACKS = [
-    "That's a hateful thing to say.", "Please don't talk about people like that.", "Source? That sounds like prejudice.",
-    "No, that's not fair to anyone.", "Let's keep this civil, please.", "I disagree, that's a stereotype.",
-    "Not cool. Everyone deserves respect here.", "Please read the civility policy before posting again.",
-    "That's simply not true, and it's hurtful.", "Can we get back to discussing the article?",
+    "That's a hateful thing to say.",
+    "Please don't talk about people like that.",
+    "Source? That sounds like prejudice.",
+    "No, that's not fair to anyone.",
+    "Let's keep this civil, please.",
+    "I disagree, that's a stereotype.",
+    "Not cool. Everyone deserves respect here.",
+    "Please read the civility policy before posting again.",
+    "That's simply not true, and it's hurtful.",
+    "Can we get back to discussing the article?",
 ]
 
 
@@ -292,8 +329,14 @@ def context(src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame) -> tuple[
 
     def synthetic(parents, replies, label, source):
         return pd.DataFrame(
-            {"text": replies, "parent": parents, "source": source, "toxicity": float(label),
-             "insult": np.nan, "identity_attack": np.nan}
+            {
+                "text": replies,
+                "parent": parents,
+                "source": source,
+                "toxicity": float(label),
+                "insult": np.nan,
+                "identity_attack": np.nan,
+            }
         )
 
     synth = pd.concat(
@@ -301,7 +344,9 @@ def context(src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame) -> tuple[
             synthetic(pick(hateful["text"], n), pick(ENDORSEMENTS, n), 1, "synthetic-endorses-hateful"),
             synthetic(pick(benign, n), pick(ENDORSEMENTS, n), 0, "synthetic-endorses-benign"),
             synthetic(pick(hateful["text"], n // 5), pick(PUSHBACKS, n // 5), 0, "synthetic-pushback"),
-            synthetic(pick(benign, n // 2), pick(gn[gn["label"] == "0"]["text"], n // 2), 0, "synthetic-benign-under-benign"),
+            synthetic(
+                pick(benign, n // 2), pick(gn[gn["label"] == "0"]["text"], n // 2), 0, "synthetic-benign-under-benign"
+            ),
             synthetic(pick(benign, n), pick(toxic["text"], n), 1, "synthetic-toxic-under-benign"),
         ]
     )

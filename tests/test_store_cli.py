@@ -40,7 +40,10 @@ def test_ingest_threads_report_export(store_url: str, tmp_path: Path, capsys, mo
         ["ingest", str(PASTED), str(HN), "--db", store_url, "--no-score", "--now", NOW], capsys, monkeypatch
     )
     assert code == 0, err
-    assert "3 thread(s)" in out and "posts 3 added, 0 updated, 0 unchanged; comments 2211 added, 0 updated, 0 unchanged" in out
+    assert (
+        "3 thread(s)" in out
+        and "posts 3 added, 0 updated, 0 unchanged; comments 2211 added, 0 updated, 0 unchanged" in out
+    )
 
     code, out, _ = run(["ingest", str(PASTED), "--db", store_url, "--no-score", "--now", NOW], capsys, monkeypatch)
     assert code == 0 and "(1 already imported)" in out and "comments 0 added, 0 updated, 21 unchanged" in out
@@ -182,7 +185,9 @@ def test_ingest_scores_with_models_and_skips_what_is_scored(
     ]
     code, out, err = run(args, capsys, monkeypatch)
     assert code == 0, err
-    assert "posts 1 added" in out and "comments 21 added" in out and "scores 154 added" in out  # 22 records x (4 toxicity + 3 sentiment)
+    assert (
+        "posts 1 added" in out and "comments 21 added" in out and "scores 154 added" in out
+    )  # 22 records x (4 toxicity + 3 sentiment)
     code, out, err = run(args, capsys, monkeypatch)
     assert code == 0 and "scores 0 added" in out
     assert seen == [22, 0]  # the second run sent nothing to the models
