@@ -351,30 +351,8 @@ class Store:
     def scored_text_hashes(self, thread_ids: Iterable[str], fingerprints: Iterable[str]) -> dict[tuple[str, str], str]:
         """{(thread id, comment id): text hash} of stored comments whose current text already
         has scores from every one of ``fingerprints``: the CLI skips re-scoring those."""
-        wanted = set(fingerprints)
-        ids = list(dict.fromkeys(thread_ids))
-        out: dict[tuple[str, str], str] = {}
-        if not wanted or not ids:
-            return out
-        with self._read() as conn:
-            model_ids = {r.id for r in conn.execute(select(t.models.c.id).where(t.models.c.fingerprint.in_(wanted)))}
-            if len(model_ids) < len(wanted):
-                return out
-            c, s = t.comments.c, t.scores.c
-            for i in range(0, len(ids), 500):
-                have: dict[tuple[str, str], set[int]] = {}
-                hashes: dict[tuple[str, str], str] = {}
-                query = (
-                    select(c.thread_id, c.comment_id, c.text_hash, s.model_id)
-                    .join(t.scores, (s.comment_pk == c.pk) & (s.revision == c.revision))
-                    .where(c.thread_id.in_(ids[i : i + 500]), s.model_id.in_(model_ids))
-                    .distinct()
-                )
-                for tid, cid, h, mid in conn.execute(query):
-                    have.setdefault((tid, cid), set()).add(mid)
-                    hashes[(tid, cid)] = h
-                out.update({k: hashes[k] for k, m in have.items() if m == model_ids})
-        return out
+        found = self._scored_by_all(t.scores, (t.comments.c.text_hash,), thread_ids, fingerprints)
+        return {k: next(iter(v))[0] for k, v in found.items()}
 
     def has_context_scores(self) -> bool:
         """Whether any comment here was scored in context (the dashboard offers the choice then)."""
@@ -388,31 +366,39 @@ class Store:
         text has in-context scores from every one of the context models ``fingerprints``, all
         read under one parent text (its hash): the pipeline reads a reply again only when its
         text or its parent's changed."""
+        cols = (t.comments.c.text_hash, t.context_scores.c.parent_hash)
+        found = self._scored_by_all(t.context_scores, cols, thread_ids, fingerprints)
+        return {k: next(iter(v)) for k, v in found.items() if len(v) == 1}  # type: ignore[misc]
+
+    def _scored_by_all(
+        self, table: Any, cols: tuple[Any, ...], thread_ids: Iterable[str], fingerprints: Iterable[str]
+    ) -> dict[tuple[str, str], set[tuple[Any, ...]]]:
+        """{(thread id, comment id): the distinct ``cols`` values} of comments whose current
+        revision has rows in ``table`` (scores or context_scores) from every model of
+        ``fingerprints``; empty when one of them was never stored."""
         wanted = set(fingerprints)
         ids = list(dict.fromkeys(thread_ids))
-        out: dict[tuple[str, str], tuple[str, str]] = {}
+        out: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
         if not wanted or not ids:
             return out
         with self._read() as conn:
             model_ids = {r.id for r in conn.execute(select(t.models.c.id).where(t.models.c.fingerprint.in_(wanted)))}
             if len(model_ids) < len(wanted):
                 return out
-            c, s = t.comments.c, t.context_scores.c
+            c, s = t.comments.c, table.c
             for i in range(0, len(ids), 500):
                 have: dict[tuple[str, str], set[int]] = {}
-                hashes: dict[tuple[str, str], set[tuple[str, str]]] = {}
+                values: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
                 query = (
-                    select(c.thread_id, c.comment_id, c.text_hash, s.parent_hash, s.model_id)
-                    .join(t.context_scores, (s.comment_pk == c.pk) & (s.revision == c.revision))
+                    select(c.thread_id, c.comment_id, s.model_id, *cols)
+                    .join(table, (s.comment_pk == c.pk) & (s.revision == c.revision))
                     .where(c.thread_id.in_(ids[i : i + 500]), s.model_id.in_(model_ids))
                     .distinct()
                 )
-                for tid, cid, h, ph, mid in conn.execute(query):
+                for tid, cid, mid, *rest in conn.execute(query):
                     have.setdefault((tid, cid), set()).add(mid)
-                    hashes.setdefault((tid, cid), set()).add((h, ph))
-                out.update(
-                    {k: next(iter(hashes[k])) for k, m in have.items() if m == model_ids and len(hashes[k]) == 1}
-                )
+                    values.setdefault((tid, cid), set()).add(tuple(rest))
+                out.update({k: values[k] for k, m in have.items() if m == model_ids})
         return out
 
     # ------------------------------------------------------------------ export
