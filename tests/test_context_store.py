@@ -334,6 +334,10 @@ def test_cli_score_ingest_report_and_export_with_a_context_model(tmp_path: Path)
     assert report["scores_used"] == "in context" and report["context_models"]["toxicity"].startswith("pair@")
     r = run("report", "th", "--db", str(db), "--alone")
     assert r.returncode == 0 and "Scores: alone" in r.stdout
+    r = run("threads", "--db", str(db))
+    assert r.returncode == 0 and "in context" in r.stdout.splitlines()[1]
+    r = run("threads", "--db", str(db), "--alone")
+    assert r.returncode == 0 and "in context" not in r.stdout and "alone" in r.stdout.splitlines()[1]
     out = tmp_path / "export.csv"
     r = run("export", "--db", str(db), "--out", str(out))
     assert r.returncode == 0, r.stderr[-2000:]

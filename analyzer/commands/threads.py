@@ -19,15 +19,35 @@ from analyzer.commands.ingest import DB_HELP
 @click.option(
     "--order", type=click.Choice(["risk", "comments", "toxic", "updated", "id"]), default="risk", show_default=True
 )
+@click.option(
+    "--alone",
+    is_flag=True,
+    help="Rank by the context-free scores even where a context model read the replies with their parents.",
+)
 def threads(
-    db: str | None, fmt: str, limit: int, offset: int, search: str | None, min_risk: float | None, order: str
+    db: str | None,
+    fmt: str,
+    limit: int,
+    offset: int,
+    search: str | None,
+    min_risk: float | None,
+    order: str,
+    alone: bool = False,
 ) -> None:
-    """List stored threads ranked by risk (or --order), as a table or JSON."""
+    """List stored threads ranked by risk (or --order), as a table or JSON. Threads a context
+    model scored are measured in context (the "scores" column) unless --alone."""
     from analyzer.commands.report import terminal_safe
     from analyzer.store import Store
 
     with Store.open(db, create=False) as store:
-        rows = store.list_threads(search=search, min_risk=min_risk, order=order, limit=limit, offset=offset)
+        rows = store.list_threads(
+            search=search,
+            min_risk=min_risk,
+            order=order,
+            limit=limit,
+            offset=offset,
+            scores="alone" if alone else "context",
+        )
         total = store.count_threads(search=search, min_risk=min_risk)
     if fmt == "json":
         click.echo(json.dumps(rows, default=str, ensure_ascii=True, indent=1))
@@ -35,7 +55,7 @@ def threads(
     if not rows:
         click.echo("no threads" + (" match" if search or min_risk is not None else " stored yet"))
         return
-    header = ("risk", "thread", "comments", "authors", "depth", "toxic", "max", "top label", "title")
+    header = ("risk", "thread", "comments", "authors", "depth", "toxic", "max", "top label", "scores", "title")
     body = [
         (
             f"{r['risk']:.2f}",
@@ -46,6 +66,7 @@ def threads(
             _pct(r["toxic_share"]),
             _num(r["max_toxicity"]),
             r["top_label"] or "-",
+            "in context" if r.get("in_context") else "alone",
             terminal_safe(r["title"] or "", 50),
         )
         for r in rows
