@@ -11,6 +11,15 @@ import time
 from analyzer.service.batching import MicroBatcher
 
 
+def run(coro):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` in a thread of its own: other tests (Playwright's sync API) may leave
+    an event loop running in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def slow_model(seconds: float):
     sizes: list[int] = []
 
@@ -38,7 +47,7 @@ def test_a_burst_of_closed_loop_clients_fills_each_batch() -> None:
         await asyncio.gather(*(client(i) for i in range(clients)))
         await batcher.stop()
 
-    asyncio.run(main())
+    run(main())
     assert sum(sizes) == clients * rounds
     # the first batch may be cut by the first gap (no run time known yet); after it, full batches
     assert len(sizes) <= rounds + 3, sizes
@@ -58,6 +67,6 @@ def test_a_lone_request_waits_only_max_wait() -> None:
         await batcher.stop()
         return took
 
-    took = asyncio.run(main())
+    took = run(main())
     assert sizes == [1, 1]
     assert took < 0.05  # 2 ms of waiting plus scheduling, far from the 50 ms linger cap
