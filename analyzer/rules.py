@@ -73,14 +73,6 @@ def lines(value: str) -> list[str]:
     return list(dict.fromkeys(s.strip() for s in value.splitlines() if s.strip()))
 
 
-def scope_entries(scope: str) -> list[str]:
-    """A scope's raw entries (lines or commas); [] means every thread. The review queue's
-    free-text filter reads these as plain prefixes; rules and webhooks use ``parse_scope``."""
-    parts = [p.strip() for line in scope.splitlines() for p in line.split(",")]
-    parts = [p for p in parts if p]
-    return [] if not parts or any(p.lower() in (ALL, "*") for p in parts) else list(dict.fromkeys(parts))
-
-
 # ---------------------------------------------------------------------------- scopes
 SCOPE_KINDS = {
     "thread": "one thread, by its exact id",

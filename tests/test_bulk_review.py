@@ -125,10 +125,15 @@ def test_queue_shows_rule_reasons_filters_and_bulk_approve_then_undo(app) -> Non
     at.selectbox(key="rq_rule").set_value("any").run()
     assert [c.value for c in at.get("text")] == ["you idiot", "you idiot"]  # rule hits only, both threads
     assert at.query_params["rule"] == ["any"] or at.query_params["rule"] == "any"  # the link carries it
-    at.text_input(key="rq_scope").set_value("other.jsonl").run()
+    scope = at.multiselect(key="rq_scope")
+    assert {"source:other.jsonl", "source:talk.jsonl"} <= set(scope.options)  # offered from the store
+    scope.set_value(["source:other.jsonl"]).run()
+    assert [c.value for c in at.get("text")] == ["you idiot"]
+    assert at.query_params["scope"] in (["source:other.jsonl"], "source:other.jsonl")  # the link carries it
+    at.multiselect(key="rq_scope").set_value(["ta"]).run()  # typed: a bare prefix of the thread id "talk"
     assert [c.value for c in at.get("text")] == ["you idiot"]
     at.selectbox(key="rq_rule").set_value("models")
-    at.text_input(key="rq_scope").set_value("").run()
+    at.multiselect(key="rq_scope").set_value([]).run()
 
     at = open_review(app, thread="talk")
     at.sidebar.text_input(key="reviewer").set_value("bulk rev").run()
@@ -149,6 +154,73 @@ def test_queue_shows_rule_reasons_filters_and_bulk_approve_then_undo(app) -> Non
     with Store.open(app.db) as s:
         assert s.verdicts(thread_id="talk") == []
     assert len(at.get("text")) == 5  # all back
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "thread:talk",
+        "community:mods",
+        "source:exports/*.csv",
+        "source:exports/a[1].csv",
+        "source:100%_real?.jsonl",
+        "format:CSV",
+        "prefix:api:",
+        "ta, other",  # bare entries, as stored before scopes had kinds: prefixes
+        "format:csv\ncommunity:mods",
+        "all",
+    ],
+)
+def test_queue_scopes_in_sql_match_the_rules_reading(store: Store, scope: str) -> None:
+    """The queue's SQL scope keeps exactly the threads ``rules.in_scope`` says are in it."""
+    from analyzer.rules import in_scope
+    from analyzer.store.scopes import offered_scopes
+
+    threads = {  # id: (source, format)
+        "talk": ("talk.jsonl", "jsonl"),
+        "other": ("exports/a1.csv", "csv"),
+        "bracket": ("exports/a[1].csv", "csv"),
+        "pct": ("100%_real?.jsonl", "jsonl"),
+        "pctx": ("100xxrealy.jsonl", "jsonl"),
+        "api:community:mods": ("api", "api"),
+        "api:community:modsx": ("api", "api"),
+    }
+    for tid, (source, fmt) in threads.items():
+        th = Thread.build(tid, [Comment("x", "you idiot")], source=source, format=fmt)
+        store.import_threads([th], scored(th, {"x": {"toxicity": 0.9}}), source=source, models=[model_info()])
+    got = {i["thread_id"] for i in review.queue(store, "toxicity", 0.5, scope=scope, limit=100)}
+    assert got == {tid for tid, (src, fmt) in threads.items() if in_scope(scope, tid, src, fmt)}
+    offered = offered_scopes(store)
+    assert {"format:api", "format:csv", "community:mods", "source:exports/a[[]1].csv"} <= set(offered)
+    for entry in offered:  # every offered entry keeps its own threads
+        assert review.queue(store, "toxicity", 0.5, scope=entry, limit=100)
+
+
+def test_comment_page_approves_its_whole_sub_thread_and_undoes_it(app) -> None:  # type: ignore[no-untyped-def]
+    from dashboard_data import open_page
+
+    at = open_page(app, "comment", thread="talk", comment="b")
+    assert "This comment and its sub-thread** (2 comments)" in texts(at)  # b and its reply c
+    at.button(key="sub-approve").click().run()
+    assert "Enter your name in the sidebar first" in texts(at)
+    with Store.open(app.db) as s:
+        assert s.verdicts(thread_id="talk") == []
+    at.sidebar.text_input(key="reviewer").set_value("sub rev").run()
+    at.button(key="sub-remove").click().run()
+    assert not at.exception and "Removed 2 comment(s) at once" in texts(at)
+    assert decided_in(app.db) == {"b": "remove", "c": "remove"}  # not its parent a, not the other thread
+    undo = at.button(key="sub-undo")
+    assert "remove, 2" in undo.label
+    undo.click().run()
+    assert "Undone: 2 verdict(s)" in texts(at) and decided_in(app.db) == {}
+
+    at = open_page(app, "comment", thread="talk", comment="c")  # a leaf: its own verdict form is enough
+    assert "its sub-thread" not in texts(at)
+
+
+def decided_in(db: Path) -> dict[str, str]:
+    with Store.open(db) as s:
+        return decided(s)
 
 
 def test_rules_page_adds_a_rule_reruns_it_and_keeps_hostile_names_literal(app) -> None:  # type: ignore[no-untyped-def]

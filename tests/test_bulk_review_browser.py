@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, act, goto, set_reviewer, start_streamlit, stop
+from browser_kit import CHROMIUM, act, choose, goto, set_reviewer, start_streamlit, stop
 from store_helpers import model_info, scored
 
 pytest_plugins = ["conftest_dashboard"]
@@ -40,6 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         th = Thread.build("talk", [Comment(i, x, parent_id=p, author=f"u-{i}") for i, p, x, _ in TALK], source="t")
         scores = {i: {"toxicity": v} for i, _, _, v in TALK}
         store.import_threads([th], scored(th, scores), source="t", models=[model_info()])
+        other = Thread.build("elsewhere", [Comment("z", "elsewhere", author="u-z")], source="o")
+        store.import_threads([other], scored(other, {"z": {"toxicity": 0.9}}), source="o", models=[model_info()])
     # the queue page needs no model: the store's scores are enough
     proc, url = start_streamlit(tmp / "store.db", tmp / "no-models", tmp / "streamlit.log")
     try:
@@ -77,4 +79,37 @@ def test_flagged_comment_in_queue_bulk_approve_and_undo(page: Any, server: dict[
     with Store.open(server["db"]) as store:
         assert store.verdicts(thread_id="talk") == []
     assert page.locator('[class*="st-key-rq-item-"]').count() == 3
+    assert page.dialogs == [] and page.foreign == []
+
+
+def test_sub_thread_from_the_thread_page_approved_whole_then_undone(page: Any, server: dict[str, Any]) -> None:
+    """The thread page's hottest sub-thread links to its first comment; there the whole
+    sub-thread (the comment and every reply below it) is approved at once, and undone.
+    The review queue's scope box offers the store's sources and narrows the queue."""
+    from analyzer.store import Store
+
+    goto(page, server["url"], "/thread?thread=talk")
+    link = page.locator("table a", has_text="a").first
+    href = link.get_attribute("href")
+    assert href is not None and "comment=a" in href and "thread=talk" in href
+    goto(page, server["url"], "/" + href.lstrip("./"))
+    set_reviewer(page, "Tree Reviewer")
+    page.get_by_text("This comment and its sub-thread").wait_for()
+    act(page, lambda: page.get_by_role("button", name="Approve sub-thread").click())
+    page.get_by_text("Approved 2 comment(s) at once").wait_for()  # a and its reply b
+    with Store.open(server["db"]) as store:
+        assert {v["comment_id"]: v["decision"] for v in store.verdicts(thread_id="talk")} == {
+            "a": "approve",
+            "b": "approve",
+        }
+    act(page, lambda: page.get_by_role("button", name="Undo last bulk action (approve, 2)").click())
+    page.get_by_text("Undone: 2 verdict(s)").wait_for()
+    with Store.open(server["db"]) as store:
+        assert store.verdicts(thread_id="talk") == []
+
+    goto(page, server["url"], "/review")
+    assert page.locator('[class*="st-key-rq-item-"]').count() == 4  # both threads
+    act(page, lambda: choose(page, page.locator(".st-key-rq_scope"), "source:t"))
+    assert page.locator('[class*="st-key-rq-item-"]').count() == 3  # only the thread from source "t"
+    assert "scope=source" in page.url
     assert page.dialogs == [] and page.foreign == []

@@ -160,3 +160,92 @@ def verdict_form(
     if on_saved is not None:
         on_saved(verdict_id)
     st.rerun()  # so everything above the form shows the new verdict
+
+
+BULK_FLASH = "bulk_message"  # session key: (kind, text) of the last bulk action or undo, shown once
+
+
+def bulk_apply(targets: Sequence[tuple[str, str]], decision: str, *, with_replies: bool) -> bool:
+    """Button callback body: one verdict on every target (and with ``with_replies``, on every
+    reply below each), recorded as one action that can be undone. Says what happened in
+    ``BULK_FLASH``; True when something was recorded."""
+    from analyzer.store import review
+
+    name = reviewer()
+    if not name:
+        st.session_state[BULK_FLASH] = (
+            "error",
+            "Enter your name in the sidebar first: verdicts are recorded under it.",
+        )
+        return False
+    if not targets:
+        st.session_state[BULK_FLASH] = ("error", "Tick the comments to act on first.")
+        return False
+    try:
+        action, n = review.bulk_review(
+            resources.store(), targets, reviewer=name, decision=decision, with_replies=with_replies
+        )
+    except AnalyzerError as exc:
+        st.session_state[BULK_FLASH] = ("error", f"Nothing was recorded: {exc}")
+        return False
+    verb = "Approved" if decision == "approve" else "Removed"
+    st.session_state[BULK_FLASH] = ("success", f"{verb} {n} comment(s) at once (action {action[:8]}).")
+    return True
+
+
+def _undo(action_id: str) -> None:
+    from analyzer.store import review
+
+    n = review.undo(resources.store(), action_id)
+    st.session_state[BULK_FLASH] = ("success", f"Undone: {n} verdict(s) of action {action_id[:8]} deleted.")
+
+
+def bulk_flash() -> None:
+    """The outcome of the last bulk action or undo, once."""
+    if (message := st.session_state.pop(BULK_FLASH, None)) is not None:
+        kind, text = message
+        (st.error if kind == "error" else st.success)(md_escape(text))
+
+
+def undo_button(store: Any, key: str) -> None:
+    """Undo the reviewer's last bulk action (its verdicts only), when there is one."""
+    from analyzer.store import review
+
+    name = reviewer()
+    last = review.last_bulk_action(store, name) if name else None
+    if last is not None:
+        st.button(
+            f"Undo last bulk action ({last['decision']}, {last['verdicts']})",
+            key=key,
+            on_click=_undo,
+            args=(last["action_id"],),
+            help="Deletes the verdicts of your last bulk action, and only those.",
+        )
+
+
+def _whole_subthread(targets: Sequence[tuple[str, str]], decision: str) -> None:
+    bulk_apply(targets, decision, with_replies=True)
+
+
+def subthread_actions(store: Any, thread_id: str, comment_id: str, size: int) -> None:
+    """Approve or remove a comment with every reply below it (``size`` comments) at once."""
+    with st.container(border=True, key="subthread-bulk"):
+        st.markdown(f"**This comment and its sub-thread** ({size} comment{'s' if size != 1 else ''})")
+        bulk_flash()
+        c = st.columns([1, 1, 2])
+        target = [(thread_id, comment_id)]
+        c[0].button(
+            "Approve sub-thread",
+            key="sub-approve",
+            on_click=_whole_subthread,
+            args=(target, "approve"),
+        )
+        c[1].button(
+            "Remove sub-thread",
+            key="sub-remove",
+            on_click=_whole_subthread,
+            args=(target, "remove"),
+            type="primary",
+        )
+        with c[2]:
+            undo_button(store, "sub-undo")

@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, literal_column, or_, select
+from sqlalchemy import Connection, and_, delete, exists, func, insert, literal_column, select
 
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS, TOXICITY_LABELS
 from analyzer.store import schema as t
 from analyzer.store.rows import comment_row
 from analyzer.store.rows import verdict_rows as verdict_rows  # re-exported: its long-standing name
+from analyzer.store.scopes import scope_filter
 
 if TYPE_CHECKING:
     from analyzer.store.store import Store
@@ -103,18 +104,6 @@ def latest_model_for(conn: Connection, label: str) -> Any | None:
     return None
 
 
-def scope_filter(scope: str | None) -> Any | None:
-    """SQL for "the comment's thread is in ``scope``" (prefixes of its id, source or format,
-    as ``analytics.rules.in_scope`` reads them), or None for every thread."""
-    from analyzer.rules import scope_entries
-
-    entries = scope_entries(scope or "")
-    if not entries:
-        return None
-    th = t.threads.c
-    return or_(*(func.substr(col, 1, len(e)) == e for e in entries for col in (th.id, th.source, th.format)))
-
-
 def review_queue(
     conn: Connection,
     label: str,
@@ -131,8 +120,9 @@ def review_queue(
     suspect, then by score), then the model's, by the newest model giving the label: without
     ``band``, those at or above ``threshold`` (the model's own by default), highest first;
     with ``band``, those within +-band of it, closest first (where the model is least sure).
-    ``rule`` ("any" or a rule id) keeps only rule-flagged comments; ``scope`` keeps threads
-    whose id, source or format starts with one of its prefixes. Each item has ``reasons``
+    ``rule`` ("any" or a rule id) keeps only rule-flagged comments; ``scope`` keeps the threads
+    in it (``analyzer.rules.in_scope``: ``community:X``, ``source:GLOB``, ...; a bare entry
+    is a prefix of the thread's id, source or format). Each item has ``reasons``
     (why rules flagged it). Comments with a verdict are left out unless ``include_reviewed``."""
     from analyzer.store.rules import hits_for
 
@@ -146,7 +136,7 @@ def review_queue(
     where = [c.kind == "comment"]
     if thread_id is not None:
         where.append(c.thread_id == thread_id)
-    if (in_scope := scope_filter(scope)) is not None:
+    if (in_scope := scope_filter(conn, scope)) is not None:
         where.append(in_scope)
     if not include_reviewed:
         where.append(~exists().where(t.verdicts.c.comment_pk == c.pk))

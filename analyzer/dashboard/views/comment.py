@@ -259,6 +259,8 @@ def render() -> None:
         st.caption("No verdict yet.")
     offered = [lab for lab in TOXICITY_LABELS if lab in scores] or ["toxicity"]
     widgets.verdict_form(store, thread_id, comment_id, labels=offered, key="comment")
+    if comment_id in loaded.thread and (size := sum(1 for _ in loaded.thread.traverse(start=comment_id))) > 1:
+        widgets.subthread_actions(store, thread_id, comment_id, size)
     if detail["history"]:
         with st.expander("Score history (every revision and model)"):
             st.dataframe(pd.DataFrame(detail["history"]), hide_index=True, width="stretch")

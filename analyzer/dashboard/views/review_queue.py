@@ -15,8 +15,9 @@ import streamlit as st
 from analyzer.dashboard import nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, shorten
 from analyzer.errors import AnalyzerError
+from analyzer.rules import ALL, canonical_scope
 from analyzer.scoring.labels import TOXICITY_LABELS
-from analyzer.store import review
+from analyzer.store import review, scopes
 from analyzer.store import rules as store_rules
 
 MODES = {"above": "At or above the threshold", "uncertain": "Uncertain (near the threshold)"}
@@ -69,38 +70,9 @@ def _select_all(value: bool) -> None:
 
 
 def _bulk(decision: str) -> None:
-    """Button callback: one verdict on every ticked comment (and with "whole sub-threads", on
-    every reply below them), recorded as one action that can be undone."""
-    name = widgets.reviewer()
-    if not name:
-        st.session_state["rq_message"] = (
-            "error",
-            "Enter your name in the sidebar first: verdicts are recorded under it.",
-        )
-        return
-    chosen = selected()
-    if not chosen:
-        st.session_state["rq_message"] = ("error", "Tick the comments to act on first.")
-        return
-    try:
-        action, n = review.bulk_review(
-            resources.store(),
-            chosen,
-            reviewer=name,
-            decision=decision,
-            with_replies=bool(st.session_state.get("rq_subthreads")),
-        )
-    except AnalyzerError as exc:
-        st.session_state["rq_message"] = ("error", f"Nothing was recorded: {exc}")
-        return
-    _select_all(False)
-    verb = "Approved" if decision == "approve" else "Removed"
-    st.session_state["rq_message"] = ("success", f"{verb} {n} comment(s) at once (action {action[:8]}).")
-
-
-def _undo(action_id: str) -> None:
-    n = review.undo(resources.store(), action_id)
-    st.session_state["rq_message"] = ("success", f"Undone: {n} verdict(s) of action {action_id[:8]} deleted.")
+    """Button callback: the bulk action on the ticked comments; the ticks cleared when it is recorded."""
+    if widgets.bulk_apply(selected(), decision, with_replies=bool(st.session_state.get("rq_subthreads"))):
+        _select_all(False)
 
 
 KEPT = "rq_kept"  # session key: {item key: message} of comments relabelled here, kept in place
@@ -144,16 +116,28 @@ def bulk_bar(store: Any, items: list[dict[str, Any]]) -> None:
             type="primary",
             disabled=not items,
         )
-        name = widgets.reviewer()
-        last = review.last_bulk_action(store, name) if name else None
-        if last is not None:
-            c[5].button(
-                f"Undo last bulk action ({last['decision']}, {last['verdicts']})",
-                key="rq-undo",
-                on_click=_undo,
-                args=(last["action_id"],),
-                help="Deletes the verdicts of your last bulk action, and only those.",
-            )
+        with c[5]:
+            widgets.undo_button(store, "rq-undo")
+
+
+def scope_picker(store: Any, linked: str) -> str:
+    """The queue's scope box: entries picked from the store's formats, communities and
+    sources, or typed (``source:exports/*.csv``, ``thread:ID``, a bare prefix). The scope
+    as stored text, one entry a line; "" for every thread."""
+    linked_entries = [] if (c := canonical_scope(linked)) == ALL else c.splitlines()
+    widgets.init_state("rq_scope", linked_entries)
+    offered = list(dict.fromkeys([*scopes.offered_scopes(store), *st.session_state["rq_scope"]]))
+    chosen = st.multiselect(
+        "Scope (community, source or format)",
+        offered,
+        key="rq_scope",
+        accept_new_options=True,
+        placeholder="every thread",
+        help="Only these threads. Pick from this store's communities, sources and formats, or type "
+        "thread:ID, source:GLOB (e.g. source:exports/*.csv), format:NAME, community:ID; "
+        "a bare text is a prefix of the thread's id, source or format.",
+    )
+    return canonical_scope("\n".join(chosen)) if chosen else ""
 
 
 def render() -> None:
@@ -195,24 +179,16 @@ def render() -> None:
         k: f"Rule: {shorten(r['name'], 60)}" for k, r in rules.items()
     }
     widgets.init_state("rq_rule", params.get_choice(qp, "rule", rule_choices, MODELS_AND_RULES))
-    widgets.init_state("rq_scope", params.get_str(qp, "scope", "") or "")
     f = st.columns([1.2, 2])
     rule_choice = f[0].selectbox("Flagged by", rule_choices, format_func=rule_names.get, key="rq_rule")
-    scope = (
-        f[1]
-        .text_input(
-            "Scope (source, format or thread-id prefix, e.g. api:community:X)",
-            key="rq_scope",
-            max_chars=500,
-            help="Only threads whose id, source or format starts with this; commas for several.",
-        )
-        .strip()
-    )
+    with f[1]:
+        scope = scope_picker(store, params.get_str(qp, "scope", "") or "")
     rule = None if rule_choice == MODELS_AND_RULES else (ANY_RULE if rule_choice == ANY_RULE else int(rule_choice))
 
     if (message := st.session_state.pop("rq_message", None)) is not None:
         kind, text = message
         (st.error if kind == "error" else st.success)(md_escape(text))
+    widgets.bulk_flash()
     if not widgets.reviewer():
         st.warning("Enter your name in the sidebar to record verdicts.")
 
@@ -234,7 +210,7 @@ def render() -> None:
             items, reviewed, set(kept), lambda r: position.get(item_key(r["thread_id"], r["comment_id"]), 0)
         )
     where = f" in thread {only_thread}" if only_thread else ""
-    where += f" in scope {scope}" if scope else ""
+    where += f" in scope {', '.join(scope.splitlines())}" if scope else ""
     flagged = sum(1 for i in items if i["reasons"])
     st.caption(
         md_escape(

@@ -221,7 +221,7 @@ def hottest_table(thread: Any, thread_id: str, hottest: list[dict[str, Any]]) ->
         rows.append(
             {
                 "#": i,
-                "comment": md_escape(cid),
+                "comment": md_link(cid, tree.comment_href(thread_id, cid)),
                 "author": md_link(h["author"], tree.author_href(h["author"], thread_id, keep))
                 if h["author"]
                 else "anonymous",
@@ -232,6 +232,7 @@ def hottest_table(thread: Any, thread_id: str, hottest: list[dict[str, Any]]) ->
             }
         )
     st.table(pd.DataFrame(rows).set_index("#"))
+    st.caption("Open a sub-thread's first comment to approve or remove the whole sub-thread at once.")
 
 
 def chart_tabs(report: dict[str, Any]) -> None:
