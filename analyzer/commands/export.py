@@ -54,8 +54,8 @@ def export(
         if thread_id is not None and not store.has_thread(thread_id):
             raise AnalyzerError(f"no thread {thread_id!r} in the store", source=store.url)
         if out is not None:
-            n = store.export(out, thread_id=thread_id, raw=raw_csv)
-            click.echo(f"wrote {n.describe()} to {out}")
+            written = store.export(out, thread_id=thread_id, raw=raw_csv)
+            click.echo(f"wrote {written.describe()} to {out}")
         if training_out is not None:
             n = store.export_training(training_out, task=task)
             click.echo(f"wrote {n} {task} training row(s) to {training_out}")

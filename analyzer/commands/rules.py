@@ -140,7 +140,7 @@ def read_rule_file(path: str) -> list[Rule]:
         raise InputError("not UTF-8 text", source=path) from None
     if p.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml  # type: ignore[import-untyped]  # PyYAML comes with transformers
+            import yaml  # PyYAML comes with transformers
         except ImportError:
             raise InputError(
                 "YAML rule files need PyYAML (pip install pyyaml); or write the rules as JSON", source=path

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 import click
 
 from analyzer.commands.ingest import DB_HELP
 from analyzer.errors import AnalyzerError
+
+
+class _Settings(TypedDict):
+    """What ``uvicorn.run`` is given in one process and in several alike."""
+
+    host: str
+    port: int
+    log_level: str
+    timeout_graceful_shutdown: int
 
 
 def _need_serve_extra() -> None:
@@ -61,7 +72,7 @@ def _need_serve_extra() -> None:
     "--max-wait-ms", type=float, default=2.0, show_default=True, help="How long a batch waits for more requests."
 )
 @click.option("--cors-origin", "cors_origins", multiple=True, help="Allow browser calls from this origin (repeat).")
-def serve(**options: object) -> None:
+def serve(**options: Any) -> None:  # click hands each option its own type
     """Serve the models over HTTP: Perspective API's v1alpha1 routes (comments:analyze,
     comments:suggestscore, the discovery document) and our own /v1 routes (batches of
     comments, whole threads, models). OpenAPI docs at /docs."""
@@ -72,11 +83,11 @@ def serve(**options: object) -> None:
     from analyzer.service.config import ENV_CONFIG, ServiceConfig
 
     opts = dict(options)
-    opts["model_dirs"] = list(opts.pop("models"))  # type: ignore[call-overload]
-    opts["cors_origins"] = list(opts["cors_origins"])  # type: ignore[call-overload]
-    config = ServiceConfig(**opts).check()  # type: ignore[arg-type]
+    opts["model_dirs"] = list(opts.pop("models"))
+    opts["cors_origins"] = list(opts["cors_origins"])
+    config = ServiceConfig(**opts).check()
     where = f"http://{config.host}:{config.port}"
-    settings = dict(host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=30)
+    settings = _Settings(host=config.host, port=config.port, log_level="warning", timeout_graceful_shutdown=30)
     if config.workers > 1:
         import os
 

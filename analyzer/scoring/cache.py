@@ -60,7 +60,7 @@ class ScoreCache:
     that a second run scored nothing new.
     """
 
-    def __init__(self, path: str | Path | None = None, *, max_entries: int = 100_000) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, max_entries: int = 100_000) -> None:
         self.path = Path(path).expanduser() if path else None
         self.max_entries = max_entries
         self.hits = 0

@@ -112,13 +112,13 @@ class Scorer:
         """Context scores of (parent text, reply text) pairs from the context models, cached
         on (model, reply, parent); an empty ``Scored`` where the scorer has none."""
         self._prepare()
-        pairs = [(without_lone_surrogates(p or ""), without_lone_surrogates(r)) for p, r in pairs]
-        results = [Scored() for _ in pairs]
-        keys = [f"{text_key(r)}:{text_key(p)}" if r.strip() else None for p, r in pairs]
+        clean = [(without_lone_surrogates(p or ""), without_lone_surrogates(r)) for p, r in pairs]
+        results = [Scored() for _ in clean]
+        keys = [f"{text_key(r)}:{text_key(p)}" if r.strip() else None for p, r in clean]
         for clf in self.context_models:
             known = self.cache.get_many(clf.cache_key, {k for k in keys if k}) if self.cache is not None else {}
             todo: dict[str, tuple[str, str]] = {}
-            for key, pair in zip(keys, pairs):
+            for key, pair in zip(keys, clean):
                 if key is not None and key not in known and key not in todo:
                     todo[key] = pair
             fresh = (

@@ -101,7 +101,7 @@ class ModelsResponse(BaseModel):
 
 
 def _service(request: Request) -> Service:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 def _check_texts(service: Service, texts: list[str]) -> None:

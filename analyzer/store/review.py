@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, literal_column, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, insert, literal_column, select
 
 from analyzer.errors import AnalyzerError
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS, TOXICITY_LABELS
@@ -144,7 +144,7 @@ def review_queue(
 
     flagged = _rule_flagged(conn, model, label, rule, where, columns, limit)
     items = [dict(r._mapping) for r in flagged]
-    if rule is None and model is not None and len(items) < limit:
+    if rule is None and model is not None and threshold is not None and len(items) < limit:
         query = (
             select(*columns, s.value.label("score"))
             .select_from(
@@ -195,6 +195,7 @@ def _rule_flagged(
         .subquery()
     )
     joined = flagged.join(t.comments, and_(c.pk == flagged.c.pk)).join(t.threads, t.threads.c.id == c.thread_id)
+    score: ColumnElement[Any]
     if model is not None:
         joined = joined.outerjoin(
             t.scores, and_(s.comment_pk == c.pk, s.revision == c.revision, s.model_id == model.id, s.label == label)
@@ -306,14 +307,16 @@ def bulk_verdicts(
     by_thread: dict[str, list[str]] = {}
     for tid, cid in wanted:
         by_thread.setdefault(tid, []).append(cid)
-    rows = []
-    for tid, cids in by_thread.items():
-        for i in range(0, len(cids), 500):
-            rows += conn.execute(
-                select(c.pk, c.thread_id, c.comment_id, c.revision, c.kind).where(
-                    c.thread_id == tid, c.comment_id.in_(cids[i : i + 500])
-                )
-            ).all()
+    rows = [
+        row
+        for tid, cids in by_thread.items()
+        for i in range(0, len(cids), 500)
+        for row in conn.execute(
+            select(c.pk, c.thread_id, c.comment_id, c.revision, c.kind).where(
+                c.thread_id == tid, c.comment_id.in_(cids[i : i + 500])
+            )
+        ).all()
+    ]
     found = {(r.thread_id, r.comment_id) for r in rows}
     missing = [w for w in wanted if w not in found]
     if missing:

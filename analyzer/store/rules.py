@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, true, update
 
 from analyzer.rules import (
     Matcher,
@@ -253,7 +253,7 @@ def rerun(conn: Connection, *, now: datetime | None = None) -> dict[str, int]:
     by_id = {r.id: r for r in rules if r.id is not None}
     enabled = list(by_id)
     h, c = t.rule_hits.c, t.comments.c
-    dropped = conn.execute(delete(t.rule_hits).where(h.rule_id.not_in(enabled) if enabled else True)).rowcount or 0
+    dropped = conn.execute(delete(t.rule_hits).where(h.rule_id.not_in(enabled) if enabled else true())).rowcount or 0
     first: dict[str, int] = {}
     if any(m.rule.kind == "new_author" for m in matchers):
         query = (

@@ -368,7 +368,7 @@ class Store:
         text or its parent's changed."""
         cols = (t.comments.c.text_hash, t.context_scores.c.parent_hash)
         found = self._scored_by_all(t.context_scores, cols, thread_ids, fingerprints)
-        return {k: next(iter(v)) for k, v in found.items() if len(v) == 1}  # type: ignore[misc]
+        return {k: next(iter(v)) for k, v in found.items() if len(v) == 1}
 
     def _scored_by_all(
         self, table: Any, cols: tuple[Any, ...], thread_ids: Iterable[str], fingerprints: Iterable[str]
@@ -402,8 +402,9 @@ class Store:
         return out
 
     # ------------------------------------------------------------------ export
-    def export(self, out: str | Path, *, thread_id: str | None = None, raw: bool = False) -> int:
-        """Comments with current scores and latest verdicts to CSV/Parquet; returns rows written.
+    def export(self, out: str | Path, *, thread_id: str | None = None, raw: bool = False) -> exporting.Written:
+        """Comments with current scores and latest verdicts to CSV/Parquet; returns rows written (an
+        ``int`` that also tells posts from comments).
         CSV cells a spreadsheet would run as formulas are defused unless ``raw``."""
         exporting.export_format(out)
         with self._read() as conn:

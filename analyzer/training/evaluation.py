@@ -128,7 +128,7 @@ def bias_check(predict: Predict, label: str, threshold: float) -> dict[str, Any]
     y, ids_arr = np.array(ys), np.array(ids)
     benign = y == 0
     overall_fpr = float((scores[benign] >= threshold).mean())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for identity in dict.fromkeys(ids):
         m = ids_arr == identity
         rows.append(

@@ -83,6 +83,7 @@ class Trainer:
         self.progress = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._slices = group_slices(train.labels, train.groups) if train.groups else None
+        self._best_state: dict[str, Any] | None = None  # the best weights in memory (no checkpoint folder)
 
     # ----------------------------------------------------------------- shared
     def _device(self):
