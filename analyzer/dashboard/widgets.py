@@ -162,34 +162,34 @@ def verdict_form(
     st.rerun()  # so everything above the form shows the new verdict
 
 
-BULK_FLASH = "bulk_message"  # session key: (kind, text) of the last bulk action or undo, shown once
+FLASH = "flash_message"  # session key: (kind, text) of the last action's outcome, shown once on the next run
 
 
 def bulk_apply(targets: Sequence[tuple[str, str]], decision: str, *, with_replies: bool) -> bool:
     """Button callback body: one verdict on every target (and with ``with_replies``, on every
     reply below each), recorded as one action that can be undone. Says what happened in
-    ``BULK_FLASH``; True when something was recorded."""
+    ``FLASH``; True when something was recorded."""
     from analyzer.store import review
 
     name = reviewer()
     if not name:
-        st.session_state[BULK_FLASH] = (
+        st.session_state[FLASH] = (
             "error",
             "Enter your name in the sidebar first: verdicts are recorded under it.",
         )
         return False
     if not targets:
-        st.session_state[BULK_FLASH] = ("error", "Tick the comments to act on first.")
+        st.session_state[FLASH] = ("error", "Tick the comments to act on first.")
         return False
     try:
         action, n = review.bulk_review(
             resources.store(), targets, reviewer=name, decision=decision, with_replies=with_replies
         )
     except AnalyzerError as exc:
-        st.session_state[BULK_FLASH] = ("error", f"Nothing was recorded: {exc}")
+        st.session_state[FLASH] = ("error", f"Nothing was recorded: {exc}")
         return False
     verb = "Approved" if decision == "approve" else "Removed"
-    st.session_state[BULK_FLASH] = ("success", f"{verb} {n} comment(s) at once (action {action[:8]}).")
+    st.session_state[FLASH] = ("success", f"{verb} {n} comment(s) at once (action {action[:8]}).")
     return True
 
 
@@ -197,12 +197,12 @@ def _undo(action_id: str) -> None:
     from analyzer.store import review
 
     n = review.undo(resources.store(), action_id)
-    st.session_state[BULK_FLASH] = ("success", f"Undone: {n} verdict(s) of action {action_id[:8]} deleted.")
+    st.session_state[FLASH] = ("success", f"Undone: {n} verdict(s) of action {action_id[:8]} deleted.")
 
 
-def bulk_flash() -> None:
-    """The outcome of the last bulk action or undo, once."""
-    if (message := st.session_state.pop(BULK_FLASH, None)) is not None:
+def flash() -> None:
+    """The outcome of the last action (a verdict, a bulk action, an undo), once."""
+    if (message := st.session_state.pop(FLASH, None)) is not None:
         kind, text = message
         (st.error if kind == "error" else st.success)(md_escape(text))
 
@@ -231,7 +231,7 @@ def subthread_actions(store: Any, thread_id: str, comment_id: str, size: int) ->
     """Approve or remove a comment with every reply below it (``size`` comments) at once."""
     with st.container(border=True, key="subthread-bulk"):
         st.markdown(f"**This comment and its sub-thread** ({size} comment{'s' if size != 1 else ''})")
-        bulk_flash()
+        flash()
         c = st.columns([1, 1, 2])
         target = [(thread_id, comment_id)]
         c[0].button(

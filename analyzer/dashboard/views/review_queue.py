@@ -44,7 +44,7 @@ def _quick(thread_id: str, comment_id: str, decision: str, index: str) -> None:
     """Button callback: record a one-click verdict before the page redraws (so the comment leaves the queue)."""
     name = widgets.reviewer()
     if not name:
-        st.session_state["rq_message"] = (
+        st.session_state[widgets.FLASH] = (
             "error",
             "Enter your name in the sidebar first: verdicts are recorded under it.",
         )
@@ -53,9 +53,9 @@ def _quick(thread_id: str, comment_id: str, decision: str, index: str) -> None:
     try:
         resources.store().add_verdict(thread_id, comment_id, reviewer=name, decision=decision, note=note)
     except AnalyzerError as exc:
-        st.session_state["rq_message"] = ("error", f"The verdict was not recorded: {exc}")
+        st.session_state[widgets.FLASH] = ("error", f"The verdict was not recorded: {exc}")
         return
-    st.session_state["rq_message"] = ("success", f"{decision} recorded for comment {comment_id} in {thread_id}.")
+    st.session_state[widgets.FLASH] = ("success", f"{decision} recorded for comment {comment_id} in {thread_id}.")
 
 
 def selected() -> list[tuple[str, str]]:
@@ -86,7 +86,7 @@ def _relabelled(thread_id: str, comment_id: str, verdict_id: int) -> None:
     kept[item_key(thread_id, comment_id)] = message
     while len(kept) > MAX_KEPT:
         kept.pop(next(iter(kept)))
-    st.session_state["rq_message"] = ("success", message)
+    st.session_state[widgets.FLASH] = ("success", message)
 
 
 def with_kept(
@@ -185,10 +185,7 @@ def render() -> None:
         scope = scope_picker(store, params.get_str(qp, "scope", "") or "")
     rule = None if rule_choice == MODELS_AND_RULES else (ANY_RULE if rule_choice == ANY_RULE else int(rule_choice))
 
-    if (message := st.session_state.pop("rq_message", None)) is not None:
-        kind, text = message
-        (st.error if kind == "error" else st.success)(md_escape(text))
-    widgets.bulk_flash()
+    widgets.flash()
     if not widgets.reviewer():
         st.warning("Enter your name in the sidebar to record verdicts.")
 
