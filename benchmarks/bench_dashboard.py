@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 DONE_JS = """(before) => {
+    if (document.querySelector('[data-testid="stException"]')) return true;
     const done = document.querySelector('.ta-run-done');
     if (!done || done.dataset.run === before) return false;
     return !document.querySelector('[data-stale="true"], [data-testid="stSkeleton"], [data-testid="stStatusWidget"]');
@@ -98,6 +99,8 @@ def timed_open(context, url: str, explained: bool = False) -> tuple[float, float
     page.goto(url)
     page.wait_for_function(DONE_JS, arg=None, timeout=600_000)
     shown = time.perf_counter() - t0
+    if page.locator('[data-testid="stException"]').count():
+        raise SystemExit(f"{url} raised an exception:\n{page.locator('[data-testid=stException]').first.inner_text()}")
     words = None
     if explained:
         page.locator(".ta-explained").first.wait_for(timeout=600_000)
@@ -106,7 +109,7 @@ def timed_open(context, url: str, explained: bool = False) -> tuple[float, float
     return shown, words
 
 
-def measure(url: str, db: str, runs: int) -> list[tuple[str, float, float]]:
+def measure(url: str, db: str, runs: int, only: list[str] | None = None) -> list[tuple[str, float, float]]:
     from playwright.sync_api import sync_playwright
 
     thread_id = biggest_thread(db)
@@ -117,6 +120,7 @@ def measure(url: str, db: str, runs: int) -> list[tuple[str, float, float]]:
         "comment": f"/comment?thread={thread_id}&comment={comment_id}",
         "review queue": "/review",
     }
+    pages = {k: v for k, v in pages.items() if not only or k.split()[0] in only}
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
@@ -138,12 +142,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="an existing store (default: build one from examples/ in a temporary folder)")
     parser.add_argument("--runs", type=int, default=3, help="warm opens per page (median reported)")
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        choices=["overview", "thread", "comment", "review"],
+        help="only these pages (default: all)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         db = str(Path(args.db).absolute()) if args.db else build_store(Path(tmp))
         proc, url = start(db, Path(tmp) / "streamlit.log")
         try:
-            rows = measure(url, db, args.runs)
+            rows = measure(url, db, args.runs, args.pages)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)

@@ -6,6 +6,7 @@ page adding a rule and re-running it, with a hostile rule name kept literal."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,7 +105,9 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 def texts(at) -> str:  # type: ignore[no-untyped-def]
     parts = [e.value for kind in ("caption", "markdown", "text", "success", "error", "title") for e in at.get(kind)]
-    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
+    shown = re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
+    blocks = [html.unescape(re.sub(r"<[^>]+>", "", e.proto.body)) for e in at.get("html")]  # the queue's heads
+    return "\n".join([shown, *blocks])
 
 
 def open_review(at, **query: str):  # type: ignore[no-untyped-def]

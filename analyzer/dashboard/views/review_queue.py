@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from analyzer.dashboard import nav, params, resources, tree, widgets
-from analyzer.dashboard.safe import md_escape, shorten
+from analyzer.dashboard.safe import author_link_html, esc, esc_isolated, md_escape, shorten
 from analyzer.errors import AnalyzerError
 from analyzer.rules import ALL, canonical_scope
 from analyzer.scoring.labels import TOXICITY_LABELS
@@ -120,6 +120,28 @@ def bulk_bar(store: Any, items: list[dict[str, Any]]) -> None:
             widgets.undo_button(store, "rq-undo")
 
 
+def item_header(item: dict[str, Any], label: str) -> str:
+    """One queued comment's head as one HTML block (one element, not eight: the queue shows
+    dozens): its score, who and when, where, links to its Comment and Authors pages, and the
+    rules' reasons. Every value from the store is escaped."""
+    score = item["score"]
+    colour = tree.score_colour(score) if score is not None else "#6b7280"
+    when = item["created_at"].strftime("%Y-%m-%d %H:%M") if item["created_at"] else "no time"
+    author_href = tree.author_href(item["author"], item["thread_id"], resources.link_thresholds())
+    author = author_link_html(item["author"], author_href) if item["author"] else "<i>anonymous</i>"
+    comment_href = tree.comment_href(item["thread_id"], item["comment_id"], {"label": label})
+    where = ["thread " + esc_isolated(item["thread_id"]), "comment " + esc_isolated(item["comment_id"])]
+    meta = " · ".join([author, esc(when), f"depth {int(item['depth'])}", *where])
+    reasons = "".join(f'<div class="ta-reason">Flagged: {esc_isolated(r)}</div>' for r in item["reasons"])
+    return (
+        '<div class="ta-queue-head" style="display:flex;gap:12px;align-items:center">'
+        f'<div style="background:{colour};color:#fff;text-align:center;border-radius:6px;padding:6px 10px;'
+        f'font-weight:600;min-width:3em">{"—" if score is None else f"{score:.2f}"}</div>'
+        f'<div style="flex:1"><div style="color:#4b5563;font-size:0.9em">{meta} · '
+        f'<a class="ta-open" href="{esc(comment_href)}" target="_self">Open comment</a></div>{reasons}</div></div>'
+    )
+
+
 def scope_picker(store: Any, linked: str) -> str:
     """The queue's scope box: entries picked from the store's formats, communities and
     sources, or typed (``source:exports/*.csv``, ``thread:ID``, a bare prefix). The scope
@@ -222,40 +244,9 @@ def render() -> None:
     for item in items:
         i = item_key(item["thread_id"], item["comment_id"])
         with st.container(border=True, key=f"rq-item-{i}"):
-            head = st.columns([0.3, 0.5, 3, 1.2])
+            head = st.columns([0.3, 5], vertical_alignment="center")
             head[0].checkbox("Select", key=SELECT.format(i), label_visibility="collapsed")
-            score = item["score"]
-            head[1].markdown(
-                f'<div style="background:{tree.score_colour(score) if score is not None else "#6b7280"};color:#fff;'
-                f'text-align:center;border-radius:6px;padding:6px;font-weight:600">'
-                f"{'—' if score is None else f'{score:.2f}'}</div>",
-                unsafe_allow_html=True,
-            )  # a number and a colour only
-            when = item["created_at"].strftime("%Y-%m-%d %H:%M") if item["created_at"] else "no time"
-            head[2].caption(
-                md_escape(
-                    f"{item['author'] or 'anonymous'} · {when} · depth {item['depth']} · "
-                    f"thread {item['thread_id']} · comment {item['comment_id']}"
-                )
-            )
-            with head[3]:
-                st.page_link(
-                    nav.page("comment"),
-                    label="Open comment",
-                    query_params={"thread": item["thread_id"], "comment": item["comment_id"], "label": label},
-                )
-                if item["author"]:
-                    st.page_link(
-                        nav.page("authors"),
-                        label=md_escape("Author: " + shorten(item["author"], 60)),
-                        query_params={
-                            "author": item["author"],
-                            "thread": item["thread_id"],
-                            **resources.link_thresholds(),
-                        },
-                    )
-            for reason in item["reasons"]:
-                st.caption(md_escape("Flagged: " + reason))
+            head[1].html(item_header(item, label))  # every stranger's string escaped
             st.text(item["text"][:3000] + ("…" if len(item["text"]) > 3000 else ""))
             row = st.columns([3, 1, 1])
             row[0].text_input(
@@ -282,16 +273,19 @@ def render() -> None:
             )
             if i in kept:
                 st.success(md_escape(kept[i] + " Kept in its place for this session, so the queue does not shift."))
-            # keyed by the comment: an open panel stays with its comment when others leave the queue
-            with st.expander("Correct the labels…", key=f"rq-panel-{i}"):
-                widgets.verdict_form(
-                    store,
-                    item["thread_id"],
-                    item["comment_id"],
-                    labels=labels,
-                    key=f"rq-{i}",
-                    on_saved=lambda vid, t=item["thread_id"], c=item["comment_id"]: _relabelled(t, c, vid),
-                )
+            # keyed by the comment: an open panel stays with its comment when others leave the
+            # queue; its form is built only while it is open (a closed one costs the page nothing)
+            panel = st.expander("Correct the labels…", key=f"rq-panel-{i}", on_change="rerun")
+            if panel.open:
+                with panel:
+                    widgets.verdict_form(
+                        store,
+                        item["thread_id"],
+                        item["comment_id"],
+                        labels=labels,
+                        key=f"rq-{i}",
+                        on_saved=lambda vid, t=item["thread_id"], c=item["comment_id"]: _relabelled(t, c, vid),
+                    )
     if not items:
         st.success("The queue is empty at this threshold.")
 
