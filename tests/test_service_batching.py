@@ -70,3 +70,28 @@ def test_a_lone_request_waits_only_max_wait() -> None:
     took = run(main())
     assert sizes == [1, 1]
     assert took < 0.05  # 2 ms of waiting plus scheduling, far from the 50 ms linger cap
+
+
+def test_under_load_slow_arrivals_still_share_a_batch() -> None:
+    """Clients starved of CPU by the model send their next requests further apart than the
+    2 ms gap; once requests have come together, a batch waits (up to its linger cap) for as
+    many as came together lately, instead of running one alone between two large ones."""
+    score, sizes = slow_model(0.03)
+    clients, rounds = 12, 8
+
+    async def main() -> None:
+        batcher: MicroBatcher[int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
+        await batcher.start()
+
+        async def client(i: int) -> None:
+            for r in range(rounds):
+                await asyncio.sleep(i * 0.003)  # 3 ms apart: every gap is longer than max_wait
+                assert await batcher.score([f"c{i} r{r}"]) == [len(f"c{i} r{r}")]
+
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        await batcher.stop()
+
+    run(main())
+    assert sum(sizes) == clients * rounds
+    steady = sizes[1:-3]  # not the first batch (nothing seen together yet) nor the clients' last
+    assert sum(size <= 2 for size in steady) <= 2, sizes  # the gap rule alone: one in two

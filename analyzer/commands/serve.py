@@ -67,7 +67,20 @@ def _need_serve_extra() -> None:
 )
 @click.option("--max-items", type=int, default=1000, show_default=True, help="Comments per /v1 call.")
 @click.option("--timeout", "request_timeout", type=float, default=30.0, show_default=True, help="Seconds per request.")
-@click.option("--max-batch", type=int, default=64, show_default=True, help="Texts per forward pass.")
+@click.option(
+    "--max-batch",
+    type=int,
+    default=64,
+    show_default=True,
+    help="Texts gathered from concurrent requests into one batch.",
+)
+@click.option(
+    "--forward-batch",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Texts per forward pass within a batch, sorted by length (on a CPU; short passes pad less).",
+)
 @click.option(
     "--max-wait-ms", type=float, default=2.0, show_default=True, help="How long a batch waits for more requests."
 )

@@ -30,7 +30,11 @@ class ServiceConfig:
     max_items: int = 1000  # comments per /v1 call
     max_json_depth: int = 32
     request_timeout: float = 30.0
-    max_batch: int = 64  # texts per forward pass
+    max_batch: int = 64  # texts gathered from concurrent requests into one micro-batch
+    # texts per forward pass inside a micro-batch, sorted by length: requests arrive in
+    # random lengths, and one pass over 32 of them pads every text to the longest (measured:
+    # 56 texts/s in passes of 32, 94 in passes of 8, against 114 for batch scoring)
+    forward_batch: int = 8
     max_wait_ms: float = 2.0  # how long a batch waits for more requests
     cors_origins: list[str] = field(default_factory=list)
     detect_languages: bool = True
@@ -44,7 +48,7 @@ class ServiceConfig:
             )
         if self.workers < 1:
             raise AnalyzerError("--workers must be at least 1")
-        for name in ("max_body_bytes", "max_text_bytes", "max_items", "max_json_depth", "max_batch"):
+        for name in ("max_body_bytes", "max_text_bytes", "max_items", "max_json_depth", "max_batch", "forward_batch"):
             if getattr(self, name) < 1:
                 raise AnalyzerError(f"{name.replace('_', '-')} must be positive")
         return self

@@ -75,7 +75,10 @@ class Service:
     ) -> None:
         self.config = config
         self.classifiers = list(classifiers)
-        self.scorer = Scorer(self.classifiers)
+        # on a CPU, short passes over length-sorted texts (see ServiceConfig.forward_batch); a
+        # GPU keeps the scorer's own batch size, where padding costs little
+        on_cpu = all(clf.device.type == "cpu" for clf in self.classifiers)
+        self.scorer = Scorer(self.classifiers, batch_size=config.forward_batch if on_cpu else None)
         self.store = store
         self.keys = keys or KeyRing([])
         self.limiter = Limiter(config.rate, config.burst, config.daily_quota)
