@@ -1,7 +1,8 @@
 """The shape of the package (docs/ARCHITECTURE.md): which part may import which, no import
 cycles between parts, modules of a readable size, and optional extras that fail with the
 command to run. Read from the source with ``ast`` (lazy imports inside functions and
-``TYPE_CHECKING`` imports count: they are dependencies too); nothing is imported.
+``TYPE_CHECKING`` imports count: they are dependencies too); nothing is imported. And
+``mypy analyzer`` (pyproject's [tool.mypy]) finds no error.
 
 An exception below is a known debt with its reason, not a licence: fix it and delete the line.
 """
@@ -273,6 +274,19 @@ def test_views_do_not_import_other_views() -> None:
         and target != "analyzer.dashboard.views"
     ]
     assert not bad, "\n".join(bad)
+
+
+# ---------------------------------------------------------------------------- types
+def test_mypy_finds_no_errors() -> None:
+    """``mypy analyzer`` (pyproject's [tool.mypy]) reports nothing: a type error fails here, listed."""
+    pytest.importorskip("mypy", reason="mypy is in the [test] extra")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "analyzer"], capture_output=True, text=True, timeout=600, cwd=str(ROOT)
+    )
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert done.returncode == 0 and not errors, f"mypy found {len(errors)} error(s):\n" + "\n".join(
+        errors or [done.stdout, done.stderr]
+    )
 
 
 # ---------------------------------------------------------------------------- optional extras

@@ -66,7 +66,9 @@ def rows_of(thread: Thread, scores: Mapping[str, Mapping[str, float]], label: st
         out.append(
             Row(
                 id=c.id,
-                parent_id=c.parent_id if c.parent_id in thread and thread.get(c.parent_id).kind == "comment" else None,
+                parent_id=c.parent_id
+                if c.parent_id is not None and c.parent_id in thread and thread.get(c.parent_id).kind == "comment"
+                else None,
                 depth=c.depth,
                 author=c.author,
                 author_inferred=c.author_inferred,

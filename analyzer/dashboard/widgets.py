@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import streamlit as st
 
@@ -19,6 +19,7 @@ REVIEWER = "reviewer"  # session key of the reviewer's name (sidebar), and its U
 COOKIE = "ta_reviewer"  # a session cookie (no expiry): the name survives page opens from links and URLs
 MAX_NAME = 200
 RUNS = "_ta_runs"  # session key: how many script runs this session has finished
+T = TypeVar("T")
 
 
 def remembered_reviewer() -> str:
@@ -86,6 +87,14 @@ def init_state(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
+def choose(widget: Callable[..., object], label: str, options: Sequence[T], **kwargs: Any) -> T:
+    """``widget(label, options, **kwargs)`` (a ``selectbox`` or ``radio``, of ``st`` or of a
+    column), typed as the option it returns: with options and an index it returns one.
+    Streamlit's stubs import ``typing.Never``, which Python 3.10 lacks, so under mypy's
+    python_version 3.10 their first overload (empty options: None) matches every call."""
+    return cast(T, widget(label, options, **kwargs))
+
+
 def set_params(values: dict[str, Any], defaults: dict[str, Any] | None = None) -> None:
     """Make the URL carry exactly these values (defaults left out), so the link can be shared."""
     wanted = params.encode(values, defaults)
@@ -122,7 +131,8 @@ def verdict_form(
         st.success(md_escape(saved))
     with st.form(key=f"verdict-{key}", clear_on_submit=True, border=True):
         st.markdown("**Your verdict**")
-        decision = st.radio(
+        decision = choose(
+            st.radio,
             "Decision",
             DECISIONS,
             horizontal=True,

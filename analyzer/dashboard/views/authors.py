@@ -42,7 +42,7 @@ def open_author(names: list[str], thread_id: str | None, key: str, title: str = 
     if not names:
         return
     c1, c2 = st.columns([3, 1])
-    chosen = c1.selectbox(title, names, key=key, format_func=lambda a: shorten(a, NAME_CHARS))
+    chosen = widgets.choose(c1.selectbox, title, names, key=key, format_func=lambda a: shorten(a, NAME_CHARS))
     with c2:
         st.write("")
         author_link(chosen, thread_id, label="Open author")
@@ -200,7 +200,7 @@ def across_threads(author: str) -> None:
         history = author_stats.history_over_time(profile["points"], thresholds)
         frame = charts.time_frame(history)
         st.markdown("**Toxic share over time**")
-        if frame.empty:
+        if history is None or frame.empty:  # no history: an empty frame
             st.caption("No comment by this author has a time.")
         else:
             st.caption(f"Per {history['bucket']}.")

@@ -269,7 +269,8 @@ def render() -> None:
 def explain(detail: dict[str, Any], scores: dict[str, Any], labels: list[str]) -> None:
     """The words that drove a score, from the loaded model that provides the label."""
     models = resources.models()
-    explainable = [lab for lab in labels if models.for_label(lab) is not None]
+    explainers = {lab: clf for lab in labels if (clf := models.for_label(lab)) is not None}
+    explainable = [lab for lab in labels if lab in explainers]
     if not explainable:
         st.caption("No loaded model provides these labels, so the score cannot be explained here.")
         return
@@ -279,8 +280,8 @@ def explain(detail: dict[str, Any], scores: dict[str, Any], labels: list[str]) -
     widgets.init_state("cm_label", default)
     if st.session_state["cm_label"] not in explainable:
         st.session_state["cm_label"] = default
-    label = st.selectbox("Label", explainable, key="cm_label")
-    clf = models.for_label(label)
+    label = widgets.choose(st.selectbox, "Label", explainable, key="cm_label")
+    clf = explainers[label]
     if clf.version != scores.get(label, {}).get("model"):
         st.caption(md_escape(f"Explained by {clf.version}, which is not the model behind the stored score."))
     text = detail["text"]

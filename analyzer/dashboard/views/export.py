@@ -40,7 +40,7 @@ def render() -> None:
     thread = c[0].selectbox(
         "Threads", choices, key="ex_thread", format_func=lambda t: t if t == ALL else f"{titles[t][:90]} ({t})"
     )
-    fmt = c[1].radio("Format", ["csv", "parquet"], key="ex_format", horizontal=True)
+    fmt = widgets.choose(c[1].radio, "Format", ["csv", "parquet"], key="ex_format", horizontal=True)
     if fmt == "csv":
         st.caption(
             "For spreadsheets: a text that would run as a formula (starting with = + - @) gets a leading "
@@ -66,7 +66,7 @@ def render() -> None:
         )
 
     st.subheader("Verdicts as training data")
-    task = st.radio("Task", ["toxicity", "sentiment"], horizontal=True, key="ex_task")
+    task = widgets.choose(st.radio, "Task", ["toxicity", "sentiment"], horizontal=True, key="ex_task")
     if st.button("Prepare the training CSV", key="ex_train"):
         try:
             data, rows = _write(lambda p: store.export_training(p, task=task), "csv")

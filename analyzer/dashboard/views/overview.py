@@ -8,7 +8,7 @@ the ranking and the toxic counts to the context-free scores."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +18,18 @@ from analyzer.scoring.labels import TOXICITY_LABELS
 
 ALL = "(all)"
 PER_PAGE = 25
+
+
+class Filters(TypedDict):
+    """The page's thread filters, as ``Store.list_threads`` (and the totals) take them."""
+
+    format: str | None
+    label: str | None
+    min_risk: float | None
+    since: datetime | None
+    until: datetime | None
+    search: str | None
+    scores: str
 
 
 def _since(d: object) -> datetime | None:
@@ -116,7 +128,7 @@ def render() -> None:
     )
     mode = "context" if use_context or not has_context else "alone"
 
-    filters = {
+    filters: Filters = {
         "format": None if fmt == ALL else fmt,
         "label": None if label == ALL else label,
         "min_risk": min_risk or None,

@@ -8,6 +8,7 @@ to the store and from there to ``analyzer export --verdicts-for-training`` and `
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -183,7 +184,7 @@ def render() -> None:
     widgets.init_state("rq_band", params.get_float(qp, "band", 0.1, 0.0, 0.5))
     widgets.init_state("rq_limit", params.get_choice(qp, "n", LIMITS, 25))
     c = st.columns([1, 1.4, 1.2, 1, 0.8])
-    label = c[0].selectbox("Label", labels, key="rq_label")
+    label = widgets.choose(c[0].selectbox, "Label", labels, key="rq_label")
     mode = c[1].radio("Show", list(MODES), format_func=MODES.get, key="rq_mode")
     default_threshold = float(thresholds.get(label, 0.5))
     threshold_key = f"rq_threshold_{label}"
@@ -193,7 +194,7 @@ def render() -> None:
     )
     threshold = c[2].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
     band = c[3].slider("Band (±)", 0.0, 0.5, step=0.01, key="rq_band", disabled=mode != "uncertain")
-    limit = c[4].selectbox("Show at most", LIMITS, key="rq_limit")
+    limit = widgets.choose(c[4].selectbox, "Show at most", LIMITS, key="rq_limit")
     only_thread = params.get_str(qp, "thread")
     rules = {str(r["id"]): r for r in store_rules.list_rules(resources.store()) if r["enabled"]}
     rule_choices = [MODELS_AND_RULES, ANY_RULE, *rules]
@@ -202,7 +203,7 @@ def render() -> None:
     }
     widgets.init_state("rq_rule", params.get_choice(qp, "rule", rule_choices, MODELS_AND_RULES))
     f = st.columns([1.2, 2])
-    rule_choice = f[0].selectbox("Flagged by", rule_choices, format_func=rule_names.get, key="rq_rule")
+    rule_choice = widgets.choose(f[0].selectbox, "Flagged by", rule_choices, format_func=rule_names.get, key="rq_rule")
     with f[1]:
         scope = scope_picker(store, params.get_str(qp, "scope", "") or "")
     rule = None if rule_choice == MODELS_AND_RULES else (ANY_RULE if rule_choice == ANY_RULE else int(rule_choice))
@@ -284,7 +285,7 @@ def render() -> None:
                         item["comment_id"],
                         labels=labels,
                         key=f"rq-{i}",
-                        on_saved=lambda vid, t=item["thread_id"], c=item["comment_id"]: _relabelled(t, c, vid),
+                        on_saved=partial(_relabelled, item["thread_id"], item["comment_id"]),
                     )
     if not items:
         st.success("The queue is empty at this threshold.")

@@ -116,8 +116,8 @@ def _add_webhook() -> None:
             name=str(get("wh-name") or ""),
             url=str(get("wh-url") or "").strip(),
             secret=secret,
-            risk_threshold=float(get("wh-risk")) if get("wh-use-risk") else None,
-            toxic_share_threshold=float(get("wh-share")) if get("wh-use-share") else None,
+            risk_threshold=float(st.session_state["wh-risk"]) if get("wh-use-risk") else None,  # the form's numbers
+            toxic_share_threshold=float(st.session_state["wh-share"]) if get("wh-use-share") else None,
             on_rule_hits=bool(get("wh-hits", True)),
             scope=str(get("wh-scope") or "all"),
         )
@@ -199,7 +199,7 @@ def webhooks_section() -> None:
         st.dataframe(table, hide_index=True, width="stretch")
         c = st.columns([2, 1, 1])
         labels = {h["id"]: f"{h['id']}: {shorten(h['name'], 60)}" for h in hooks}
-        chosen = c[0].selectbox("Webhook", list(labels), format_func=labels.get, key="wh-chosen")
+        chosen = widgets.choose(c[0].selectbox, "Webhook", list(labels), format_func=labels.get, key="wh-chosen")
         hook = next(h for h in hooks if h["id"] == chosen)
         c[1].button(
             "Disable" if hook["enabled"] else "Enable",
@@ -218,11 +218,11 @@ def webhooks_section() -> None:
             type="password",
             max_chars=500,
         )
-        c = st.columns(4)
-        c[0].checkbox("On risk", key="wh-use-risk")
-        c[1].number_input("Risk at least", 0.0, 1.0, 0.6, 0.05, key="wh-risk")
-        c[2].checkbox("On toxic share", value=True, key="wh-use-share")
-        c[3].number_input("Toxic share at least", 0.0, 1.0, 0.3, 0.05, key="wh-share")
+        n = st.columns(4)
+        n[0].checkbox("On risk", key="wh-use-risk")
+        n[1].number_input("Risk at least", 0.0, 1.0, 0.6, 0.05, key="wh-risk")
+        n[2].checkbox("On toxic share", value=True, key="wh-use-share")
+        n[3].number_input("Toxic share at least", 0.0, 1.0, 0.3, 0.05, key="wh-share")
         st.checkbox("On newly flagged comments", value=True, key="wh-hits")
         st.text_input(
             "Scope ('all', or thread:ID, community:ID, source:GLOB, format:NAME; commas between)",

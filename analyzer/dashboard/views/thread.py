@@ -104,7 +104,8 @@ def controls(loaded: Any, qp: Any) -> dict[str, Any]:
     if st.session_state["th_label"] not in labels:
         st.session_state["th_label"] = default_label
     c = st.columns([1, 1.5, 2])
-    label = c[0].selectbox(
+    label = widgets.choose(
+        c[0].selectbox,
         "Colour by",
         labels,
         key="th_label",
