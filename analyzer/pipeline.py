@@ -21,6 +21,7 @@ from analyzer.errors import AnalyzerError, InputError
 if TYPE_CHECKING:
     from analyzer.scoring.classifier import Classifier
     from analyzer.store import ImportBatch, ImportSummary, Store
+    from analyzer.thread import Thread
 
 Progress = Callable[[int], None]
 
@@ -51,6 +52,7 @@ def batches_from_paths(
         if not Path(name).exists():
             raise InputError("no such file or folder", source=str(name))
     batches: dict[str, ImportBatch] = {}
+    parsed: dict[str, list[Thread]] = {}  # each batch's threads, filled while parsing
     for name in inputs:  # parse everything first: a bad file stops us before any write
         for thread in parse_path(name, format=format, now=now):
             src = Path(thread.source) if thread.source else Path(name)
@@ -59,9 +61,9 @@ def batches_from_paths(
             if batch is None:
                 sha = file_sha256(src) if src.is_file() else None
                 batch = batches[source] = ImportBatch(
-                    [], None, source=source, format=thread.format or format, sha256=sha
+                    parsed.setdefault(source, []), None, source=source, format=thread.format or format, sha256=sha
                 )
-            batch.threads.append(thread)  # type: ignore[attr-defined]
+            parsed[source].append(thread)
     return list(batches.values())
 
 

@@ -36,7 +36,7 @@ def test_a_burst_of_closed_loop_clients_fills_each_batch() -> None:
     clients, rounds = 32, 6
 
     async def main() -> None:
-        batcher: MicroBatcher[int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
+        batcher: MicroBatcher[str, int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
         await batcher.start()
 
         async def client(i: int) -> None:
@@ -58,7 +58,7 @@ def test_a_lone_request_waits_only_max_wait() -> None:
     score, sizes = slow_model(0.0)
 
     async def main() -> float:
-        batcher: MicroBatcher[int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
+        batcher: MicroBatcher[str, int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
         await batcher.start()
         await batcher.score(["warm"])
         start = time.perf_counter()
@@ -80,7 +80,7 @@ def test_under_load_slow_arrivals_still_share_a_batch() -> None:
     clients, rounds = 12, 8
 
     async def main() -> None:
-        batcher: MicroBatcher[int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
+        batcher: MicroBatcher[str, int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
         await batcher.start()
 
         async def client(i: int) -> None:

@@ -122,9 +122,9 @@ class _View:
         size, scored, toxic = [1] * n, [0] * n, [0] * n
         total = [0.0] * n
         for i in range(n - 1, -1, -1):
-            if self.tox[i] is not None:
+            if (tox := self.tox[i]) is not None:
                 scored[i] += 1
-                total[i] += self.tox[i]  # type: ignore[operator]
+                total[i] += tox
                 toxic[i] += 1 if self.toxic[i] else 0
             p = self.parent[i]
             if p >= 0:
@@ -296,9 +296,10 @@ def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> dict[
             candidates.append((i, before, after, after - before))
     if not candidates:
         return None
-    times = [view.comments[i].created_at for i, *_ in candidates]
-    if all(t is not None for t in times):
-        first = min(range(len(candidates)), key=lambda k: (_utc(times[k]), candidates[k][0]))  # type: ignore[arg-type]
+    stamps = [view.comments[i].created_at for i, *_ in candidates]
+    times = [t for t in stamps if t is not None]
+    if len(times) == len(stamps):
+        first = min(range(len(candidates)), key=lambda k: (_utc(times[k]), candidates[k][0]))
     else:
         first = 0  # candidates are in reading (pre-order) order
     i, before, after, jump = candidates[first]
@@ -500,7 +501,7 @@ def report(
     model's ``context_scores`` the metrics use them (``context.choose_scores``) unless
     ``use_context`` is False; ``scores_used`` says which ("in context" or "alone") and
     ``context_available`` whether there were any."""
-    available = bool(context_scores) and any(context_scores.values())  # type: ignore[union-attr]
+    available = context_scores is not None and any(context_scores.values())
     scores, thresholds, in_context = choose_scores(
         scores, context_scores, thresholds, context_thresholds, use_context=use_context
     )

@@ -113,11 +113,11 @@ class Classifier:
     def threshold_labels(self) -> list[str]:
         """Labels decided by a threshold (sigmoid outputs); softmax classes are decided by the argmax."""
         return [
-            self.output_labels[j]  # type: ignore[misc]
+            label
             for activation, cols in self.slices()
             if activation == "sigmoid"
             for j in cols
-            if self.output_labels[j] is not None
+            if (label := self.output_labels[j]) is not None
         ]
 
     @property

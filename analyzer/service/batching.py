@@ -27,23 +27,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+In = TypeVar("In")  # one input: a text, or a (parent, text) pair
 R = TypeVar("R")
 
 
 @dataclass
-class _Job(Generic[R]):
-    texts: list[str]
+class _Job(Generic[In, R]):
+    texts: list[In]
     future: asyncio.Future[list[R]]
     queued: float = field(default_factory=time.perf_counter)
 
 
-class MicroBatcher(Generic[R]):
-    """Runs ``score(texts) -> results`` (one result per text, in order) on batches gathered
-    from concurrent ``await batcher.score(texts)`` calls."""
+class MicroBatcher(Generic[In, R]):
+    """Runs ``score(inputs) -> results`` (one result per input, in order) on batches gathered
+    from concurrent ``await batcher.score(inputs)`` calls."""
 
     def __init__(
         self,
-        score: Callable[[list[str]], Sequence[R]],
+        score: Callable[[list[In]], Sequence[R]],
         *,
         max_batch: int = 64,
         max_wait: float = 0.002,
@@ -56,7 +57,7 @@ class MicroBatcher(Generic[R]):
         self.batches = 0
         self.texts = 0
         self.last_run = 0.0  # seconds the last batch took in the model
-        self._queue: asyncio.Queue[_Job[R]] | None = None
+        self._queue: asyncio.Queue[_Job[In, R]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._recent: deque[int] = deque(maxlen=4)  # requests in each of the last batches
@@ -79,19 +80,19 @@ class MicroBatcher(Generic[R]):
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    async def score(self, texts: list[str]) -> list[R]:
+    async def score(self, texts: list[In]) -> list[R]:
         if self._queue is None:
             raise RuntimeError("MicroBatcher.start() was not awaited")
         if not texts:
             return []
-        job: _Job[R] = _Job(list(texts), asyncio.get_running_loop().create_future())
+        job: _Job[In, R] = _Job(list(texts), asyncio.get_running_loop().create_future())
         await self._queue.put(job)
         return await job.future
 
     async def _collect(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
-        carry: _Job[R] | None = None
+        carry: _Job[In, R] | None = None
         while True:
             first = carry if carry is not None else await self._queue.get()
             carry = None
@@ -121,7 +122,7 @@ class MicroBatcher(Generic[R]):
             self._recent.append(len(jobs))
             await self._run(loop, jobs)
 
-    async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job[R]]) -> None:
+    async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job[In, R]]) -> None:
         assert self._queue is not None
         texts = [t for j in jobs for t in j.texts]
         started = time.perf_counter()

@@ -82,12 +82,12 @@ class Service:
         self.store = store
         self.keys = keys or KeyRing([])
         self.limiter = Limiter(config.rate, config.burst, config.daily_quota)
-        self.batcher: MicroBatcher[Scored] = MicroBatcher(
+        self.batcher: MicroBatcher[str, Scored] = MicroBatcher(
             self.scorer.score_texts, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000
         )
         # a context model reads (parent, reply) pairs: its own batcher, since its inputs differ
-        self.pair_batcher: MicroBatcher[Scored] | None = (
-            MicroBatcher(self.scorer.score_pairs, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000)  # type: ignore[arg-type]
+        self.pair_batcher: MicroBatcher[tuple[str, str], Scored] | None = (
+            MicroBatcher(self.scorer.score_pairs, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000)
             if self.scorer.context_models
             else None
         )
@@ -142,7 +142,7 @@ class Service:
         """The context models' scores of (parent, text) pairs; None without a context model."""
         if self.pair_batcher is None:
             return None
-        return await self.pair_batcher.score(pairs)  # type: ignore[arg-type]
+        return await self.pair_batcher.score(pairs)
 
     def models(self) -> list[dict[str, Any]]:
         return [
@@ -166,7 +166,7 @@ class Service:
         """The context models' scores of ``text`` read under ``parent``; None without one."""
         if self.pair_batcher is None:
             return None
-        (result,) = await self.pair_batcher.score([(parent, text)])  # type: ignore[list-item]
+        (result,) = await self.pair_batcher.score([(parent, text)])
         return result
 
     # ------------------------------------------------------------------ store

@@ -184,9 +184,9 @@ def _rule_flagged(
     """Comments flagged by enabled rules (by ``rule`` only, when an id), banned first, then
     by the model's score for ``label``."""
     h, r, c, s = t.rule_hits.c, t.rules.c, t.comments.c, t.scores.c
-    hit_filter = [r.enabled.is_(True)]
-    if rule not in (None, "any"):
-        hit_filter.append(h.rule_id == int(rule))  # type: ignore[arg-type]
+    hit_filter: list[ColumnElement[bool]] = [r.enabled.is_(True)]
+    if rule is not None and rule != "any":
+        hit_filter.append(h.rule_id == int(rule))
     flagged = (
         select(h.comment_pk.label("pk"), func.min(r.severity).label("severity"))
         .join(t.rules, r.id == h.rule_id)

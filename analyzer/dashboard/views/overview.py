@@ -7,7 +7,7 @@ the ranking and the toxic counts to the context-free scores."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, TypedDict
 
 import pandas as pd
@@ -33,11 +33,12 @@ class Filters(TypedDict):
 
 
 def _since(d: object) -> datetime | None:
-    return datetime.combine(d, time.min, tzinfo=timezone.utc) if d else None  # type: ignore[arg-type]
+    """The start of a picked day (a date input answers a date, a tuple or nothing)."""
+    return datetime.combine(d, time.min, tzinfo=timezone.utc) if isinstance(d, date) else None
 
 
 def _until(d: object) -> datetime | None:
-    return datetime.combine(d, time.min, tzinfo=timezone.utc) + timedelta(days=1) if d else None  # type: ignore[arg-type]
+    return datetime.combine(d, time.min, tzinfo=timezone.utc) + timedelta(days=1) if isinstance(d, date) else None
 
 
 def trend_metric(where: Any, found: timeline.Trend | None) -> None:
