@@ -16,13 +16,26 @@ Conventions used by every metric:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from analyzer.analytics.buckets import bucket_start, count_buckets, next_start
 from analyzer.analytics.context import choose_scores, scores_used
+from analyzer.analytics.results import (
+    Authors,
+    DepthBand,
+    DepthRow,
+    Escalation,
+    HotSubthread,
+    OverTime,
+    PathTrend,
+    Report,
+    SentimentMix,
+    TimeRow,
+    TurningPoint,
+)
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
 from analyzer.text import PREVIEW_CHARS, preview
 from analyzer.thread import Comment, Thread
@@ -141,7 +154,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------- metrics
-def sentiment_mix(thread: Thread, scores: Scores) -> dict[str, Any]:
+def sentiment_mix(thread: Thread, scores: Scores) -> SentimentMix:
     """Share of comments whose most likely sentiment is negative/neutral/positive, and mean probabilities."""
     counts: Counter[str] = Counter()
     sums = {label: 0.0 for label in SENTIMENT_LABELS}
@@ -161,7 +174,7 @@ def sentiment_mix(thread: Thread, scores: Scores) -> dict[str, Any]:
     }
 
 
-def _toxicity_by_depth(view: _View) -> list[dict[str, Any]]:
+def _toxicity_by_depth(view: _View) -> list[DepthRow]:
     rows: dict[int, list[Any]] = {}
     for c, t, toxic in zip(view.comments, view.tox, view.toxic):
         r = rows.setdefault(c.depth, [0, 0, 0, 0.0])
@@ -183,12 +196,12 @@ def _toxicity_by_depth(view: _View) -> list[dict[str, Any]]:
     ]
 
 
-def depth_bands(by_depth: Sequence[Mapping[str, Any]], max_rows: int = 24, *, exact: int = 12) -> list[dict[str, Any]]:
+def depth_bands(by_depth: Sequence[DepthRow], max_rows: int = 24, *, exact: int = 12) -> list[DepthBand]:
     """``toxicity_by_depth`` rows fit for a table or chart: the first ``exact`` depths as they
     are, deeper ones merged into at most ``max_rows - exact`` bands of equal width (a
     100,000-deep chain is 24 rows, not 100,000). Each row gains ``label`` ("3" or "13-4200")
     and ``depth_to``; counts add up, the mean toxicity is weighted by scored comments."""
-    rows = [dict(r, label=str(r["depth"]), depth_to=r["depth"]) for r in by_depth]
+    rows: list[DepthBand] = [{**r, "label": str(r["depth"]), "depth_to": r["depth"]} for r in by_depth]
     if len(rows) <= max_rows:
         return rows
     head, tail = rows[:exact], rows[exact:]
@@ -212,16 +225,16 @@ def depth_bands(by_depth: Sequence[Mapping[str, Any]], max_rows: int = 24, *, ex
         m["rate"] = _rate(m["toxic"], m["scored"])
         m["mean_toxicity"] = total / m["scored"] if m["scored"] else None
         m["label"] = str(m["depth"]) if m["depth"] == m["depth_to"] else f"{m['depth']}-{m['depth_to']}"
-        out.append(m)
+        out.append(cast(DepthBand, m))
     return out
 
 
-def toxicity_by_depth(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
+def toxicity_by_depth(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[DepthRow]:
     """Per reply depth: comments, scored, toxic, toxic rate and mean toxicity."""
     return _toxicity_by_depth(_View.of(thread, scores, thresholds))
 
 
-def _escalation(view: _View) -> dict[str, Any]:
+def _escalation(view: _View) -> Escalation:
     scored = sum(1 for t in view.tox if t is not None)
     toxic = sum(1 for x in view.toxic if x)
     base = _rate(toxic, scored)
@@ -247,7 +260,7 @@ def _escalation(view: _View) -> dict[str, Any]:
     }
 
 
-def _path_trend(view: _View) -> dict[str, Any]:
+def _path_trend(view: _View) -> PathTrend:
     """Least-squares slope of toxicity against depth on every root-to-leaf path, from running
     sums carried down the tree (O(comments), however many and however long the paths)."""
     n = len(view.comments)
@@ -273,13 +286,13 @@ def _path_trend(view: _View) -> dict[str, Any]:
     }
 
 
-def escalation(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
+def escalation(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> Escalation:
     """P(reply toxic | parent toxic) against the base rate (``ratio`` > 1: toxicity breeds toxicity),
     and the mean per-depth slope of toxicity along root-to-leaf paths (> 0: chains heat up)."""
     return _escalation(_View.of(thread, scores, thresholds))
 
 
-def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> dict[str, Any] | None:
+def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> TurningPoint | None:
     size, scored, toxic, _ = view.subtree_counts()
     all_scored = sum(1 for t in view.tox if t is not None)
     all_toxic = sum(1 for x in view.toxic if x)
@@ -325,13 +338,13 @@ def turning_point(
     *,
     min_subthread: int = 3,
     min_jump: float = 0.25,
-) -> dict[str, Any] | None:
+) -> TurningPoint | None:
     """Earliest comment whose replies (>= min_subthread scored) are toxic at a rate at least
     ``min_jump`` above the rest of the thread's; ``jump`` = that difference. None if no such comment."""
     return _turning_point(_View.of(thread, scores, thresholds), min_subthread=min_subthread, min_jump=min_jump)
 
 
-def _hottest(view: _View, *, k: int, min_size: int) -> list[dict[str, Any]]:
+def _hottest(view: _View, *, k: int, min_size: int) -> list[HotSubthread]:
     size, scored, toxic, total = view.subtree_counts()
     end = [i + s for i, s in enumerate(size)]
     ranked = sorted(
@@ -345,7 +358,7 @@ def _hottest(view: _View, *, k: int, min_size: int) -> list[dict[str, Any]]:
         if any(i < end[j] and j < end[i] for j in chosen):  # pre-order intervals overlap: nested
             continue
         chosen.append(i)
-    out = []
+    out: list[HotSubthread] = []
     for i in chosen:
         c = view.comments[i]
         out.append(
@@ -367,13 +380,13 @@ def _hottest(view: _View, *, k: int, min_size: int) -> list[dict[str, Any]]:
 
 def hottest_subthreads(
     thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, k: int = 5, min_size: int = 3
-) -> list[dict[str, Any]]:
+) -> list[HotSubthread]:
     """Top ``k`` non-nested sub-threads (a comment and all its replies, >= min_size scored) by
     heat = toxic comments x toxic rate (toxic^2 / scored): big and concentrated ranks first."""
     return _hottest(_View.of(thread, scores, thresholds), k=k, min_size=min_size)
 
 
-def _authors(view: _View, *, k: int) -> dict[str, Any]:
+def _authors(view: _View, *, k: int) -> Authors:
     per: dict[str, list[Any]] = {}
     for c, t, toxic in zip(view.comments, view.tox, view.toxic):
         if not c.author:
@@ -427,13 +440,13 @@ def _authors(view: _View, *, k: int) -> dict[str, Any]:
     }
 
 
-def authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, k: int = 10) -> dict[str, Any]:
+def authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, k: int = 10) -> Authors:
     """Most toxic authors (by toxic comments, then rate), and author pairs ranked by toxic replies
     between them in either direction (self-replies and unknown authors left out)."""
     return _authors(_View.of(thread, scores, thresholds), k=k)
 
 
-def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
+def _over_time(view: _View, *, bucket: str | None) -> OverTime | None:
     timed = [(i, _utc(c.created_at)) for i, c in enumerate(view.comments) if c.created_at is not None]
     if not timed:
         return None
@@ -462,7 +475,7 @@ def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
         if span_ok:
             break
         bucket = names[names.index(bucket) + 1]
-    series = []
+    series: list[TimeRow] = []
     t = first
     while t <= last:
         r = rows.get(t, [0, 0, 0, 0.0])
@@ -482,7 +495,7 @@ def _over_time(view: _View, *, bucket: str | None) -> dict[str, Any] | None:
 
 def over_time(
     thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, bucket: str | None = None
-) -> dict[str, Any] | None:
+) -> OverTime | None:
     """Comments and toxic rate per hour/day/week/month/year bucket (chosen from the span and the
     times' usual precision unless given; empty buckets kept); None when no comment has a time."""
     return _over_time(_View.of(thread, scores, thresholds), bucket=bucket)
@@ -496,7 +509,7 @@ def report(
     context_scores: Scores | None = None,
     context_thresholds: Thresholds | None = None,
     use_context: bool = True,
-) -> dict[str, Any]:
+) -> Report:
     """Every metric of this module for one thread, as plain JSON-ready values. With a context
     model's ``context_scores`` the metrics use them (``context.choose_scores``) unless
     ``use_context`` is False; ``scores_used`` says which ("in context" or "alone") and

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.analytics import Scores, Thresholds, comment_toxicity, over_time
+from analyzer.analytics.results import OverTime
 from analyzer.thread import Comment, Thread
 
 
@@ -145,7 +146,7 @@ def author_in_thread(rows: Iterable[Mapping[str, Any]], author: str) -> dict[str
 
 def history_over_time(
     points: Iterable[Mapping[str, Any]], thresholds: Thresholds | None = None, *, bucket: str | None = None
-) -> dict[str, Any] | None:
+) -> OverTime | None:
     """An author's comments across threads per time bucket with their toxic share, as
     ``analytics.over_time`` gives it for one thread. ``points`` are the author's comments
     (``created_at``, ``created_precision``, ``scores``: {label: probability}); None when

@@ -40,13 +40,15 @@ def build_report(loaded: Any, *, use_context: bool = True) -> dict[str, Any]:
     it: measured by in-context scores where a context model gave them, unless not ``use_context``."""
     from analyzer import analytics
 
-    out = analytics.report(
-        loaded.thread,
-        loaded.scores,
-        loaded.thresholds,
-        context_scores=loaded.context_scores,
-        context_thresholds=loaded.context_thresholds,
-        use_context=use_context,
+    out: dict[str, Any] = dict(  # the report, and where the thread came from
+        analytics.report(
+            loaded.thread,
+            loaded.scores,
+            loaded.thresholds,
+            context_scores=loaded.context_scores,
+            context_thresholds=loaded.context_thresholds,
+            use_context=use_context,
+        )
     )
     out["thread"] = {k: v for k, v in loaded.info.items() if k != "stats"}
     out["models"] = loaded.models

@@ -9,6 +9,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analyzer.analytics.results import DepthRow
+
 # Time axes always carry the year: a thread's comments, and the Overview's threads, can span years.
 TIME_FORMAT = {"hour": "%d %b %Y %H:%M", "day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y", "year": "%Y"}
 TIME_INTERVAL = {"month": "month", "year": "year"}  # one tick per bucket (or per few) at these sizes
@@ -16,7 +18,7 @@ SENTIMENT_ORDER = ["negative", "neutral", "positive"]
 SVG = {"embedOptions": {"renderer": "svg"}}  # drawn as SVG: axis labels are text a browser test can read
 
 
-def depth_frame(by_depth: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def depth_frame(by_depth: Sequence[DepthRow]) -> pd.DataFrame:
     """analytics.toxicity_by_depth rows as a frame (rate as a share, 0..1); deep levels
     merged into bands (``analytics.depth_bands``), so a very deep thread stays readable."""
     from analyzer.analytics import depth_bands

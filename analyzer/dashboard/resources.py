@@ -21,6 +21,7 @@ from typing import Any
 import streamlit as st
 
 from analyzer import analytics
+from analyzer.analytics.results import HotSubthread, Report
 from analyzer.dashboard import params
 from analyzer.dashboard.thresholds import effective
 from analyzer.errors import AnalyzerError
@@ -121,7 +122,7 @@ def scores_for(
 @st.cache_data(show_spinner="Analysing the thread…", max_entries=64)
 def thread_report(
     db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
-) -> dict[str, Any]:
+) -> Report:
     """Every analytics metric of the thread at these thresholds (in context unless not ``use_context``)."""
     loaded = thread_data(db, thread_id, version)
     return analytics.report(
@@ -137,7 +138,7 @@ def thread_report(
 @st.cache_data(show_spinner="Finding the hottest sub-threads…", max_entries=64)
 def hottest(
     db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
-) -> list[dict[str, Any]]:
+) -> list[HotSubthread]:
     """The hottest sub-threads (``analytics.hottest_subthreads``), topped up to five with
     smaller ones, so a toxic comment without replies still counts as a sub-thread of its own."""
     loaded = thread_data(db, thread_id, version)

@@ -261,12 +261,14 @@ async def analyze_threads(body: ThreadRequest, request: Request) -> ThreadRespon
         per_thread.setdefault(thread.id, {})[c.id] = s.scores
     for thread in threads:
         if thread.id in results:
-            results[thread.id].report = analytics.report(
-                thread,
-                per_thread.get(thread.id, {}),
-                thresholds,
-                context_scores=per_thread_context.get(thread.id) or None,
-                context_thresholds=service.context_thresholds(),
+            results[thread.id].report = dict(  # a Report: what the route's schema describes
+                analytics.report(
+                    thread,
+                    per_thread.get(thread.id, {}),
+                    thresholds,
+                    context_scores=per_thread_context.get(thread.id) or None,
+                    context_thresholds=service.context_thresholds(),
+                )
             )
     stored = False
     if not body.do_not_store and service.writer is not None and nodes:

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from analyzer.analytics.context import MARGIN, context_jumps, label_name
+from analyzer.analytics.results import HotSubthread, Report, TurningPoint
 from analyzer.dashboard import charts, nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, md_link, shorten
 from analyzer.dashboard.state import FLASH
@@ -181,7 +182,7 @@ def metrics(summary: dict[str, Any]) -> None:
     m[4].metric("Risk", f"{summary['risk']:.2f}")
 
 
-def turning_point(thread: Any, thread_id: str, turning: dict[str, Any] | None, label: str) -> None:
+def turning_point(thread: Any, thread_id: str, turning: TurningPoint | None, label: str) -> None:
     st.subheader("Turning point")
     if not turning:
         st.caption("No comment after which the replies turn clearly more toxic than the rest.")
@@ -207,7 +208,7 @@ def turning_point(thread: Any, thread_id: str, turning: dict[str, Any] | None, l
             author_link(turning["author"], thread_id, prefix="Its author: ")
 
 
-def hottest_table(thread: Any, thread_id: str, hottest: list[dict[str, Any]]) -> None:
+def hottest_table(thread: Any, thread_id: str, hottest: list[HotSubthread]) -> None:
     """The hottest sub-threads as a static table: every column and preview shown in full
     width. ``st.table`` renders Markdown in its cells, so every stranger's string is escaped."""
     st.subheader("Hottest sub-threads")
@@ -236,7 +237,7 @@ def hottest_table(thread: Any, thread_id: str, hottest: list[dict[str, Any]]) ->
     st.caption("Open a sub-thread's first comment to approve or remove the whole sub-thread at once.")
 
 
-def chart_tabs(report: dict[str, Any]) -> None:
+def chart_tabs(report: Report) -> None:
     tabs = st.tabs(["Toxicity by depth", "Over time", "Sentiment mix"])
     with tabs[0]:
         frame = charts.depth_frame(report["toxicity_by_depth"])
@@ -245,11 +246,12 @@ def chart_tabs(report: dict[str, Any]) -> None:
         else:
             st.altair_chart(charts.depth_chart(frame), width="stretch")
     with tabs[1]:
-        frame = charts.time_frame(report["over_time"])
-        if frame.empty:
+        over_time = report["over_time"]
+        frame = charts.time_frame(over_time)
+        if over_time is None or frame.empty:
             st.caption("No comment has a time.")
         else:
-            bucket = report["over_time"]["bucket"]
+            bucket = over_time["bucket"]
             st.caption(f"Per {bucket}.")
             st.altair_chart(charts.time_chart(frame, bucket=bucket), width="stretch")
     with tabs[2]:
