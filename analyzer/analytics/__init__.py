@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from analyzer.analytics.buckets import bucket_start, count_buckets, next_start
 from analyzer.analytics.context import choose_scores, scores_used
 from analyzer.analytics.results import (
     Authors,
@@ -29,16 +27,16 @@ from analyzer.analytics.results import (
     DepthRow,
     Escalation,
     HotSubthread,
-    OverTime,
     PathTrend,
     Report,
     SentimentMix,
-    TimeRow,
     TurningPoint,
 )
+from analyzer.analytics.timeline import over_time, over_time_in
+from analyzer.analytics.view import View
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
 from analyzer.text import PREVIEW_CHARS, preview
-from analyzer.thread import Comment, Thread
+from analyzer.thread import Thread
 from analyzer.thread_stats import (
     STATS_VERSION,
     Scores,
@@ -78,74 +76,6 @@ __all__ = [
     "toxicity_by_depth",
     "turning_point",
 ]
-# Bucket sizes for ``over_time``, finest first, with the longest span each suits.
-_BUCKETS: tuple[tuple[str, timedelta], ...] = (
-    ("hour", timedelta(days=2)),
-    ("day", timedelta(days=90)),
-    ("week", timedelta(days=3 * 365)),
-    ("month", timedelta(days=30 * 365)),
-    ("year", timedelta.max),
-)
-_PRECISION_BUCKET = {
-    "second": "hour",
-    "minute": "hour",
-    "hour": "hour",
-    "day": "day",
-    "week": "week",
-    "month": "month",
-    "year": "year",
-}
-_MAX_BUCKETS = 1000
-
-
-@dataclass
-class _View:
-    """The comments in reading (pre-order) order with their toxicity, computed once and
-    shared by every metric of a report."""
-
-    thread: Thread
-    comments: list[Comment]
-    index: dict[str, int]
-    tox: list[float | None]
-    toxic: list[bool | None]
-    parent: list[int]  # index of the parent comment, -1 for top-level (the post is not a comment)
-    children: list[list[int]] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, thread: Thread, scores: Scores, thresholds: Thresholds | None) -> _View:
-        comments = list(thread.traverse("preorder", include_post=False))
-        index = {c.id: i for i, c in enumerate(comments)}
-        tox: list[float | None] = []
-        toxic: list[bool | None] = []
-        for c in comments:
-            t, is_toxic = comment_toxicity(scores.get(c.id), thresholds)
-            tox.append(t)
-            toxic.append(is_toxic)
-        parent = [index.get(c.parent_id, -1) if c.parent_id is not None else -1 for c in comments]
-        children: list[list[int]] = [[] for _ in comments]
-        for i, p in enumerate(parent):
-            if p >= 0:
-                children[p].append(i)
-        return cls(thread, comments, index, tox, toxic, parent, children)
-
-    def subtree_counts(self) -> tuple[list[int], list[int], list[int], list[float]]:
-        """Per comment, over its sub-thread (itself included): comments, scored, toxic,
-        sum of toxicity. Pre-order lists children after parents, so a reverse sweep works."""
-        n = len(self.comments)
-        size, scored, toxic = [1] * n, [0] * n, [0] * n
-        total = [0.0] * n
-        for i in range(n - 1, -1, -1):
-            if (tox := self.tox[i]) is not None:
-                scored[i] += 1
-                total[i] += tox
-                toxic[i] += 1 if self.toxic[i] else 0
-            p = self.parent[i]
-            if p >= 0:
-                size[p] += size[i]
-                scored[p] += scored[i]
-                toxic[p] += toxic[i]
-                total[p] += total[i]
-        return size, scored, toxic, total
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -174,7 +104,7 @@ def sentiment_mix(thread: Thread, scores: Scores) -> SentimentMix:
     }
 
 
-def _toxicity_by_depth(view: _View) -> list[DepthRow]:
+def _toxicity_by_depth(view: View) -> list[DepthRow]:
     rows: dict[int, list[Any]] = {}
     for c, t, toxic in zip(view.comments, view.tox, view.toxic):
         r = rows.setdefault(c.depth, [0, 0, 0, 0.0])
@@ -231,10 +161,10 @@ def depth_bands(by_depth: Sequence[DepthRow], max_rows: int = 24, *, exact: int 
 
 def toxicity_by_depth(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[DepthRow]:
     """Per reply depth: comments, scored, toxic, toxic rate and mean toxicity."""
-    return _toxicity_by_depth(_View.of(thread, scores, thresholds))
+    return _toxicity_by_depth(View.of(thread, scores, thresholds))
 
 
-def _escalation(view: _View) -> Escalation:
+def _escalation(view: View) -> Escalation:
     scored = sum(1 for t in view.tox if t is not None)
     toxic = sum(1 for x in view.toxic if x)
     base = _rate(toxic, scored)
@@ -260,7 +190,7 @@ def _escalation(view: _View) -> Escalation:
     }
 
 
-def _path_trend(view: _View) -> PathTrend:
+def _path_trend(view: View) -> PathTrend:
     """Least-squares slope of toxicity against depth on every root-to-leaf path, from running
     sums carried down the tree (O(comments), however many and however long the paths)."""
     n = len(view.comments)
@@ -289,10 +219,10 @@ def _path_trend(view: _View) -> PathTrend:
 def escalation(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> Escalation:
     """P(reply toxic | parent toxic) against the base rate (``ratio`` > 1: toxicity breeds toxicity),
     and the mean per-depth slope of toxicity along root-to-leaf paths (> 0: chains heat up)."""
-    return _escalation(_View.of(thread, scores, thresholds))
+    return _escalation(View.of(thread, scores, thresholds))
 
 
-def _turning_point(view: _View, *, min_subthread: int, min_jump: float) -> TurningPoint | None:
+def _turning_point(view: View, *, min_subthread: int, min_jump: float) -> TurningPoint | None:
     size, scored, toxic, _ = view.subtree_counts()
     all_scored = sum(1 for t in view.tox if t is not None)
     all_toxic = sum(1 for x in view.toxic if x)
@@ -341,10 +271,10 @@ def turning_point(
 ) -> TurningPoint | None:
     """Earliest comment whose replies (>= min_subthread scored) are toxic at a rate at least
     ``min_jump`` above the rest of the thread's; ``jump`` = that difference. None if no such comment."""
-    return _turning_point(_View.of(thread, scores, thresholds), min_subthread=min_subthread, min_jump=min_jump)
+    return _turning_point(View.of(thread, scores, thresholds), min_subthread=min_subthread, min_jump=min_jump)
 
 
-def _hottest(view: _View, *, k: int, min_size: int) -> list[HotSubthread]:
+def _hottest(view: View, *, k: int, min_size: int) -> list[HotSubthread]:
     size, scored, toxic, total = view.subtree_counts()
     end = [i + s for i, s in enumerate(size)]
     ranked = sorted(
@@ -383,10 +313,10 @@ def hottest_subthreads(
 ) -> list[HotSubthread]:
     """Top ``k`` non-nested sub-threads (a comment and all its replies, >= min_size scored) by
     heat = toxic comments x toxic rate (toxic^2 / scored): big and concentrated ranks first."""
-    return _hottest(_View.of(thread, scores, thresholds), k=k, min_size=min_size)
+    return _hottest(View.of(thread, scores, thresholds), k=k, min_size=min_size)
 
 
-def _authors(view: _View, *, k: int) -> Authors:
+def _authors(view: View, *, k: int) -> Authors:
     per: dict[str, list[Any]] = {}
     for c, t, toxic in zip(view.comments, view.tox, view.toxic):
         if not c.author:
@@ -443,62 +373,7 @@ def _authors(view: _View, *, k: int) -> Authors:
 def authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, k: int = 10) -> Authors:
     """Most toxic authors (by toxic comments, then rate), and author pairs ranked by toxic replies
     between them in either direction (self-replies and unknown authors left out)."""
-    return _authors(_View.of(thread, scores, thresholds), k=k)
-
-
-def _over_time(view: _View, *, bucket: str | None) -> OverTime | None:
-    timed = [(i, _utc(c.created_at)) for i, c in enumerate(view.comments) if c.created_at is not None]
-    if not timed:
-        return None
-    names = [name for name, _ in _BUCKETS]
-    if bucket is None:
-        lo, hi = min(t for _, t in timed), max(t for _, t in timed)
-        bucket = next(name for name, span in _BUCKETS if hi - lo <= span)
-        precisions = Counter(
-            _PRECISION_BUCKET.get(view.comments[i].created_precision or "second", "hour") for i, _ in timed
-        )
-        common = precisions.most_common(1)[0][0]
-        bucket = names[max(names.index(bucket), names.index(common))]
-    elif bucket not in names:
-        raise ValueError(f"unknown bucket {bucket!r}; use one of {', '.join(names)}")
-    while True:  # never more than _MAX_BUCKETS points: coarsen if needed
-        rows: dict[datetime, list[Any]] = {}
-        for i, t in timed:
-            r = rows.setdefault(bucket_start(t, bucket), [0, 0, 0, 0.0])
-            r[0] += 1
-            if view.tox[i] is not None:
-                r[1] += 1
-                r[2] += 1 if view.toxic[i] else 0
-                r[3] += view.tox[i]
-        first, last = min(rows), max(rows)
-        span_ok = bucket == names[-1] or count_buckets(first, last, bucket) <= _MAX_BUCKETS
-        if span_ok:
-            break
-        bucket = names[names.index(bucket) + 1]
-    series: list[TimeRow] = []
-    t = first
-    while t <= last:
-        r = rows.get(t, [0, 0, 0, 0.0])
-        series.append(
-            {
-                "start": t.isoformat(),
-                "comments": r[0],
-                "scored": r[1],
-                "toxic": r[2],
-                "rate": _rate(r[2], r[1]),
-                "mean_toxicity": (r[3] / r[1]) if r[1] else None,
-            }
-        )
-        t = next_start(t, bucket)
-    return {"bucket": bucket, "timed": len(timed), "untimed": len(view.comments) - len(timed), "series": series}
-
-
-def over_time(
-    thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, bucket: str | None = None
-) -> OverTime | None:
-    """Comments and toxic rate per hour/day/week/month/year bucket (chosen from the span and the
-    times' usual precision unless given; empty buckets kept); None when no comment has a time."""
-    return _over_time(_View.of(thread, scores, thresholds), bucket=bucket)
+    return _authors(View.of(thread, scores, thresholds), k=k)
 
 
 def report(
@@ -518,7 +393,7 @@ def report(
     scores, thresholds, in_context = choose_scores(
         scores, context_scores, thresholds, context_thresholds, use_context=use_context
     )
-    view = _View.of(thread, scores, thresholds)
+    view = View.of(thread, scores, thresholds)
     return {
         "thread_id": thread.id,
         "scores_used": scores_used(in_context),
@@ -530,6 +405,6 @@ def report(
         "turning_point": _turning_point(view, min_subthread=3, min_jump=0.25),
         "hottest_subthreads": _hottest(view, k=5, min_size=3),
         "authors": _authors(view, k=10),
-        "over_time": _over_time(view, bucket=None),
+        "over_time": over_time_in(view, bucket=None),
         "repairs": [{"kind": r.kind, "ids": list(r.ids), "message": r.message} for r in thread.repairs],
     }
