@@ -139,19 +139,12 @@ def test_thread_stats_and_ranking_use_context_by_default_and_say_so(store: Store
     assert store.totals()["toxic"] == 2 and store.totals(scores="alone")["toxic"] == 1
     assert [r["thread_id"] for r in store.list_threads(min_risk=ranked["th"]["risk"] - 1e-9)] == ["th"]
 
-    # the stored numbers are those analytics.report computes, in either mode
-    from analyzer import analytics
+    # the stored numbers are those analytics.report computes (as `analyzer report` calls it), in either mode
+    from analyzer.commands.report import build_report
 
     loaded = store.load_thread("th")
     for use_context, row in ((True, ranked["th"]), (False, alone["th"])):
-        report = analytics.report(
-            loaded.thread,
-            loaded.scores,
-            loaded.thresholds,
-            context_scores=loaded.context_scores,
-            context_thresholds=loaded.context_thresholds,
-            use_context=use_context,
-        )
+        report = build_report(loaded, use_context=use_context)
         assert report["summary"]["risk"] == pytest.approx(row["risk"])
         assert report["summary"]["toxic"] == row["toxic"]
         assert report["scores_used"] == ("in context" if use_context else "alone")
