@@ -244,7 +244,7 @@ def run_variant(
             distributed.connect(n_workers=workers, threads_per_worker=max(1, threads // workers)) as client,
             tempfile.TemporaryDirectory() as out,
         ):
-            distributed.warm_up(client, options)
+            distributed.warm_up(client, options.model_dirs, precision=options.precision, device=options.device)
             loaded = time.perf_counter()
             summary = distributed.score_files([source], out, options, client=client, partition_size=partition_size)
             done = time.perf_counter()

@@ -181,7 +181,7 @@ def score_files(
     if client is None:
         run.here(units)
     else:
-        run.summary.workers = warm_up(client, options)
+        run.summary.workers = warm_up(client, options.model_dirs, precision=options.precision, device=options.device)
         run.on_cluster(client, units, retries)
     run.summary.parts.sort()
     remove_stale_parts(out_dir, run.summary.parts)
@@ -344,7 +344,7 @@ def _score_frames_on_cluster(
         return [], results
     from distributed import as_completed
 
-    warm_up(client, options)
+    warm_up(client, options.model_dirs, precision=options.precision, device=options.device)
     labels: list[str] = client.submit(
         output_labels, options.model_dirs, precision=options.precision, device=options.device, pure=False
     ).result()

@@ -16,7 +16,6 @@ from analyzer.errors import AnalyzerError, MissingExtra
 if TYPE_CHECKING:
     from distributed import Client
 
-    from analyzer.scoring.distributed import ScoreOptions
 
 WORKER_MEMORY = 1_500_000_000  # bytes a worker needs for two MiniLM-size models and a partition
 
@@ -80,12 +79,12 @@ def connect(
         yield client
 
 
-def warm_up(client: Client, options: ScoreOptions) -> int:
+def warm_up(client: Client, model_dirs: list[str], *, precision: str, device: str | None = None) -> int:
     """Load the models on every worker now (each loads them once anyway), so a model error
     shows before any work is sent and timings exclude loading; returns the worker count."""
     from analyzer.scoring.frames import load_classifiers
 
-    done = client.run(load_classifiers, options.model_dirs, precision=options.precision, device=options.device)
+    done = client.run(load_classifiers, model_dirs, precision=precision, device=device)
     return len(done)
 
 
