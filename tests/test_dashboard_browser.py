@@ -54,6 +54,15 @@ def goto(page: Any, server: dict[str, Any], path: str, heading: str) -> None:
     assert page.get_by_role("heading", name=heading).count() >= 1
 
 
+def opened(page: Any, url: str) -> None:
+    """After an import that opens its thread by itself: wait for the thread page's URL, then
+    for its tree and a finished run (the import page's run ends in a page switch, so the run
+    ``act`` waited for may not be the thread page's)."""
+    page.wait_for_url(url, timeout=SLOW)
+    page.wait_for_selector("details.ta-c", state="attached", timeout=SLOW)
+    settle(page)
+
+
 def set_reviewer(page: Any, name: str = REVIEWER) -> None:
     _set_reviewer(page, name)
 
@@ -84,7 +93,7 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
 
     # parse, score, store, then the thread opens by itself
     act(page, lambda: page.get_by_role("button", name="Import", exact=True).click())
-    page.wait_for_url("**/thread?thread=article_page*", timeout=SLOW)
+    opened(page, "**/thread?thread=article_page*")
     assert page.get_by_text("1 source(s), 1 thread(s)").count() == 1  # the import summary came along
 
     (thread,) = parse_path(EXAMPLE_PAGE)
@@ -174,7 +183,7 @@ def test_hostile_comments_never_run_and_show_literally(page: Any, server: dict[s
     name.fill("hostile.jsonl")
     act(page, lambda: name.press("Enter"))
     act(page, lambda: page.get_by_role("button", name="Import", exact=True).click())
-    page.wait_for_url("**/thread?thread=hostile*", timeout=SLOW)
+    opened(page, "**/thread?thread=hostile*")
     _hover_everything(page)
 
     shown = {s["id"]: s for s in page.evaluate(TREE_JS)}
