@@ -104,6 +104,36 @@ def test_refuses_an_open_address_without_keys(toxicity_model_dir: Path) -> None:
     assert r.returncode == 2 and "refusing to listen on 0.0.0.0" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_bad_forward_batch_is_one_line(toxicity_model_dir: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "analyzer.cli", "serve", "--forward-batch", "0", "--model", str(toxicity_model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 2 and "forward-batch must be positive" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_forward_passes_of_a_few_texts_give_the_batch_scores(toxicity_model_dir: Path) -> None:
+    """On a CPU the service scores a micro-batch in length-sorted passes of ``forward_batch``
+    texts; the scores are those of batch scoring (padding changes no probability)."""
+    from analyzer.pipeline import load_models
+    from analyzer.scoring.scorer import Scorer
+    from analyzer.service.config import ServiceConfig
+    from analyzer.service.core import Service
+
+    classifiers = load_models([str(toxicity_model_dir)], precision="float32")
+    service = Service(ServiceConfig(forward_batch=3), classifiers)
+    assert [service.scorer.batch_size_for(c) for c in classifiers] == [3] * len(classifiers)
+    texts = ["you are an idiot", "thanks, that helped a lot", "ok", "this is a much longer comment " * 6, "no"]
+    passes = service.scorer.score_texts(texts)
+    whole = Scorer(classifiers).score_texts(texts)
+    for a, b in zip(passes, whole):
+        assert a.scores.keys() == b.scores.keys() and a.scores
+        assert all(abs(a.scores[k] - b.scores[k]) < 1e-4 for k in a.scores)
+
+
 def test_a_bad_key_file_is_one_line(tmp_path: Path, toxicity_model_dir: Path) -> None:
     bad = tmp_path / "keys.json"
     bad.write_text('{"keys": [{"name": 1}]}')
