@@ -31,9 +31,11 @@ def slow_model(seconds: float):
     return score, sizes
 
 
-def test_a_burst_of_closed_loop_clients_fills_each_batch() -> None:
-    score, sizes = slow_model(0.04)
-    clients, rounds = 32, 6
+def closed_loop(model_seconds: float, clients: int, rounds: int, stagger: float) -> list[int]:
+    """The batch sizes the batcher ran for ``clients`` that each send ``rounds`` requests, one
+    after the answer to the last; client ``i`` waits ``i * stagger`` before each (answers
+    leave the event loop one by one), and checks its answer."""
+    score, sizes = slow_model(model_seconds)
 
     async def main() -> None:
         batcher: MicroBatcher[str, int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
@@ -41,7 +43,7 @@ def test_a_burst_of_closed_loop_clients_fills_each_batch() -> None:
 
         async def client(i: int) -> None:
             for r in range(rounds):
-                await asyncio.sleep(i * 0.0005)  # answers go out one by one: 16 ms from first to last
+                await asyncio.sleep(i * stagger)
                 assert await batcher.score([f"client {i} round {r}"]) == [len(f"client {i} round {r}")]
 
         await asyncio.gather(*(client(i) for i in range(clients)))
@@ -49,6 +51,12 @@ def test_a_burst_of_closed_loop_clients_fills_each_batch() -> None:
 
     run(main())
     assert sum(sizes) == clients * rounds
+    return sizes
+
+
+def test_a_burst_of_closed_loop_clients_fills_each_batch() -> None:
+    clients, rounds = 32, 6
+    sizes = closed_loop(0.04, clients, rounds, 0.0005)  # 16 ms from the first answer to the last
     # the first batch may be cut by the first gap (no run time known yet); after it, full batches
     assert len(sizes) <= rounds + 3, sizes
     assert sorted(sizes[1:])[len(sizes) // 2] >= clients - 4, sizes
@@ -76,22 +84,6 @@ def test_under_load_slow_arrivals_still_share_a_batch() -> None:
     """Clients starved of CPU by the model send their next requests further apart than the
     2 ms gap; once requests have come together, a batch waits (up to its linger cap) for as
     many as came together lately, instead of running one alone between two large ones."""
-    score, sizes = slow_model(0.03)
-    clients, rounds = 12, 8
-
-    async def main() -> None:
-        batcher: MicroBatcher[str, int] = MicroBatcher(score, max_batch=64, max_wait=0.002)
-        await batcher.start()
-
-        async def client(i: int) -> None:
-            for r in range(rounds):
-                await asyncio.sleep(i * 0.003)  # 3 ms apart: every gap is longer than max_wait
-                assert await batcher.score([f"c{i} r{r}"]) == [len(f"c{i} r{r}")]
-
-        await asyncio.gather(*(client(i) for i in range(clients)))
-        await batcher.stop()
-
-    run(main())
-    assert sum(sizes) == clients * rounds
+    sizes = closed_loop(0.03, 12, 8, 0.003)  # 3 ms apart: every gap is longer than max_wait
     steady = sizes[1:-3]  # not the first batch (nothing seen together yet) nor the clients' last
     assert sum(size <= 2 for size in steady) <= 2, sizes  # the gap rule alone: one in two
