@@ -93,25 +93,24 @@ def test_daily_quota(keyed: Server, keys_file) -> None:
     assert r.status_code == 429 and "Daily quota" in r.json()["error"]["message"]
 
 
-def test_refuses_an_open_address_without_keys(toxicity_model_dir: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "analyzer.cli", "serve", "--host", "0.0.0.0", "--model", str(toxicity_model_dir)],
+def serve_once(*args: str) -> subprocess.CompletedProcess[str]:
+    """``analyzer serve ARGS`` that is expected to stop at once (refused settings)."""
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer.cli", "serve", *args],
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
+
+
+def test_refuses_an_open_address_without_keys(toxicity_model_dir: Path) -> None:
+    r = serve_once("--host", "0.0.0.0", "--model", str(toxicity_model_dir))
     assert r.returncode == 2 and "refusing to listen on 0.0.0.0" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_a_bad_forward_batch_is_one_line(toxicity_model_dir: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "analyzer.cli", "serve", "--forward-batch", "0", "--model", str(toxicity_model_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    r = serve_once("--forward-batch", "0", "--model", str(toxicity_model_dir))
     assert r.returncode == 2 and "forward-batch must be positive" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -137,13 +136,7 @@ def test_forward_passes_of_a_few_texts_give_the_batch_scores(toxicity_model_dir:
 def test_a_bad_key_file_is_one_line(tmp_path: Path, toxicity_model_dir: Path) -> None:
     bad = tmp_path / "keys.json"
     bad.write_text('{"keys": [{"name": 1}]}')
-    r = subprocess.run(
-        [sys.executable, "-m", "analyzer.cli", "serve", "--api-keys", str(bad), "--model", str(toxicity_model_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    r = serve_once("--api-keys", str(bad), "--model", str(toxicity_model_dir))
     assert r.returncode == 2 and "keys[0]" in r.stderr and str(bad) in r.stderr and "Traceback" not in r.stderr
 
 
