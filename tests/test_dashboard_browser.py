@@ -95,6 +95,8 @@ def test_import_open_thread_record_verdicts_and_screenshots(page: Any, server: d
     act(page, lambda: page.get_by_role("button", name="Import", exact=True).click())
     opened(page, "**/thread?thread=article_page*")
     assert page.get_by_text("1 source(s), 1 thread(s)").count() == 1  # the import summary came along
+    # the article is a post, not a comment (defect 7)
+    assert page.get_by_text("posts 1 added, 0 updated, 0 unchanged; comments 21 added", exact=False).count() == 1
 
     (thread,) = parse_path(EXAMPLE_PAGE)
     expected = [c for c in thread.traverse("preorder", include_post=False)]
