@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 SLOW = 240_000  # ms: the first run loads torch and the models in the server, on a busy machine
 WIDTH = 1400
 SHOTS = REPO / "test-artifacts" / "screenshots"
+_SERVERS: list[tuple[subprocess.Popen, Path]] = []  # every dashboard started here, for a timeout's message
 
 DONE_JS = """(before) => {
     const done = document.querySelector('.ta-run-done');
@@ -85,6 +86,7 @@ def start_streamlit(db: Path, models: Path, log: Path, **env: str) -> tuple[subp
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+    _SERVERS.append((proc, log))
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
@@ -126,15 +128,55 @@ def run_number(page: Any) -> str | None:
     return page.evaluate("() => document.querySelector('.ta-run-done')?.dataset.run ?? null")
 
 
+STATE_JS = """() => ({
+    run: document.querySelector('.ta-run-done')?.dataset.run ?? null,
+    stale: document.querySelectorAll('[data-stale="true"]').length,
+    skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+    status: document.querySelector('[data-testid="stStatusWidget"]')?.innerText ?? null,
+    exceptions: [...document.querySelectorAll('[data-testid="stException"]')].map(e => e.innerText.slice(0, 2000)),
+    alerts: [...document.querySelectorAll('[data-testid="stAlert"]')].map(e => e.innerText.slice(0, 300)),
+})"""
+
+
+def page_state(page: Any) -> dict[str, Any]:
+    """What the page shows of its run: the last marker, stale elements, skeletons, Streamlit's
+    status widget, exceptions and alerts (for the message of a wait that timed out)."""
+    try:
+        return dict(page.evaluate(STATE_JS))
+    except Exception as exc:  # the page itself may be gone
+        return {"unreadable": repr(exc)}
+
+
+def servers_said(lines: int = 30) -> str:
+    """Whether the dashboards started here still run, and the end of the newest one's log."""
+    if not _SERVERS:
+        return "no dashboard was started here"
+    alive = ["running" if proc.poll() is None else f"exited {proc.returncode}" for proc, _ in _SERVERS]
+    log = _SERVERS[-1][1]
+    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else ["(no log)"]
+    return f"dashboards: {alive}; the newest one's log ends:\n" + "\n".join(tail)
+
+
 def settle(page: Any, before: str | None = None, timeout: int = SLOW) -> str:
-    """Wait until a run other than ``before`` has finished drawing; returns its number."""
-    page.wait_for_function(DONE_JS, arg=before, timeout=timeout)
+    """Wait until a run other than ``before`` has finished drawing; returns its number.
+    A timeout says what the page showed (so a CI failure names the cause)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(DONE_JS, arg=before, timeout=timeout)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"no run after {before!r} finished in {timeout} ms; the page: {page_state(page)}; " + servers_said()
+        ) from None
     return run_number(page) or ""
 
 
 def act(page: Any, action: Any, timeout: int = SLOW) -> str:
-    """Do ``action()`` (a click, a key press) that makes Streamlit rerun, and wait for that run."""
-    before = run_number(page)
+    """Do ``action()`` (a click, a key press) that makes Streamlit rerun, and wait for that run.
+    First waits for a run still in progress to finish: its number read as "before" would let
+    that run's end pass for the action's, and the action would land on a page being redrawn
+    (a form it fills then reset by the run, a click on a widget being replaced)."""
+    before = settle(page, None, timeout)
     action()
     return settle(page, before, timeout)
 

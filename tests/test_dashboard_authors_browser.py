@@ -131,7 +131,7 @@ def test_relabel_confirms_keeps_its_panel_and_refuses_no_label(page: Any, server
     keys = {item_key("queue", cid): cid for cid, *_ in QUEUE}
     chosen = keys[panel_class.removeprefix("st-key-rq-panel-")]
     panel = page.locator(f".{panel_class}")
-    panel.get_by_text("Correct the labels…").click()
+    act(page, lambda: panel.get_by_text("Correct the labels…").click())  # opening it reruns (its form is built then)
     record = panel.get_by_role("button", name="Record verdict")
     record.wait_for()
 
