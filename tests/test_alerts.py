@@ -104,7 +104,7 @@ def delivered(store: Store) -> None:
 
 
 def attempts(store: Store) -> list[tuple[int, int | None, bool]]:
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             select(t.alert_attempts.c.attempt, t.alert_attempts.c.status_code, t.alert_attempts.c.ok).order_by(
                 t.alert_attempts.c.id
@@ -136,7 +136,7 @@ def test_crossing_and_rule_hits_are_posted_signed_after_commit(store: Store, rec
     flagged = json.loads(by_event["rule_hits"]["body"])
     assert flagged["hits_total"] == 1 and flagged["hits"][0]["comment_id"] == "c"
     assert flagged["hits"][0]["reason"] == "banned word 'idiot' (rule 'Insults')"
-    with store._read() as conn:
+    with store.read() as conn:
         recent = store_alerts.recent(conn)
     assert {r["status"] for r in recent} == {"delivered"} and len(recent) == 2
     assert attempts(store) == [(1, 200, True), (1, 200, True)]
@@ -164,7 +164,7 @@ def test_retries_after_a_500_and_gives_up_after_a_4xx_or_the_last_attempt(store:
     load(store, talk("t3", {"a": "x"}), {"a": 0.9})
     delivered(store)
     assert attempts(store)[3:] == [(1, 503, False), (2, 502, False), (3, 500, False)]  # bounded: 3 attempts
-    with store._read() as conn:
+    with store.read() as conn:
         statuses = {r["thread_id"]: (r["status"], r["attempts"]) for r in store_alerts.recent(conn)}
     assert statuses == {"t1": ("delivered", 2), "t2": ("failed", 1), "t3": ("failed", 3)}
 
@@ -174,14 +174,14 @@ def test_a_rolled_back_import_delivers_nothing(store: Store, receiver: Receiver)
 
     hook(store, receiver)
     th = talk("t1", {"a": "x"})
-    with pytest.raises(RuntimeError), store._write() as conn:
+    with pytest.raises(RuntimeError), store.write() as conn:
         Importer(conn, [model_info()]).run([ImportBatch([th], scored(th, {"a": {"toxicity": 0.9}}), source="x")])
         assert conn.execute(select(func.count()).select_from(t.alerts)).scalar() == 1  # in the outbox...
         raise RuntimeError("the import failed after writing")
     assert store_alerts.deliverer(store.engine).drain() == 0  # ...gone with the rollback
     delivered(store)
     assert receiver.got == []
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(t.alerts)).scalar() == 0
 
 
@@ -261,7 +261,7 @@ def test_overview_lists_recent_alerts_with_their_delivery(tmp_path, monkeypatch:
 
 # ---------------------------------------------------------------------------- secrets at rest
 def stored_secrets(store: Store) -> list[str]:
-    with store._read() as conn:
+    with store.read() as conn:
         return list(conn.execute(select(t.webhooks.c.secret).order_by(t.webhooks.c.id)).scalars())
 
 
@@ -281,7 +281,7 @@ def test_secrets_are_stored_encrypted_under_a_key_outside_the_database(
     delivered(store)
     h = receiver.got[0]["headers"]
     assert signing.verify(SECRET, h[signing.TIMESTAMP], receiver.got[0]["body"], h[signing.SIGNATURE])
-    with store._read() as conn:  # the dashboard's list: the sealed value, never the secret
+    with store.read() as conn:  # the dashboard's list: the sealed value, never the secret
         assert all(SECRET not in str(v) for w in store_alerts.webhook_list(conn) for v in w.values())
 
     from cryptography.fernet import Fernet
@@ -292,7 +292,7 @@ def test_secrets_are_stored_encrypted_under_a_key_outside_the_database(
     key.write_text("not a key")
     load(store, talk("t3", {"a": "x"}), {"a": 0.9})
     delivered(store)
-    with store._read() as conn:
+    with store.read() as conn:
         failed = {a["thread_id"]: a["last_error"] for a in store_alerts.recent(conn, status="failed")}
     assert "does not decrypt with this key" in failed["t2"] and "is not a Fernet key" in failed["t3"]
     assert len(receiver.got) == 1 and SECRET not in str(failed)
@@ -305,7 +305,7 @@ def test_a_plaintext_secret_from_an_older_version_still_signs_and_is_encrypted_o
 
     from sqlalchemy import insert
 
-    with store._write() as conn:  # as the first version stored it
+    with store.write() as conn:  # as the first version stored it
         conn.execute(
             insert(t.webhooks).values(
                 name="old",
@@ -322,7 +322,7 @@ def test_a_plaintext_secret_from_an_older_version_still_signs_and_is_encrypted_o
     delivered(store)
     h = receiver.got[0]["headers"]  # the old bare scope kept its meaning, the plaintext secret signs
     assert signing.verify(SECRET, h[signing.TIMESTAMP], receiver.got[0]["body"], h[signing.SIGNATURE])
-    with store._read() as conn:
+    with store.read() as conn:
         (old,) = store_alerts.webhook_list(conn)
     assert old["scope"] == "prefix:api:community:X" and old["secret"] == SECRET
 
@@ -330,7 +330,7 @@ def test_a_plaintext_secret_from_an_older_version_still_signs_and_is_encrypted_o
     (sealed,) = stored_secrets(store)
     assert sealed.startswith(signing.ENCRYPTED) and signing.reveal(sealed) == SECRET
     load(store, Thread.build("api:community:X", [Comment("c", "x"), Comment("d", "y")], source="api"), {"d": 0.9})
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(t.alerts)).scalar() == 1  # still above: no alert
     assert len(receiver.got) == 1
 
@@ -343,18 +343,18 @@ def test_an_env_reference_is_stored_as_a_name_and_read_when_delivering(
     assert stored_secrets(store) == ["env:TA_TEST_HOOK_SECRET"]
     load(store, talk("t1", {"a": "x"}), {"a": 0.9})
     delivered(store)
-    with store._read() as conn:
+    with store.read() as conn:
         (alert,) = store_alerts.recent(conn)
     assert alert["status"] == "failed" and receiver.got == []
     assert alert["last_error"] == "the webhook's secret is $TA_TEST_HOOK_SECRET, which is not set in this process"
 
     monkeypatch.setenv("TA_TEST_HOOK_SECRET", SECRET)
-    with store._write() as conn:
+    with store.write() as conn:
         assert store_alerts.requeue(conn, [alert["id"]]) == [alert["id"]]
     assert store_alerts.Deliverer(store.engine).drain() == 1
     h = receiver.got[0]["headers"]
     assert signing.verify(SECRET, h[signing.TIMESTAMP], receiver.got[0]["body"], h[signing.SIGNATURE])
-    with store._read() as conn:
+    with store.read() as conn:
         assert [(a["attempt"], a["ok"]) for a in store_alerts.attempts(conn, alert["id"])] == [(1, False), (1, True)]
     from analyzer.errors import AnalyzerError
 

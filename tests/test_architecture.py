@@ -164,6 +164,17 @@ def test_no_import_cycles_between_parts() -> None:
     assert not cycles, f"import cycles between parts: {cycles}"
 
 
+def test_no_import_cycles_between_modules() -> None:
+    """Not even type-only ones: a module typed against a class of the module that imports it
+    (the store's review, rules, alerts and scopes against ``Store``) cannot be read alone."""
+    graph: dict[str, set[str]] = {}
+    for name, target, _ in EDGES:
+        if name != target:
+            graph.setdefault(name, set()).add(target)
+    cycles = [scc for scc in strongly_connected(graph) if len(scc) > 1]
+    assert not cycles, f"import cycles between modules: {cycles}"
+
+
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     """Tarjan's algorithm, iterative (components with more than one node are cycles)."""
     index: dict[str, int] = {}

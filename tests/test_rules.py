@@ -136,7 +136,7 @@ def store(store_url: str):
 
 
 def hits(store: Store) -> dict[tuple[str, str], list[str]]:
-    with store._read() as conn:
+    with store.read() as conn:
         rows = conn.execute(
             select(t.comments.c.thread_id, t.comments.c.comment_id, t.rule_hits.c.reason)
             .join(t.comments, t.comments.c.pk == t.rule_hits.c.comment_pk)
@@ -193,11 +193,11 @@ def test_rule_hits_are_written_in_the_import_transaction_and_roll_back_with_it(s
     def count(conn) -> int:  # type: ignore[no-untyped-def]
         return conn.execute(select(func.count()).select_from(t.rule_hits)).scalar()
 
-    with pytest.raises(RuntimeError, match="after the import"), store._write() as conn:
+    with pytest.raises(RuntimeError, match="after the import"), store.write() as conn:
         Importer(conn, [model_info()]).run([ImportBatch([th], scored(th, {}), source="x")])
         assert count(conn) == 1  # in the import's own transaction
         raise RuntimeError("something failed after the import")
-    with store._read() as conn:
+    with store.read() as conn:
         assert count(conn) == 0 and conn.execute(select(func.count()).select_from(t.comments)).scalar() == 0
 
 
@@ -220,7 +220,7 @@ def test_flagged_comments_join_the_review_queue_with_their_reason(store: Store) 
         {"a": {"toxicity": 0.1}, "b": {"toxicity": 0.2}, "c": {"toxicity": 0.9}, "d": {"toxicity": 0.1}},
     )
     load(store, thread("t2", [("e", None, "eve", "idiot")], source="other.jsonl"), {"e": {"toxicity": 0.3}})
-    with store._read() as conn:
+    with store.read() as conn:
         queue = review.review_queue(conn, "toxicity")
         assert [i["comment_id"] for i in queue] == ["e", "b", "d", "c"]  # banned (by score), suspect, the model's
         assert queue[1]["reasons"] == ["banned word 'idiot' (rule 'Insults')"] and queue[-1]["reasons"] == []
@@ -230,7 +230,7 @@ def test_flagged_comments_join_the_review_queue_with_their_reason(store: Store) 
         assert [i["comment_id"] for i in scoped] == ["e"]
         assert [i["comment_id"] for i in review.review_queue(conn, "toxicity", rule="any", scope="t1")] == ["b", "d"]
     store.add_verdict("t1", "b", reviewer="r", decision="approve")
-    with store._read() as conn:
+    with store.read() as conn:
         assert "b" not in [i["comment_id"] for i in review.review_queue(conn, "toxicity")]
 
 
@@ -240,7 +240,7 @@ def test_a_rule_stored_with_an_old_bare_scope_still_applies_as_before(store: Sto
     from sqlalchemy import insert
 
     now = datetime.now(timezone.utc)
-    with store._write() as conn:  # as the first version of the Rules page stored it
+    with store.write() as conn:  # as the first version of the Rules page stored it
         conn.execute(
             insert(t.rules).values(
                 name="Old",
@@ -263,6 +263,6 @@ def test_a_rule_stored_with_an_old_bare_scope_still_applies_as_before(store: Sto
     assert old["scope"] == "prefix:a"  # shown explicitly, so saving it again keeps its meaning
     store_rules.save_rule(store, Rule(**{k: old[k] for k in ("id", "name", "kind", "severity", "pattern", "scope")}))
     assert store_rules.rerun_rules(store)["hits"] == 3
-    with store._read() as conn:
+    with store.read() as conn:
         assert conn.execute(select(t.rules.c.scope).where(t.rules.c.id == old["id"])).scalar() == "prefix:a"
     assert exact

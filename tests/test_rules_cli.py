@@ -89,7 +89,7 @@ def cli_subprocess(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def counts(db: Path) -> tuple[int, int]:
-    with Store.open(db) as s, s._read() as conn:
+    with Store.open(db) as s, s.read() as conn:
         return (
             conn.execute(select(func.count()).select_from(t.rules)).scalar(),
             conn.execute(select(func.count()).select_from(t.rule_hits)).scalar(),
@@ -242,7 +242,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def stored_secrets(db: Path) -> list[str]:
-    with Store.open(db) as s, s._read() as conn:
+    with Store.open(db) as s, s.read() as conn:
         return list(conn.execute(select(t.webhooks.c.secret).order_by(t.webhooks.c.id)).scalars())
 
 

@@ -411,7 +411,7 @@ def list_alerts(db: str | None, status: str | None, limit: int, fmt: str) -> Non
     """The newest alerts and how their delivery went."""
     from analyzer.store import alerts as store_alerts
 
-    with _store(db) as store, store._read() as conn:
+    with _store(db) as store, store.read() as conn:
         rows = store_alerts.recent(conn, limit=limit, status=status)
     if fmt == "json":
         _json(rows)
@@ -448,7 +448,7 @@ def show_alert(db: str | None, alert_id: int, fmt: str) -> None:
     from analyzer.store import alerts as store_alerts
     from analyzer.store import schema as t
 
-    with _store(db) as store, store._read() as conn:
+    with _store(db) as store, store.read() as conn:
         found = store_alerts.recent(conn, limit=1, ids=[alert_id])
         if not found:
             raise AnalyzerError(f"no alert {alert_id}")
@@ -485,7 +485,7 @@ def _send(store: Any) -> None:
     from analyzer.store import alerts as store_alerts
 
     delivered = store_alerts.Deliverer(store.engine).drain()
-    with store._read() as conn:
+    with store.read() as conn:
         failed = len(store_alerts.failed_ids(conn))
     click.echo(
         f"{delivered} alert(s) delivered" + (f"; {failed} failed (see `analyzer alerts list`)" if failed else "")
@@ -505,7 +505,7 @@ def retry_alerts(db: str | None, alert_ids: tuple[int, ...], all_failed: bool, n
     if bool(alert_ids) == all_failed:
         raise AnalyzerError("give alert IDs or --failed")
     with _store(db) as store:
-        with store._write(lock=IMPORT_LOCK) as conn:
+        with store.write(lock=IMPORT_LOCK) as conn:
             ids = store_alerts.requeue(conn, store_alerts.failed_ids(conn) if all_failed else alert_ids)
         if not ids:
             click.echo("no failed alerts to retry")
@@ -684,7 +684,7 @@ def seal_webhook_secrets(db: str | None) -> None:
     from analyzer.alerts import key_file
     from analyzer.store import alerts as store_alerts
 
-    with _store(db) as store, store._write() as conn:
+    with _store(db) as store, store.write() as conn:
         n = store_alerts.seal_secrets(conn)
     click.echo(
         f"{n} plaintext secret(s) encrypted" + (f" (key: {key_file()} or $THREAD_ANALYZER_SECRET_KEY)" if n else "")

@@ -46,7 +46,7 @@ from analyzer.store import rules as store_rules
 from analyzer.store import schema as t
 
 if TYPE_CHECKING:
-    from analyzer.store.store import Store
+    from analyzer.store.database import Database
 
 MAX_HITS_IN_PAYLOAD = 50
 MAX_URL = 2000
@@ -379,28 +379,28 @@ def failed_ids(conn: Connection) -> list[int]:
 
 
 # ---------------------------------------------------------------------------- on a Store
-def list_webhooks(store: Store) -> list[dict[str, Any]]:
-    with store._read() as conn:
+def list_webhooks(store: Database) -> list[dict[str, Any]]:
+    with store.read() as conn:
         return webhook_list(conn)
 
 
-def save_webhook(store: Store, **values: Any) -> int:
+def save_webhook(store: Database, **values: Any) -> int:
     """``add_webhook`` in its own transaction."""
-    with store._write() as conn:
+    with store.write() as conn:
         return add_webhook(conn, **values)
 
 
-def set_webhook_enabled(store: Store, webhook_id: int, enabled: bool) -> None:
-    with store._write() as conn:
+def set_webhook_enabled(store: Database, webhook_id: int, enabled: bool) -> None:
+    with store.write() as conn:
         done = conn.execute(update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(enabled=enabled))
         if not done.rowcount:
             raise AnalyzerError(f"no webhook {webhook_id}")
         seal_secrets(conn)
 
 
-def remove_webhook(store: Store, webhook_id: int) -> None:
+def remove_webhook(store: Database, webhook_id: int) -> None:
     """Delete a webhook; its alerts stay in the log (without it)."""
-    with store._write() as conn:
+    with store.write() as conn:
         if conn.execute(select(t.webhooks.c.id).where(t.webhooks.c.id == webhook_id)).first() is None:
             raise AnalyzerError(f"no webhook {webhook_id}")
         conn.execute(
@@ -411,8 +411,8 @@ def remove_webhook(store: Store, webhook_id: int) -> None:
         conn.execute(delete(t.webhooks).where(t.webhooks.c.id == webhook_id))
 
 
-def recent_alerts(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
-    with store._read() as conn:
+def recent_alerts(store: Database, *, limit: int = 20) -> list[dict[str, Any]]:
+    with store.read() as conn:
         return recent(conn, limit=limit)
 
 
@@ -428,10 +428,10 @@ class Deliverer:
         self._thread: threading.Thread | None = None
         self._again = False
 
-    def _store(self) -> Any:
-        from analyzer.store import Store
+    def _store(self) -> Database:
+        from analyzer.store.database import Database
 
-        return Store(self.engine)  # no I/O; shares the engine (never closed here)
+        return Database(self.engine)  # no I/O; shares the engine (never closed here)
 
     def drain(self) -> int:
         """Deliver every pending alert; returns how many were delivered."""
@@ -441,14 +441,14 @@ class Deliverer:
         delivered = 0
         with http_client(self.policy) as client:
             while True:
-                with store._write(lock=IMPORT_LOCK) as conn:  # waits for an import still writing
+                with store.write(lock=IMPORT_LOCK) as conn:  # waits for an import still writing
                     batch = claim(conn)
                 if not batch:
                     return delivered
                 for alert in batch:
 
                     def record(attempt: int, *, final: bool, _id: int = alert["id"], **kw: Any) -> None:
-                        with store._write() as conn:
+                        with store.write() as conn:
                             log_attempt(conn, _id, attempt, final=final, **kw)
 
                     try:

@@ -17,7 +17,7 @@ from analyzer.store.database import IMPORT_LOCK
 from analyzer.store.importing import ImportBatch, Importer, ImportSummary
 
 if TYPE_CHECKING:
-    from analyzer.store.store import Store
+    from analyzer.store.database import Database
 
 
 @dataclass
@@ -34,13 +34,13 @@ class VerdictIn:
     note: str | None = None
 
 
-def comment_depths(store: Store, thread_id: str, comment_ids: Iterable[str]) -> dict[str, int]:
+def comment_depths(store: Database, thread_id: str, comment_ids: Iterable[str]) -> dict[str, int]:
     """{comment id: depth} of those of ``comment_ids`` the store holds in ``thread_id``."""
     ids = list(dict.fromkeys(comment_ids))
     if not ids:
         return {}
     out: dict[str, int] = {}
-    with store._read() as conn:
+    with store.read() as conn:
         for start in range(0, len(ids), 500):
             rows = conn.execute(
                 select(t.comments.c.comment_id, t.comments.c.depth).where(
@@ -52,7 +52,7 @@ def comment_depths(store: Store, thread_id: str, comment_ids: Iterable[str]) -> 
 
 
 def store_traffic(
-    store: Store,
+    store: Database,
     batch: ImportBatch,
     *,
     models: Sequence[Any] = (),
@@ -63,7 +63,7 @@ def store_traffic(
     transaction: a bad verdict stores nothing of the call."""
     for v in verdicts:
         review.validate_verdict(v.decision, v.labels)
-    with store._write(lock=IMPORT_LOCK) as conn:
+    with store.write(lock=IMPORT_LOCK) as conn:
         summary = Importer(conn, models, now=now).run([batch])
         for v in verdicts:
             review.add_verdict(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -239,3 +239,47 @@ def translate_errors(url: URL) -> Iterator[None]:
         raise StoreError(message, source=describe(url)) from e
     except OSError as e:  # e.g. ENOSPC while SQLite grows the WAL, or export files
         raise StoreError(f"{e.strerror or e}", source=describe(url)) from e
+
+
+class Database:
+    """An open database and its transactions: what the store's modules (review, rules,
+    alerts, scopes, the API's writes) need of a store. ``Store`` adds the thread methods and
+    the opening (connect, migrate); these modules type their ``store`` argument as a
+    ``Database``, so nothing below the store imports the store back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # why this process cannot write the store (an SQLite file it may only read), or None
+        self.read_only: str | None = read_only_reason(engine.url)
+
+    @property
+    def url(self) -> str:
+        """Where the store is, password hidden."""
+        return describe(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A consistent snapshot for reading (WAL snapshot on SQLite, REPEATABLE READ on PostgreSQL)."""
+        with translate_errors(self.engine.url), self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def write(self, *, lock: int | None = None) -> Iterator[Connection]:
+        """One write transaction: SQLite takes its write lock at BEGIN; on PostgreSQL,
+        ``lock`` names an advisory lock that serializes writers of that kind."""
+        with translate_errors(self.engine.url), self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                if lock is not None and self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -23,7 +23,7 @@ from analyzer.store.rows import verdict_rows as verdict_rows  # re-exported: its
 from analyzer.store.scopes import scope_filter
 
 if TYPE_CHECKING:
-    from analyzer.store.store import Store
+    from analyzer.store.database import Database
 
 MAX_REVIEWER = 200
 MAX_NOTE = 10_000
@@ -370,15 +370,15 @@ def last_action(conn: Connection, reviewer: str) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------------------- on a Store
 def queue(
-    store: Store, label: str, threshold: float | None = None, band: float | None = None, **kw: Any
+    store: Database, label: str, threshold: float | None = None, band: float | None = None, **kw: Any
 ) -> list[dict[str, Any]]:
     """``review_queue`` in one read snapshot (with the scope and rule filters)."""
-    with store._read() as conn:
+    with store.read() as conn:
         return review_queue(conn, label, threshold, band, **kw)
 
 
 def bulk_review(
-    store: Store,
+    store: Database,
     targets: Sequence[tuple[str, str]],
     *,
     reviewer: str,
@@ -387,17 +387,17 @@ def bulk_review(
     note: str | None = None,
 ) -> tuple[str, int]:
     """``bulk_verdicts`` in one transaction; ``with_replies`` adds every reply below each target."""
-    with store._write() as conn:
+    with store.write() as conn:
         if with_replies:
             targets = [(tid, sub) for tid, cid in targets for sub in subtree_ids(conn, tid, cid)]
         return bulk_verdicts(conn, targets, reviewer=reviewer, decision=decision, note=note)
 
 
-def undo(store: Store, action_id: str) -> int:
-    with store._write() as conn:
+def undo(store: Database, action_id: str) -> int:
+    with store.write() as conn:
         return undo_action(conn, action_id)
 
 
-def last_bulk_action(store: Store, reviewer: str) -> dict[str, Any] | None:
-    with store._read() as conn:
+def last_bulk_action(store: Database, reviewer: str) -> dict[str, Any] | None:
+    with store.read() as conn:
         return last_action(conn, reviewer)

@@ -30,7 +30,7 @@ from analyzer.store import schema as t
 from analyzer.store.database import IMPORT_LOCK
 
 if TYPE_CHECKING:
-    from analyzer.store.store import Store
+    from analyzer.store.database import Database
 
 CHUNK = 500
 
@@ -276,32 +276,32 @@ def rerun(conn: Connection, *, now: datetime | None = None) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------------- on a Store
-def list_rules(store: Store) -> list[dict[str, Any]]:
+def list_rules(store: Database) -> list[dict[str, Any]]:
     """Every rule with how many comments it flags, for the Rules page."""
-    with store._read() as conn:
+    with store.read() as conn:
         counts = hit_counts(conn)
         return [{**r.__dict__, "hits": counts.get(r.id or 0, 0)} for r in rule_list(conn)]
 
 
-def save_rule(store: Store, rule: Rule) -> int:
+def save_rule(store: Database, rule: Rule) -> int:
     """Add ``rule`` (no id) or replace the stored one with its id; returns the id."""
     clean = validate(rule)  # before taking the write lock
-    with store._write() as conn:
+    with store.write() as conn:
         if clean.id is None:
             return add_rule(conn, clean)
         update_rule(conn, clean.id, clean)
         return clean.id
 
 
-def save_rules(store: Store, rules: Sequence[Rule]) -> list[int]:
+def save_rules(store: Database, rules: Sequence[Rule]) -> list[int]:
     """Add several new rules in one transaction (all validated first: none or all stored)."""
     clean = [validate(r) for r in rules]
-    with store._write() as conn:
+    with store.write() as conn:
         return [add_rule(conn, r) for r in clean]
 
 
-def get_rule(store: Store, rule_id: int) -> Rule:
-    with store._read() as conn:
+def get_rule(store: Database, rule_id: int) -> Rule:
+    with store.read() as conn:
         row = conn.execute(select(t.rules).where(t.rules.c.id == rule_id)).first()
     if row is None:
         raise RuleError(f"no rule {rule_id}")
@@ -317,28 +317,28 @@ def _existing(conn: Connection, rule_ids: Sequence[int]) -> list[int]:
     return ids
 
 
-def set_enabled(store: Store, rule_id: int | Sequence[int], enabled: bool) -> None:
+def set_enabled(store: Database, rule_id: int | Sequence[int], enabled: bool) -> None:
     """Enable or disable one rule or several (all or none: RuleError naming a missing one)."""
-    with store._write() as conn:
+    with store.write() as conn:
         ids = _existing(conn, [rule_id] if isinstance(rule_id, int) else rule_id)
         conn.execute(update(t.rules).where(t.rules.c.id.in_(ids)).values(enabled=enabled, updated_at=_now()))
 
 
-def remove_rule(store: Store, rule_id: int | Sequence[int]) -> None:
+def remove_rule(store: Database, rule_id: int | Sequence[int]) -> None:
     """Delete one rule or several with their flags (all or none)."""
-    with store._write() as conn:
+    with store.write() as conn:
         for i in _existing(conn, [rule_id] if isinstance(rule_id, int) else rule_id):
             delete_rule(conn, i)
 
 
-def dry_run(store: Store, rule: Rule, thread_id: str, *, ignore_scope: bool = False) -> dict[str, Any]:
+def dry_run(store: Database, rule: Rule, thread_id: str, *, ignore_scope: bool = False) -> dict[str, Any]:
     """What ``rule`` (stored or not, enabled or not) would flag in one stored thread, writing
     nothing: {"in_scope", "comments", "flagged": [{comment_id, author, reason, text}]}.
     A new-author rule reads the whole store's history, as it would on import."""
     clean = validate(rule)
     # matched as if enabled and everywhere; the scope is checked (and reported) once, here
     probe = Matcher(replace(clean, id=clean.id if clean.id is not None else 0, enabled=True, scope="all"))
-    with store._read() as conn:
+    with store.read() as conn:
         th = conn.execute(select(t.threads.c.source, t.threads.c.format).where(t.threads.c.id == thread_id)).first()
         if th is None:
             raise RuleError(f"no thread {thread_id!r} in the store")
@@ -357,7 +357,7 @@ def dry_run(store: Store, rule: Rule, thread_id: str, *, ignore_scope: bool = Fa
     return {"in_scope": scoped, "comments": len(rows), "flagged": flagged}
 
 
-def rerun_rules(store: Store) -> dict[str, int]:
+def rerun_rules(store: Database) -> dict[str, int]:
     """``rerun`` in one transaction, serialized with imports."""
-    with store._write(lock=IMPORT_LOCK) as conn:
+    with store.write(lock=IMPORT_LOCK) as conn:
         return rerun(conn)

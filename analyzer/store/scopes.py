@@ -14,7 +14,7 @@ from analyzer.rules import COMMUNITY_THREAD, ScopeEntry, parse_scope
 from analyzer.store import schema as t
 
 if TYPE_CHECKING:
-    from analyzer.store.store import Store
+    from analyzer.store.database import Database
 
 MAX_CHOICES = 200  # per kind: a picker, not a listing
 
@@ -83,7 +83,7 @@ def _literal_glob(text: str) -> str:
     return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)
 
 
-def offered_scopes(store: Store) -> list[str]:
+def offered_scopes(store: Database) -> list[str]:
     """``scope_choices`` in one read snapshot."""
-    with store._read() as conn:
+    with store.read() as conn:
         return scope_choices(conn)

@@ -5,13 +5,12 @@ transactions; the work itself lives in ``importing``, ``queries``, ``review`` an
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import URL
 
 from analyzer.store import exporting, importing, overview, queries, review
@@ -20,12 +19,10 @@ from analyzer.store import schema as t
 from analyzer.store.database import (
     IMPORT_LOCK,
     MIGRATE_LOCK,
-    WRITE,
+    Database,
     StoreError,
     check_sqlite_path,
-    describe,
     make_engine,
-    read_only_reason,
     resolve_url,
     translate_errors,
 )
@@ -34,18 +31,13 @@ from analyzer.store.queries import LoadedThread
 from analyzer.thread import Thread
 
 
-class Store:
+class Store(Database):
     """A thread store over SQLite (default, one file) or PostgreSQL (by URL).
 
     Build it with ``Store.open(db)``: that connects, migrates the schema to the newest
     version and refreshes outdated per-thread statistics. Every method runs in its own
     transaction; imports are all-or-nothing.
     """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        # why this process cannot write the store (an SQLite file it may only read), or None
-        self.read_only: str | None = read_only_reason(engine.url)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -88,18 +80,15 @@ class Store:
                 raise StoreError(
                     f"the store's schema is version {revision}, this analyzer needs {head}", source=self.url
                 )
-            with self._write(lock=MIGRATE_LOCK) as conn:
+            with self.write(lock=MIGRATE_LOCK) as conn:
                 if versions.current_revision(conn) != head:  # another process may have just done it
                     versions.upgrade(conn)
         if migrate and self.read_only is None:  # a read-only store is shown with the statistics it has
-            with self._read() as conn:
+            with self.read() as conn:
                 stale = importing.stale_stats(conn)
             if stale:
-                with self._write(lock=IMPORT_LOCK) as conn:
+                with self.write(lock=IMPORT_LOCK) as conn:
                     importing.refresh_stats(conn, importing.stale_stats(conn))
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -107,39 +96,9 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def url(self) -> str:
-        """Where the store is, password hidden."""
-        return describe(self.engine.url)
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     def schema_version(self) -> str | None:
-        with self._read() as conn:
+        with self.read() as conn:
             return versions.current_revision(conn)
-
-    # ------------------------------------------------------------------ transactions
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A consistent snapshot for reading (WAL snapshot on SQLite, REPEATABLE READ on PostgreSQL)."""
-        with translate_errors(self.engine.url), self.engine.connect() as conn:
-            if self.dialect == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                yield conn
-
-    @contextmanager
-    def _write(self, *, lock: int | None = None) -> Iterator[Connection]:
-        """One write transaction: SQLite takes its write lock at BEGIN; on PostgreSQL,
-        ``lock`` names an advisory lock that serializes writers of that kind."""
-        with translate_errors(self.engine.url), self.engine.connect() as conn:
-            conn = conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                if lock is not None and self.dialect == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
-                yield conn
 
     # ------------------------------------------------------------------ writing
     def import_threads(
@@ -168,7 +127,7 @@ class Store:
         progress: Callable[[int], None] | None = None,
     ) -> ImportSummary:
         """Store several sources in one transaction: all of them or nothing."""
-        with self._write(lock=IMPORT_LOCK) as conn:
+        with self.write(lock=IMPORT_LOCK) as conn:
             summary = importing.Importer(conn, models, now=now, progress=progress).run(batches)
         if self.dialect == "sqlite" and summary.changed:
             self._checkpoint()
@@ -205,7 +164,7 @@ class Store:
         """Record a reviewer's verdict (approve / remove / relabel) on a comment; returns its id.
         ``source`` says where it came from ("dashboard", "cli", "api")."""
         review.validate_verdict(decision, labels)  # before taking the write lock
-        with self._write() as conn:
+        with self.write() as conn:
             return review.add_verdict(
                 conn,
                 thread_id,
@@ -222,7 +181,7 @@ class Store:
 
     def refresh_stats(self, thread_ids: Iterable[str] | None = None) -> int:
         """Recompute per-thread statistics (all threads by default); returns how many."""
-        with self._write(lock=IMPORT_LOCK) as conn:
+        with self.write(lock=IMPORT_LOCK) as conn:
             ids = list(thread_ids) if thread_ids is not None else list(conn.execute(select(t.threads.c.id)).scalars())
             return importing.refresh_stats(conn, ids)
 
@@ -245,7 +204,7 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Threads with their statistics, riskiest first, by in-context numbers where a context
         model scored a thread unless ``scores="alone"`` (see ``queries.list_threads``)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return queries.list_threads(
                 conn,
                 search=search,
@@ -263,45 +222,45 @@ class Store:
             )
 
     def count_threads(self, **filters: Any) -> int:
-        with self._read() as conn:
+        with self.read() as conn:
             return queries.count_threads(conn, **filters)
 
     def totals(self, **filters: Any) -> dict[str, Any]:
         """Threads, comments, toxic share and time span over the matching threads, summed
         from the per-thread statistics (see ``overview.totals``)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return overview.totals(conn, **filters)
 
     def daily(self, **filters: Any) -> list[dict[str, Any]]:
         """Comments and toxic comments per day threads started (see ``overview.daily``)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return overview.daily(conn, **filters)
 
     def facets(self) -> dict[str, list[str]]:
         """Distinct formats, sources and top labels, for filter choices."""
-        with self._read() as conn:
+        with self.read() as conn:
             return overview.facets(conn)
 
     def thread_updated_at(self, thread_id: str) -> datetime | None:
         """When the thread last changed (None if unknown)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return overview.thread_updated_at(conn, thread_id)
 
     def load_thread(self, thread_id: str) -> LoadedThread:
         """The thread as a ``Thread`` with current scores, models and thresholds; AnalyzerError if unknown."""
-        with self._read() as conn:
+        with self.read() as conn:
             loaded = queries.load_thread_data(conn, thread_id)
         if loaded is None:
             raise StoreError(f"no thread {thread_id!r} in the store", source=self.url)
         return loaded
 
     def has_thread(self, thread_id: str) -> bool:
-        with self._read() as conn:
+        with self.read() as conn:
             return conn.execute(select(t.threads.c.id).where(t.threads.c.id == thread_id)).first() is not None
 
     def comment(self, thread_id: str, comment_id: str) -> dict[str, Any] | None:
         """One comment with current scores, score history and verdicts (None if unknown)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return queries.comment_detail(conn, thread_id, comment_id)
 
     def verdicts(
@@ -314,7 +273,7 @@ class Store:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Verdicts, newest first, filtered by any of the arguments."""
-        with self._read() as conn:
+        with self.read() as conn:
             return review.verdict_rows(
                 conn, thread_id=thread_id, comment_id=comment_id, reviewer=reviewer, decision=decision, limit=limit
             )
@@ -330,22 +289,22 @@ class Store:
         include_reviewed: bool = False,
     ) -> list[dict[str, Any]]:
         """Comments to review for ``label`` (see ``review.review_queue``)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return review.review_queue(
                 conn, label, threshold, band, limit=limit, thread_id=thread_id, include_reviewed=include_reviewed
             )
 
     def verdict_scores(self, label: str) -> list[tuple[float, int]]:
         """(score, reviewer's 0/1 answer) pairs for ``label`` (see ``review.verdict_scores``)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return review.verdict_scores(conn, label)
 
     def models(self) -> list[dict[str, Any]]:
-        with self._read() as conn:
+        with self.read() as conn:
             return queries.model_list(conn)
 
     def imports(self, *, limit: int | None = 100) -> list[dict[str, Any]]:
-        with self._read() as conn:
+        with self.read() as conn:
             return queries.import_list(conn, limit=limit)
 
     def scored_text_hashes(self, thread_ids: Iterable[str], fingerprints: Iterable[str]) -> dict[tuple[str, str], str]:
@@ -356,7 +315,7 @@ class Store:
 
     def has_context_scores(self) -> bool:
         """Whether any comment here was scored in context (the dashboard offers the choice then)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return conn.execute(select(t.context_scores.c.comment_pk).limit(1)).first() is not None
 
     def context_scored_hashes(
@@ -381,7 +340,7 @@ class Store:
         out: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
         if not wanted or not ids:
             return out
-        with self._read() as conn:
+        with self.read() as conn:
             model_ids = {r.id for r in conn.execute(select(t.models.c.id).where(t.models.c.fingerprint.in_(wanted)))}
             if len(model_ids) < len(wanted):
                 return out
@@ -407,12 +366,12 @@ class Store:
         ``int`` that also tells posts from comments).
         CSV cells a spreadsheet would run as formulas are defused unless ``raw``."""
         exporting.export_format(out)
-        with self._read() as conn:
+        with self.read() as conn:
             return exporting.export(conn, out, thread_id=thread_id, raw=raw)
 
     def export_training(self, out: str | Path, *, task: str = "toxicity") -> int:
         """Verdicts as a training CSV (text + label columns) for ``analyzer train``."""
-        with self._read() as conn:
+        with self.read() as conn:
             return exporting.export_training(conn, out, task=task)
 
     # ------------------------------------------------------------------ authors
@@ -420,14 +379,14 @@ class Store:
         """Authors by comment count (see ``authors.author_list``)."""
         from analyzer.store import authors
 
-        with self._read() as conn:
+        with self.read() as conn:
             return authors.author_list(conn, search=search, limit=limit)
 
     def author_profile(self, author: str) -> dict[str, Any] | None:
         """One author across threads, read in one snapshot (see ``authors.author_profile``)."""
         from analyzer.store import authors
 
-        with self._read() as conn:
+        with self.read() as conn:
             return authors.author_profile(conn, author)
 
 
