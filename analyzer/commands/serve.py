@@ -84,6 +84,12 @@ def _need_serve_extra() -> None:
 @click.option(
     "--max-wait-ms", type=float, default=2.0, show_default=True, help="How long a batch waits for more requests."
 )
+@click.option(
+    "--model-process/--no-model-process",
+    default=False,
+    show_default=True,
+    help="Run the models in a process of their own, apart from the HTTP work (more throughput under load on a CPU).",
+)
 @click.option("--cors-origin", "cors_origins", multiple=True, help="Allow browser calls from this origin (repeat).")
 def serve(**options: Any) -> None:  # click hands each option its own type
     """Serve the models over HTTP: Perspective API's v1alpha1 routes (comments:analyze,

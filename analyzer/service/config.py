@@ -36,6 +36,9 @@ class ServiceConfig:
     # 56 texts/s in passes of 32, 94 in passes of 8, against 114 for batch scoring)
     forward_batch: int = 8
     max_wait_ms: float = 2.0  # how long a batch waits for more requests
+    # the models in a child process: the event loop no longer waits for the model thread's
+    # interpreter lock (see analyzer/service/model_process.py)
+    model_process: bool = False
     cors_origins: list[str] = field(default_factory=list)
     detect_languages: bool = True
 

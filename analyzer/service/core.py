@@ -12,6 +12,7 @@ from analyzer.scoring.scorer import Scored, Scorer
 from analyzer.service.batching import MicroBatcher
 from analyzer.service.config import ServiceConfig
 from analyzer.service.keys import KeyRing, Limiter
+from analyzer.service.model_process import ModelProcess
 from analyzer.service.storage import ApiComment, TrafficWriter
 
 if TYPE_CHECKING:
@@ -78,16 +79,24 @@ class Service:
         # on a CPU, short passes over length-sorted texts (see ServiceConfig.forward_batch); a
         # GPU keeps the scorer's own batch size, where padding costs little
         on_cpu = all(clf.device.type == "cpu" for clf in self.classifiers)
-        self.scorer = Scorer(self.classifiers, batch_size=config.forward_batch if on_cpu else None)
+        forward_batch = config.forward_batch if on_cpu else None
+        self.scorer = Scorer(self.classifiers, batch_size=forward_batch)
         self.store = store
         self.keys = keys or KeyRing([])
         self.limiter = Limiter(config.rate, config.burst, config.daily_quota)
+        # the same model folders loaded by a child process, which then does the scoring
+        self.model_process = (
+            ModelProcess(config.model_dirs, precision=config.precision, forward_batch=forward_batch)
+            if config.model_process and config.model_dirs
+            else None
+        )
+        scorer: Scorer | ModelProcess = self.model_process or self.scorer
         self.batcher: MicroBatcher[str, Scored] = MicroBatcher(
-            self.scorer.score_texts, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000
+            scorer.score_texts, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000
         )
         # a context model reads (parent, reply) pairs: its own batcher, since its inputs differ
         self.pair_batcher: MicroBatcher[tuple[str, str], Scored] | None = (
-            MicroBatcher(self.scorer.score_pairs, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000)
+            MicroBatcher(scorer.score_pairs, max_batch=config.max_batch, max_wait=config.max_wait_ms / 1000)
             if self.scorer.context_models
             else None
         )
@@ -97,6 +106,8 @@ class Service:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        if self.model_process is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.model_process.start)
         await self.batcher.start()
         if self.pair_batcher is not None:
             await self.pair_batcher.start()
@@ -109,6 +120,8 @@ class Service:
         await self.batcher.stop()
         if self.pair_batcher is not None:
             await self.pair_batcher.stop()
+        if self.model_process is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.model_process.stop)
         if self.writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.writer.stop)
         if self.store is not None:
