@@ -19,6 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,10 +31,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# every browser test module's marks: in the `browser` group, skipped where Chromium is missing
+BROWSER = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium; scripts/test.sh does it)",
+    ),
+]
 SLOW = 240_000  # ms: the first run loads torch and the models in the server, on a busy machine
 WIDTH = 1400
 SHOTS = REPO / "test-artifacts" / "screenshots"
-_SERVERS: list[tuple[subprocess.Popen, Path]] = []  # every dashboard started here, for a timeout's message
+_SERVERS: list[tuple[subprocess.Popen, Path]] = []  # dashboards started here (the newest: a timeout's message)
 
 DONE_JS = """(before) => {
     const done = document.querySelector('.ta-run-done');
@@ -148,13 +158,13 @@ def page_state(page: Any) -> dict[str, Any]:
 
 
 def servers_said(lines: int = 30) -> str:
-    """Whether the dashboards started here still run, and the end of the newest one's log."""
+    """Whether the newest dashboard started here still runs, and the end of its log."""
     if not _SERVERS:
         return "no dashboard was started here"
-    alive = ["running" if proc.poll() is None else f"exited {proc.returncode}" for proc, _ in _SERVERS]
-    log = _SERVERS[-1][1]
+    proc, log = _SERVERS[-1]
+    alive = "running" if proc.poll() is None else f"exited {proc.returncode}"
     tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else ["(no log)"]
-    return f"dashboards: {alive}; the newest one's log ends:\n" + "\n".join(tail)
+    return f"the newest dashboard: {alive}; its log ends:\n" + "\n".join(tail)
 
 
 def settle(page: Any, before: str | None = None, timeout: int = SLOW) -> str:

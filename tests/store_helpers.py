@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer.store import ModelInfo
@@ -25,6 +26,17 @@ def scored(thread: Thread, scores: dict[str, dict[str, float]], model: ModelInfo
         s = scores.get(record["id"], {})
         out.append({**record, "scores": s, "models": {label: model.version for label in s}, "windowed": False})
     return out
+
+
+def import_rows(store: Any, thread_id: str, rows: Sequence[tuple[str, str | None, str, float]], *, source: str) -> None:
+    """Store one thread of ``(id, parent, text, toxicity)`` rows (author ``u-<id>``), scored
+    by ``model_info()`` with those toxicities."""
+    from analyzer.thread import Comment, Thread
+
+    th = Thread.build(thread_id, [Comment(i, x, parent_id=p, author=f"u-{i}") for i, p, x, _ in rows], source=source)
+    store.import_threads(
+        [th], scored(th, {i: {"toxicity": v} for i, _, _, v in rows}), source=source, models=[model_info()]
+    )
 
 
 def synthetic(seed: int, n_threads: int, per_thread: int, *, prefix: str = "syn") -> tuple[list[Thread], list[dict]]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store_helpers import model_info, scored
+from store_helpers import import_rows, model_info, scored
 
 from analyzer.errors import AnalyzerError
 from analyzer.rules import Rule
@@ -34,9 +34,7 @@ TALK = [
 
 
 def build(store: Store, tid: str = "talk", source: str = "talk.jsonl") -> None:
-    th = Thread.build(tid, [Comment(i, x, parent_id=p, author=f"u-{i}") for i, p, x, _ in TALK], source=source)
-    scores = {i: {"toxicity": v} for i, _, _, v in TALK}
-    store.import_threads([th], scored(th, scores), source=source, models=[model_info()])
+    import_rows(store, tid, TALK, source=source)
 
 
 @pytest.fixture

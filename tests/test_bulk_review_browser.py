@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, act, choose, goto, set_reviewer, start_streamlit, stop
-from store_helpers import model_info, scored
+from browser_kit import BROWSER, act, choose, goto, set_reviewer, start_streamlit, stop
+from store_helpers import import_rows, model_info, scored
 
 pytest_plugins = ["conftest_dashboard"]
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"),
+    *BROWSER,
 ]
 
 # (id, parent, text, toxicity)
@@ -37,9 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     tmp = tmp_path_factory.mktemp("bulk-browser")
     with Store.open(tmp / "store.db") as store:
         store_rules.save_rule(store, Rule("Insults", "words", "banned", "idiot"))
-        th = Thread.build("talk", [Comment(i, x, parent_id=p, author=f"u-{i}") for i, p, x, _ in TALK], source="t")
-        scores = {i: {"toxicity": v} for i, _, _, v in TALK}
-        store.import_threads([th], scored(th, scores), source="t", models=[model_info()])
+        import_rows(store, "talk", TALK, source="t")
         other = Thread.build("elsewhere", [Comment("z", "elsewhere", author="u-z")], source="o")
         store.import_threads([other], scored(other, {"z": {"toxicity": 0.9}}), source="o", models=[model_info()])
     # the queue page needs no model: the store's scores are enough

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, SLOW, act, choose, goto, set_reviewer, start_streamlit, stop
+from browser_kit import BROWSER, SLOW, act, choose, goto, set_reviewer, start_streamlit, stop
 from dashboard_data import HOSTILE_AUTHORS, build_store, hostile_jsonl
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"),
+    *BROWSER,
 ]
 
 # (id, parent, author, time, text)

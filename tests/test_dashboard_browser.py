@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, SHOTS, SLOW, act, settle, start_streamlit, stop
+from browser_kit import BROWSER, SHOTS, SLOW, act, settle, start_streamlit, stop
 from browser_kit import goto as _goto
 from browser_kit import screenshot as _screenshot
 from browser_kit import set_reviewer as _set_reviewer
@@ -28,12 +28,7 @@ pytest_plugins = ["conftest_models", "conftest_dashboard"]
 REVIEWER = "Playwright Reviewer"
 
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's Chromium is not installed at /usr/bin/chromium "
-        "(apt-get install chromium; scripts/test.sh does it)",
-    ),
+    *BROWSER,
     pytest.mark.skipif(not EXAMPLE_PAGE.exists(), reason=f"bundled example missing: {EXAMPLE_PAGE}"),
 ]
 

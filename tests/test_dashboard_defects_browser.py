@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, act, goto, new_page, set_reviewer, start_streamlit, stop
+from browser_kit import BROWSER, act, goto, new_page, set_reviewer, start_streamlit, stop
 from dashboard_data import HN_SMALL, TOXICITY_META, build_store, needs_data
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 pytestmark = [
-    pytest.mark.browser,
+    *BROWSER,
     needs_data,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"),
 ]
 
 LONG_PARENT = " ".join(f"word{i}" for i in range(600))  # about 5,000 characters, cut on the Comment page

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, REPO, free_port, goto, new_page, wait_healthy
+from browser_kit import BROWSER, REPO, free_port, goto, new_page, wait_healthy
 from dashboard_data import EXAMPLE_PAGE
 
 pytest_plugins = ["conftest_models", "conftest_dashboard"]
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"),
+    *BROWSER,
     pytest.mark.skipif(shutil.which("setsid") is None, reason="setsid (util-linux) is not installed"),
 ]
 

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_kit import CHROMIUM, act, goto, start_streamlit, stop
-from store_helpers import model_info, scored
+from browser_kit import BROWSER, act, goto, start_streamlit, stop
+from store_helpers import import_rows
 
 pytest_plugins = ["conftest_dashboard"]
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Debian's Chromium is not installed at {CHROMIUM}"),
+    *BROWSER,
 ]
 
 # (id, parent, text, toxicity)
@@ -34,7 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     from analyzer import alerts as signing
     from analyzer.store import Store
     from analyzer.store import alerts as store_alerts
-    from analyzer.thread import Comment, Thread
 
     tmp = tmp_path_factory.mktemp("rules-browser")
     env = {signing.ENV_SECRET_KEY_FILE: str(tmp / "secret.key"), signing.ENV_ATTEMPTS: "1"}
@@ -46,9 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             store_alerts.save_webhook(
                 store, name="closed", url="http://127.0.0.1:9/hook", secret=SECRET, toxic_share_threshold=0.5
             )
-            th = Thread.build("talk", [Comment(i, x, parent_id=p, author=f"u-{i}") for i, p, x, _ in TALK], source="t")
-            scores = {i: {"toxicity": v} for i, _, _, v in TALK}
-            store.import_threads([th], scored(th, scores), source="t", models=[model_info()])
+            import_rows(store, "talk", TALK, source="t")
             assert store_alerts.deliverer(store.engine).join(30), "delivery still running after 30 s"
     finally:
         for k, v in saved.items():

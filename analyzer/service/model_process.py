@@ -89,7 +89,7 @@ class ModelProcess:
         if self._conn is not None:
             try:
                 self._conn.send(None)
-            except (OSError, BrokenPipeError):
+            except OSError:  # the child is already gone (BrokenPipeError is one)
                 pass
             self._conn.close()
             self._conn = None
