@@ -54,9 +54,6 @@ FUNCTION_BUDGET = 80  # lines a function may have (nested functions count in the
 LONG_FUNCTIONS: dict[str, str] = {
     "analyzer/commands/evaluate.py:evaluate": "the evaluate command's options and report in one body",
     "analyzer/commands/report.py:render_markdown": "every section of the Markdown report in one body",
-    "analyzer/dashboard/views/models.py:render": "a view laid out top to bottom",
-    "analyzer/dashboard/views/overview.py:render": "a view laid out top to bottom",
-    "analyzer/dashboard/views/review_queue.py:render": "a view laid out top to bottom",
     "analyzer/service/app.py:create_app": "the app factory defines its routes inside it",
     "analyzer/store/importing.py:_thread": "one thread's rows written in one pass",
     "analyzer/thread.py:build": "linking, repairs and depths in one pass over the comments",

@@ -90,8 +90,9 @@ def recent_alerts(store: Any) -> None:
     st.page_link(nav.page("rules"), label="Rules and webhooks")
 
 
-def render() -> None:
-    store = resources.store()
+def _filter_bar(store: Any, has_context: bool) -> tuple[Filters, dict[str, Any]]:
+    """The filter widgets, started from the link's parameters: the filters they set, and
+    the parameters that carry them back into the link (the page number aside)."""
     qp = st.query_params
     facets = store.facets()
     formats = [ALL, *facets["format"]]
@@ -104,7 +105,6 @@ def render() -> None:
     widgets.init_state("ov_until", params.get_date(qp, "until"))
     widgets.init_state("ov_search", params.get_str(qp, "q", "") or "")
     widgets.init_state("ov_page", params.get_int(qp, "p", 1, 1))
-    has_context = store.has_context_scores()
     widgets.init_state("ov_ctx", params.get_bool(qp, "ctx", True))
 
     st.title("Overview")
@@ -127,8 +127,6 @@ def render() -> None:
         if has_context
         else False
     )
-    mode = "context" if use_context or not has_context else "alone"
-
     filters: Filters = {
         "format": None if fmt == ALL else fmt,
         "label": None if label == ALL else label,
@@ -136,8 +134,22 @@ def render() -> None:
         "since": _since(since),
         "until": _until(until),
         "search": search.strip() or None,
-        "scores": mode,
+        "scores": "context" if use_context or not has_context else "alone",
     }
+    link = {
+        "source": filters["format"],
+        "label": filters["label"],
+        "min_risk": filters["min_risk"],
+        "since": since,
+        "until": until,
+        "q": filters["search"],
+        "ctx": None if use_context or not has_context else False,
+    }
+    return filters, link
+
+
+def _figures(store: Any, filters: Filters) -> None:
+    """The key figures, the trend against the previous period, and toxicity over time."""
     totals = store.totals(**filters)
     bucket, series = timeline.bucketed(store.daily(**filters))
     found = timeline.compare(series, bucket)
@@ -163,71 +175,73 @@ def render() -> None:
         )
         st.altair_chart(charts.time_chart(frame, bucket=bucket), width="stretch")
 
+
+def _thread_table(rows: list[dict[str, Any]], has_context: bool) -> None:
+    table = pd.DataFrame(
+        [
+            {
+                "risk": r["risk"],
+                "thread": r["title"] or r["thread_id"],
+                "id": r["thread_id"],
+                "source": r["format"],
+                "comments": r["comments"],
+                "toxic share": r["toxic_share"],
+                "max toxicity": r["max_toxicity"],
+                "top label": r["top_label"] if r["toxic"] else None,  # no toxic comment, no top label
+                **({"scores": "in context" if r["in_context"] else "alone"} if has_context else {}),
+                "first": r["first_at"],
+                "last": r["last_at"],
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "risk": st.column_config.ProgressColumn("risk", min_value=0.0, max_value=1.0, format="%.2f"),
+            "toxic share": st.column_config.NumberColumn(format="percent"),
+            "max toxicity": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    titles = {r["thread_id"]: (r["title"] or r["thread_id"]) for r in rows}
+    c1, c2 = st.columns([3, 1])
+    chosen = c1.selectbox("Open a thread", list(titles), format_func=lambda t: f"{titles[t][:90]} ({t})", key="ov_open")
+    with c2:
+        st.write("")
+        st.page_link(nav.page("thread"), label="Open thread", query_params={"thread": chosen})
+
+
+def _ranking(store: Any, filters: Filters, has_context: bool) -> int:
+    """Threads by risk, one page of them; returns the page number shown."""
     total = store.count_threads(**filters)
     pages = max(1, -(-total // PER_PAGE))
     if st.session_state["ov_page"] > pages:
         st.session_state["ov_page"] = pages
-    how = {"context": " (in context where a context model scored them)", "alone": " (every comment alone)"}[mode]
+    how = {"context": " (in context where a context model scored them)", "alone": " (every comment alone)"}
     st.subheader(f"Threads by risk ({total:,})")
     if has_context:
-        st.caption(f"Risk, toxic share and max toxicity{how}.")
+        st.caption(f"Risk, toxic share and max toxicity{how[filters['scores']]}.")
     page_no = st.number_input("Page", 1, pages, key="ov_page") if pages > 1 else 1
     rows = store.list_threads(**filters, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     if not rows:
         st.info("No threads match. Import some on the Import page.")
         st.page_link(nav.page("import"), label="Import threads")
     else:
-        table = pd.DataFrame(
-            [
-                {
-                    "risk": r["risk"],
-                    "thread": r["title"] or r["thread_id"],
-                    "id": r["thread_id"],
-                    "source": r["format"],
-                    "comments": r["comments"],
-                    "toxic share": r["toxic_share"],
-                    "max toxicity": r["max_toxicity"],
-                    "top label": r["top_label"] if r["toxic"] else None,  # no toxic comment, no top label
-                    **({"scores": "in context" if r["in_context"] else "alone"} if has_context else {}),
-                    "first": r["first_at"],
-                    "last": r["last_at"],
-                }
-                for r in rows
-            ]
-        )
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "risk": st.column_config.ProgressColumn("risk", min_value=0.0, max_value=1.0, format="%.2f"),
-                "toxic share": st.column_config.NumberColumn(format="percent"),
-                "max toxicity": st.column_config.NumberColumn(format="%.2f"),
-            },
-        )
-        titles = {r["thread_id"]: (r["title"] or r["thread_id"]) for r in rows}
-        c1, c2 = st.columns([3, 1])
-        chosen = c1.selectbox(
-            "Open a thread", list(titles), format_func=lambda t: f"{titles[t][:90]} ({t})", key="ov_open"
-        )
-        with c2:
-            st.write("")
-            st.page_link(nav.page("thread"), label="Open thread", query_params={"thread": chosen})
+        _thread_table(rows, has_context)
+    return page_no
 
+
+def render() -> None:
+    store = resources.store()
+    has_context = store.has_context_scores()
+    filters, link = _filter_bar(store, has_context)
+    _figures(store, filters)
+    page_no = _ranking(store, filters, has_context)
     recent_alerts(store)
-
-    widgets.set_params(
-        {
-            "source": None if fmt == ALL else fmt,
-            "label": None if label == ALL else label,
-            "min_risk": min_risk or None,
-            "since": since,
-            "until": until,
-            "q": search.strip() or None,
-            "p": page_no if page_no > 1 else None,
-            "ctx": None if use_context or not has_context else False,
-        }
-    )
+    ctx = link.pop("ctx")
+    widgets.set_params({**link, "p": page_no if page_no > 1 else None, "ctx": ctx})
 
 
 if __name__ == "__main__":

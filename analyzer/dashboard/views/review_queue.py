@@ -8,6 +8,7 @@ to the store and from there to ``analyzer export --verdicts-for-training`` and `
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -163,15 +164,25 @@ def scope_picker(store: Any, linked: str) -> str:
     return canonical_scope("\n".join(chosen)) if chosen else ""
 
 
-def render() -> None:
-    store = resources.store()
+@dataclass
+class Choice:
+    """What the page's controls ask the queue for (and carry in the link)."""
+
+    label: str
+    mode: str
+    threshold: float
+    default_threshold: float
+    band: float
+    limit: int
+    only_thread: str | None
+    rule_choice: str
+    rule: int | str | None
+    scope: str
+
+
+def controls(store: Any, labels: list[str]) -> Choice:
+    """The label, mode, threshold, band, size, rule and scope pickers, started from the link."""
     qp = st.query_params
-    st.title("Review queue")
-    labels = queue_labels(store.models())
-    if not labels:
-        st.info("Nothing to review: no thread has been scored for toxicity yet.")
-        st.page_link(nav.page("import"), label="Import and score threads")
-        return
     model_thresholds = {}
     for m in store.models():
         model_thresholds.update({k: float(v) for k, v in (m.get("thresholds") or {}).items()})
@@ -195,8 +206,7 @@ def render() -> None:
     threshold = c[2].slider(f"Threshold for {label}", 0.0, 1.0, step=0.01, key=threshold_key)
     band = c[3].slider("Band (±)", 0.0, 0.5, step=0.01, key="rq_band", disabled=mode != "uncertain")
     limit = widgets.choose(c[4].selectbox, "Show at most", LIMITS, key="rq_limit")
-    only_thread = params.get_str(qp, "thread")
-    rules = {str(r["id"]): r for r in store_rules.list_rules(resources.store()) if r["enabled"]}
+    rules = {str(r["id"]): r for r in store_rules.list_rules(store) if r["enabled"]}
     rule_choices = [MODELS_AND_RULES, ANY_RULE, *rules]
     rule_names = {MODELS_AND_RULES: "Models and rules", ANY_RULE: "Any rule only"} | {
         k: f"Rule: {shorten(r['name'], 60)}" for k, r in rules.items()
@@ -206,31 +216,101 @@ def render() -> None:
     rule_choice = widgets.choose(f[0].selectbox, "Flagged by", rule_choices, format_func=rule_names.get, key="rq_rule")
     with f[1]:
         scope = scope_picker(store, params.get_str(qp, "scope", "") or "")
-    rule = None if rule_choice == MODELS_AND_RULES else (ANY_RULE if rule_choice == ANY_RULE else int(rule_choice))
+    return Choice(
+        label=label,
+        mode=str(mode),
+        threshold=threshold,
+        default_threshold=default_threshold,
+        band=band,
+        limit=limit,
+        only_thread=params.get_str(qp, "thread"),
+        rule_choice=rule_choice,
+        rule=None if rule_choice == MODELS_AND_RULES else (ANY_RULE if rule_choice == ANY_RULE else int(rule_choice)),
+        scope=scope,
+    )
+
+
+def queue_items(store: Any, choice: Choice, kept: dict[str, str]) -> list[dict[str, Any]]:
+    """The comments to show, most urgent first; those reviewed on this page this session
+    (``kept``) stay in their places so the queue does not shift under the reviewer."""
+    band = choice.band if choice.mode == "uncertain" else None
+    filters = {"thread_id": choice.only_thread, "scope": choice.scope or None, "rule": choice.rule}
+    items = review.queue(store, choice.label, choice.threshold, band, limit=choice.limit, **filters)
+    if not kept:
+        return items
+    reviewed = review.queue(
+        store, choice.label, choice.threshold, band, limit=choice.limit + len(kept), include_reviewed=True, **filters
+    )
+    position = {item_key(r["thread_id"], r["comment_id"]): n for n, r in enumerate(reviewed)}
+    return with_kept(items, reviewed, set(kept), lambda r: position.get(item_key(r["thread_id"], r["comment_id"]), 0))
+
+
+def item_card(store: Any, item: dict[str, Any], label: str, labels: list[str], kept: dict[str, str]) -> None:
+    """One queued comment: its header and text, a note, Approve/Remove, and the relabel panel."""
+    i = item_key(item["thread_id"], item["comment_id"])
+    with st.container(border=True, key=f"rq-item-{i}"):
+        head = st.columns([0.3, 5], vertical_alignment="center")
+        head[0].checkbox("Select", key=SELECT.format(i), label_visibility="collapsed")
+        head[1].html(item_header(item, label))  # every stranger's string escaped
+        st.text(item["text"][:3000] + ("…" if len(item["text"]) > 3000 else ""))
+        row = st.columns([3, 1, 1])
+        row[0].text_input(
+            "Note",
+            key=NOTE.format(i),
+            label_visibility="collapsed",
+            placeholder="note (optional)",
+            max_chars=10_000,
+        )
+        row[1].button(
+            "Approve",
+            key=f"rq-approve-{i}",
+            on_click=_quick,
+            width="stretch",
+            args=(item["thread_id"], item["comment_id"], "approve", i),
+        )
+        row[2].button(
+            "Remove",
+            key=f"rq-remove-{i}",
+            on_click=_quick,
+            type="primary",
+            width="stretch",
+            args=(item["thread_id"], item["comment_id"], "remove", i),
+        )
+        if i in kept:
+            st.success(md_escape(kept[i] + " Kept in its place for this session, so the queue does not shift."))
+        # keyed by the comment: an open panel stays with its comment when others leave the
+        # queue; its form is built only while it is open (a closed one costs the page nothing)
+        panel = st.expander("Correct the labels…", key=f"rq-panel-{i}", on_change="rerun")
+        if panel.open:
+            with panel:
+                widgets.verdict_form(
+                    store,
+                    item["thread_id"],
+                    item["comment_id"],
+                    labels=labels,
+                    key=f"rq-{i}",
+                    on_saved=partial(_relabelled, item["thread_id"], item["comment_id"]),
+                )
+
+
+def render() -> None:
+    store = resources.store()
+    st.title("Review queue")
+    labels = queue_labels(store.models())
+    if not labels:
+        st.info("Nothing to review: no thread has been scored for toxicity yet.")
+        st.page_link(nav.page("import"), label="Import and score threads")
+        return
+    choice = controls(store, labels)
 
     widgets.flash()
     if not widgets.reviewer():
         st.warning("Enter your name in the sidebar to record verdicts.")
 
-    filters = {"thread_id": only_thread, "scope": scope or None, "rule": rule}
-    items = review.queue(store, label, threshold, band if mode == "uncertain" else None, limit=limit, **filters)
     kept: dict[str, str] = st.session_state.get(KEPT) or {}
-    if kept:
-        reviewed = review.queue(
-            store,
-            label,
-            threshold,
-            band if mode == "uncertain" else None,
-            limit=limit + len(kept),
-            include_reviewed=True,
-            **filters,
-        )
-        position = {item_key(r["thread_id"], r["comment_id"]): n for n, r in enumerate(reviewed)}
-        items = with_kept(
-            items, reviewed, set(kept), lambda r: position.get(item_key(r["thread_id"], r["comment_id"]), 0)
-        )
-    where = f" in thread {only_thread}" if only_thread else ""
-    where += f" in scope {', '.join(scope.splitlines())}" if scope else ""
+    items = queue_items(store, choice, kept)
+    where = f" in thread {choice.only_thread}" if choice.only_thread else ""
+    where += f" in scope {', '.join(choice.scope.splitlines())}" if choice.scope else ""
     flagged = sum(1 for i in items if i["reasons"])
     st.caption(
         md_escape(
@@ -243,65 +323,28 @@ def render() -> None:
         item_key(i["thread_id"], i["comment_id"]): (i["thread_id"], i["comment_id"]) for i in items
     }
     for item in items:
-        i = item_key(item["thread_id"], item["comment_id"])
-        with st.container(border=True, key=f"rq-item-{i}"):
-            head = st.columns([0.3, 5], vertical_alignment="center")
-            head[0].checkbox("Select", key=SELECT.format(i), label_visibility="collapsed")
-            head[1].html(item_header(item, label))  # every stranger's string escaped
-            st.text(item["text"][:3000] + ("…" if len(item["text"]) > 3000 else ""))
-            row = st.columns([3, 1, 1])
-            row[0].text_input(
-                "Note",
-                key=NOTE.format(i),
-                label_visibility="collapsed",
-                placeholder="note (optional)",
-                max_chars=10_000,
-            )
-            row[1].button(
-                "Approve",
-                key=f"rq-approve-{i}",
-                on_click=_quick,
-                width="stretch",
-                args=(item["thread_id"], item["comment_id"], "approve", i),
-            )
-            row[2].button(
-                "Remove",
-                key=f"rq-remove-{i}",
-                on_click=_quick,
-                type="primary",
-                width="stretch",
-                args=(item["thread_id"], item["comment_id"], "remove", i),
-            )
-            if i in kept:
-                st.success(md_escape(kept[i] + " Kept in its place for this session, so the queue does not shift."))
-            # keyed by the comment: an open panel stays with its comment when others leave the
-            # queue; its form is built only while it is open (a closed one costs the page nothing)
-            panel = st.expander("Correct the labels…", key=f"rq-panel-{i}", on_change="rerun")
-            if panel.open:
-                with panel:
-                    widgets.verdict_form(
-                        store,
-                        item["thread_id"],
-                        item["comment_id"],
-                        labels=labels,
-                        key=f"rq-{i}",
-                        on_saved=partial(_relabelled, item["thread_id"], item["comment_id"]),
-                    )
+        item_card(store, item, choice.label, labels, kept)
     if not items:
         st.success("The queue is empty at this threshold.")
 
     widgets.set_params(
         {
-            "label": label,
-            "mode": mode,
-            "threshold": round(threshold, 2),
-            "band": band,
-            "n": limit,
-            "thread": only_thread,
-            "rule": rule_choice,
-            "scope": scope or None,
+            "label": choice.label,
+            "mode": choice.mode,
+            "threshold": round(choice.threshold, 2),
+            "band": choice.band,
+            "n": choice.limit,
+            "thread": choice.only_thread,
+            "rule": choice.rule_choice,
+            "scope": choice.scope or None,
         },
-        {"mode": "above", "threshold": round(default_threshold, 2), "band": 0.1, "n": 25, "rule": MODELS_AND_RULES},
+        {
+            "mode": "above",
+            "threshold": round(choice.default_threshold, 2),
+            "band": 0.1,
+            "n": 25,
+            "rule": MODELS_AND_RULES,
+        },
     )
 
 
