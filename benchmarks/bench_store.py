@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
             all_s, everything = timed(lambda: fresh.list_threads(limit=None), repeat=3)
             largest = max(everything, key=lambda r: r["comments"])["thread_id"]
             load_s, loaded = timed(lambda: fresh.load_thread(largest))
-            report_s, _ = timed(lambda: analytics.report(loaded.thread, loaded.scores, loaded.thresholds))
+            report_s, _ = timed(lambda: analytics.report(loaded))
         before = os.times()
         start = time.perf_counter()
         cli = subprocess.run([sys.executable, "-m", "analyzer", "threads", "--db", db], capture_output=True, text=True)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from analyzer import analytics as A
+from analyzer.scored_thread import ScoredThread
 from analyzer.thread import Comment, Thread
 
 
@@ -222,14 +223,14 @@ def test_risk_score_formula_and_summary() -> None:
 
 
 def test_unscored_thread_reports_without_numbers() -> None:
-    r = A.report(build(T1, post=True), {})
+    r = A.report(ScoredThread(build(T1, post=True), {}))
     assert r["summary"]["scored"] == 0 and r["summary"]["risk"] == 0.0 and r["summary"]["toxic_share"] is None
     assert r["escalation"]["ratio"] is None and r["turning_point"] is None and r["hottest_subthreads"] == []
 
 
 def test_post_scores_are_never_counted() -> None:
     thread = build(T1[:2], post=True)
-    r = A.report(thread, {"P": {"toxicity": 1.0}, **tox({"a": 0.1, "b": 0.1})})
+    r = A.report(ScoredThread(thread, {"P": {"toxicity": 1.0}, **tox({"a": 0.1, "b": 0.1})}))
     assert r["summary"]["toxic"] == 0 and r["summary"]["scored"] == 2 and r["escalation"]["reply_pairs"] == 1
 
 
@@ -239,7 +240,7 @@ def test_deep_chain_of_100000_is_iterative_and_linear() -> None:
     thread = Thread.build("deep", comments)
     scores = {str(i): {"toxicity": (i % 10) / 10} for i in range(n)}
     start = time.perf_counter()
-    r = A.report(thread, scores)
+    r = A.report(ScoredThread(thread, scores))
     assert time.perf_counter() - start < 30
     assert r["summary"]["max_depth"] == n and r["escalation"]["path_trend"]["paths"] == 1
     assert r["escalation"]["reply_pairs"] == n - 1

@@ -28,6 +28,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "analytics": ("store", "dashboard", "service"),
     "scoring": ("store", "dashboard", "service"),  # the Dask engine too: its callers hand it plain records
     "thread_stats": ("store", "analytics", "dashboard", "service", "scoring.classifier"),
+    "scored_thread": ("store", "analytics", "dashboard", "service", "scoring"),  # the data model: below them all
     "rules": ("store", "dashboard", "service"),  # pure matching: the store applies it
     "alerts": ("store", "dashboard", "service"),  # delivery only: the store hands it the alerts
 }

@@ -151,16 +151,22 @@ def test_thread_stats_and_ranking_use_context_by_default_and_say_so(store: Store
         assert report["context_available"] is True
 
 
-def test_store_rule_and_analytics_rule_agree() -> None:
-    """``store.importing.with_context`` is the store's copy of ``analytics.context.choose_scores``."""
-    from analyzer.analytics.context import choose_scores
-    from analyzer.store.importing import with_context as store_rule
+def test_one_rule_measures_in_context_for_analytics_and_the_store() -> None:
+    """``ScoredThread.measured`` is the one in-context rule: label by label, the context
+    model's thresholds for its labels, off with ``use_context=False``; the store's
+    ``thread_stats`` rows are written through it (``store.stats.write_stats``)."""
+    from analyzer.scored_thread import ScoredThread
 
-    chosen, thresholds, used = choose_scores(PLAIN, IN_CONTEXT, {"toxicity": 0.5}, {"toxicity": 0.7})
-    assert used and chosen == store_rule(PLAIN, IN_CONTEXT) and thresholds == {"toxicity": 0.7}
+    thread = Thread.build("t", [Comment("a", "x"), Comment("b", "y", parent_id="a")])
+    scored = ScoredThread(
+        thread, PLAIN, thresholds={"toxicity": 0.5}, context_scores=IN_CONTEXT, context_thresholds={"toxicity": 0.7}
+    )
+    chosen, thresholds, used = scored.measured()
+    assert used and thresholds == {"toxicity": 0.7}
     assert chosen["a"] == {"toxicity": 0.35, "insult": 0.1}  # label by label
-    assert choose_scores(PLAIN, IN_CONTEXT, use_context=False)[0] == PLAIN
-    assert choose_scores(PLAIN, {})[2] is False  # nothing in context: measured alone
+    assert scored.measured(use_context=False) == (PLAIN, {"toxicity": 0.5}, False)
+    assert scored.measured(thresholds={"toxicity": 0.3}).thresholds == {"toxicity": 0.3}  # a page's tuned choice
+    assert ScoredThread(thread, PLAIN).measured().in_context is False  # nothing in context: measured alone
 
 
 def test_parent_texts_are_what_the_scorer_pairs(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from analyzer.analytics.context import choose_scores, scores_used
+from analyzer.analytics.context import scores_used
 from analyzer.analytics.results import (
     Authors,
     DepthBand,
@@ -34,6 +34,7 @@ from analyzer.analytics.results import (
 )
 from analyzer.analytics.timeline import over_time, over_time_in
 from analyzer.analytics.view import View
+from analyzer.scored_thread import ScoredThread
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
 from analyzer.text import PREVIEW_CHARS, preview
 from analyzer.thread import Thread
@@ -376,28 +377,19 @@ def authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None
     return _authors(View.of(thread, scores, thresholds), k=k)
 
 
-def report(
-    thread: Thread,
-    scores: Scores,
-    thresholds: Thresholds | None = None,
-    *,
-    context_scores: Scores | None = None,
-    context_thresholds: Thresholds | None = None,
-    use_context: bool = True,
-) -> Report:
-    """Every metric of this module for one thread, as plain JSON-ready values. With a context
-    model's ``context_scores`` the metrics use them (``context.choose_scores``) unless
-    ``use_context`` is False; ``scores_used`` says which ("in context" or "alone") and
-    ``context_available`` whether there were any."""
-    available = context_scores is not None and any(context_scores.values())
-    scores, thresholds, in_context = choose_scores(
-        scores, context_scores, thresholds, context_thresholds, use_context=use_context
-    )
+def report(scored: ScoredThread, thresholds: Thresholds | None = None, *, use_context: bool = True) -> Report:
+    """Every metric of this module for one scored thread, as plain JSON-ready values. Where a
+    context model gave in-context scores the metrics use them (``ScoredThread.measured``)
+    unless ``use_context`` is False; ``scores_used`` says which ("in context" or "alone") and
+    ``context_available`` whether there were any. ``thresholds``, when given, are those in
+    force instead of the models' own (a dashboard page's tuned choice)."""
+    thread = scored.thread
+    scores, thresholds, in_context = scored.measured(use_context=use_context, thresholds=thresholds)
     view = View.of(thread, scores, thresholds)
     return {
         "thread_id": thread.id,
         "scores_used": scores_used(in_context),
-        "context_available": available,
+        "context_available": scored.has_context,
         "summary": summary_of(thread, view.comments, view.tox, view.toxic, scores, thresholds),
         "sentiment": sentiment_mix(thread, scores),
         "toxicity_by_depth": _toxicity_by_depth(view),

@@ -13,32 +13,11 @@ from typing import Any
 
 from analyzer.text import preview
 from analyzer.thread import Thread
-from analyzer.thread_stats import Scores, Thresholds
+from analyzer.thread_stats import Scores
 
 IN_CONTEXT = "in context"
 ALONE = "alone"
 MARGIN = 0.2  # how much higher in context a score must be to mark a reply "hostile in reply to"
-
-
-def choose_scores(
-    scores: Scores,
-    context_scores: Scores | None = None,
-    thresholds: Thresholds | None = None,
-    context_thresholds: Thresholds | None = None,
-    *,
-    use_context: bool = True,
-) -> tuple[dict[str, dict[str, float]], dict[str, float], bool]:
-    """(scores, thresholds, in context?) to measure a thread by: with ``use_context`` and any
-    in-context score, each comment's in-context values replace its context-free ones label by
-    label (and the context model's thresholds those labels' thresholds); else the scores alone.
-    The store's ``thread_stats`` rows follow the same rule (``store.importing.with_context``)."""
-    plain = {cid: dict(s) for cid, s in scores.items()}
-    base = dict(thresholds or {})
-    if not use_context or not any(context_scores.values() if context_scores else ()):
-        return plain, base, False
-    for cid, s in (context_scores or {}).items():
-        plain.setdefault(cid, {}).update({k: float(v) for k, v in s.items() if v is not None})
-    return plain, {**base, **(context_thresholds or {})}, True
 
 
 def scores_used(in_context: bool) -> str:

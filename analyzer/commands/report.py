@@ -41,14 +41,7 @@ def build_report(loaded: Any, *, use_context: bool = True) -> dict[str, Any]:
     from analyzer import analytics
 
     out: dict[str, Any] = dict(  # the report, and where the thread came from
-        analytics.report(
-            loaded.thread,
-            loaded.scores,
-            loaded.thresholds,
-            context_scores=loaded.context_scores,
-            context_thresholds=loaded.context_thresholds,
-            use_context=use_context,
-        )
+        analytics.report(loaded, use_context=use_context)
     )
     out["thread"] = {k: v for k, v in loaded.info.items() if k != "stats"}
     out["models"] = loaded.models

@@ -106,33 +106,12 @@ def thread_data(db: str, thread_id: str, version: str) -> LoadedThread:
     return _store(db).load_thread(thread_id)
 
 
-def scores_for(
-    loaded: LoadedThread, use_context: bool = True
-) -> tuple[dict[str, dict[str, float]], dict[str, float], bool]:
-    """(scores, the models' thresholds, in context?) the thread's pages measure it by: the
-    in-context scores where a context model gave them, unless ``use_context`` is off
-    (``analytics.context.choose_scores``)."""
-    from analyzer.analytics.context import choose_scores
-
-    return choose_scores(
-        loaded.scores, loaded.context_scores, loaded.thresholds, loaded.context_thresholds, use_context=use_context
-    )
-
-
 @st.cache_data(show_spinner="Analysing the thread…", max_entries=64)
 def thread_report(
     db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
 ) -> Report:
     """Every analytics metric of the thread at these thresholds (in context unless not ``use_context``)."""
-    loaded = thread_data(db, thread_id, version)
-    return analytics.report(
-        loaded.thread,
-        loaded.scores,
-        dict(thresholds),
-        context_scores=loaded.context_scores,
-        context_thresholds=None,  # ``thresholds`` are already those in force (the page's choice)
-        use_context=use_context,
-    )
+    return analytics.report(thread_data(db, thread_id, version), dict(thresholds), use_context=use_context)
 
 
 @st.cache_data(show_spinner="Finding the hottest sub-threads…", max_entries=64)
@@ -142,7 +121,7 @@ def hottest(
     """The hottest sub-threads (``analytics.hottest_subthreads``), topped up to five with
     smaller ones, so a toxic comment without replies still counts as a sub-thread of its own."""
     loaded = thread_data(db, thread_id, version)
-    thread, scores, t = loaded.thread, scores_for(loaded, use_context)[0], dict(thresholds)
+    thread, scores, t = loaded.thread, loaded.measured(use_context=use_context).scores, dict(thresholds)
     chosen = analytics.hottest_subthreads(thread, scores, t, k=HOTTEST)
     if len(chosen) < HOTTEST:
         taken = {h["comment_id"] for h in chosen}
@@ -167,7 +146,7 @@ def thread_authors(
 
     loaded = thread_data(db, thread_id, version)
     t = dict(thresholds)
-    scores = scores_for(loaded, use_context)[0]
+    scores = loaded.measured(use_context=use_context).scores
     return {
         "authors": author_stats.thread_authors(loaded.thread, scores, t),
         "exchanges": author_stats.hostile_exchanges(loaded.thread, scores, t),

@@ -232,6 +232,7 @@ async def analyze_threads(body: ThreadRequest, request: Request) -> ThreadRespon
     import asyncio
 
     from analyzer import analytics
+    from analyzer.scored_thread import ScoredThread
 
     service = _service(request)
     loop = asyncio.get_running_loop()
@@ -263,11 +264,13 @@ async def analyze_threads(body: ThreadRequest, request: Request) -> ThreadRespon
         if thread.id in results:
             results[thread.id].report = dict(  # a Report: what the route's schema describes
                 analytics.report(
-                    thread,
-                    per_thread.get(thread.id, {}),
-                    thresholds,
-                    context_scores=per_thread_context.get(thread.id) or None,
-                    context_thresholds=service.context_thresholds(),
+                    ScoredThread(
+                        thread,
+                        per_thread.get(thread.id, {}),
+                        thresholds=dict(thresholds),
+                        context_scores=per_thread_context.get(thread.id, {}),
+                        context_thresholds=service.context_thresholds(),
+                    )
                 )
             )
     stored = False

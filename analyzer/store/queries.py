@@ -5,7 +5,7 @@ current scores, one comment with its history, the models and the import log.
 a label, the most recently registered model's score is shown. In-context scores (from a
 model that reads a reply with its parent, ``context_scores``) are read beside the
 context-free ones, never mixed into them: which to use is the caller's choice
-(``analytics.context.choose_scores``).
+(``ScoredThread.measured``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, false, func, select
 
+from analyzer.scored_thread import ScoredThread
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
 from analyzer.store.rows import comment_row, verdict_rows
@@ -45,18 +46,10 @@ def stat_columns(scores: str = "context") -> dict[str, Any]:
 
 
 @dataclass
-class LoadedThread:
-    """A stored thread rebuilt as a ``Thread``, with what the analytics need beside it."""
+class LoadedThread(ScoredThread):
+    """A stored thread: its ``ScoredThread`` (current scores) and what the store knows of it."""
 
-    thread: Thread
-    scores: dict[str, dict[str, float]]  # comment id -> label -> probability (current)
-    models: dict[str, str]  # label -> "name@fingerprint" of the model shown
-    thresholds: dict[str, float]  # label -> that model's threshold
     info: dict[str, Any] = field(default_factory=dict)  # title, source, format, times, stats
-    # the same three for the in-context scores of a context model (empty without one)
-    context_scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    context_models: dict[str, str] = field(default_factory=dict)
-    context_thresholds: dict[str, float] = field(default_factory=dict)
 
 
 def _model_rows(conn: Connection) -> dict[int, Any]:

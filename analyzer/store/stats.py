@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, delete, insert, select
 
+from analyzer.scored_thread import ScoredThread, with_context  # noqa: F401 (store.importing re-exports the rule)
 from analyzer.store import schema as t
 from analyzer.thread import Thread
 from analyzer.thread_stats import STATS_VERSION, summary
@@ -26,19 +27,6 @@ def model_thresholds(conn: Connection) -> dict[int, dict[str, float]]:
         row.id: {str(k): float(v) for k, v in (row.thresholds or {}).items()}
         for row in conn.execute(select(t.models.c.id, t.models.c.thresholds))
     }
-
-
-def with_context(
-    scores: Mapping[str, Mapping[str, float]],
-    context_scores: Mapping[str, Mapping[str, float]],
-) -> dict[str, dict[str, float]]:
-    """Each comment's scores with its in-context ones in place of the context-free ones, label
-    by label (the rule of ``analytics.context.choose_scores``, which the store may not import;
-    tests/test_context_store.py checks the two agree)."""
-    out = {cid: dict(s) for cid, s in scores.items()}
-    for cid, s in context_scores.items():
-        out.setdefault(cid, {}).update({k: float(v) for k, v in s.items() if v is not None})
-    return out
 
 
 _STAT_COLUMNS = (
@@ -70,14 +58,18 @@ def write_stats(
 ) -> None:
     """Replace the thread's row in ``thread_stats`` with ``thread_stats.summary`` of it: of
     the in-context scores where a context model scored the thread (``context`` true, the
-    context-free risk and toxic share in the ``*_alone`` columns), else of ``scores``."""
-    alone = summary(thread, scores, thresholds)
-    used = bool(context_scores)
-    s = (
-        summary(thread, with_context(scores, context_scores or {}), {**thresholds, **(context_thresholds or {})})
-        if used
-        else alone
+    context-free risk and toxic share in the ``*_alone`` columns), else of ``scores``
+    (``ScoredThread.measured``, the rule analytics uses too)."""
+    scored = ScoredThread(
+        thread,
+        {cid: dict(v) for cid, v in scores.items()},
+        thresholds=dict(thresholds),
+        context_scores={cid: dict(v) for cid, v in (context_scores or {}).items()},
+        context_thresholds=dict(context_thresholds or {}),
     )
+    alone = summary(thread, *scored.measured(use_context=False)[:2])
+    used = scored.has_context
+    s = summary(thread, *scored.measured()[:2]) if used else alone
     row = {
         "thread_id": thread.id,
         "stats_version": STATS_VERSION,

@@ -97,7 +97,7 @@ def context_controls(loaded: Any, qp: Any) -> tuple[bool, float]:
 def controls(loaded: Any, qp: Any) -> dict[str, Any]:
     """The label, threshold and filter widgets (first values from the link); returns the choices."""
     use_context, margin = context_controls(loaded, qp)
-    _, model_thresholds, in_context = resources.scores_for(loaded, use_context)
+    _, model_thresholds, in_context = loaded.measured(use_context=use_context)
     labels = thread_labels({**loaded.models, **(loaded.context_models if in_context else {})}) or ["toxicity"]
     default_label = "toxicity" if "toxicity" in labels else labels[0]
     thresholds = resources.thresholds_for(model_thresholds)
@@ -265,7 +265,7 @@ def chart_tabs(report: Report) -> None:
 def tree_section(loaded: Any, thread_id: str, choice: dict[str, Any], marks: dict[str, list[str]], qp: Any) -> int:
     """The reply tree, one page of top-level sub-threads at a time; returns the page number."""
     label, only = choice["label"], choice["only"]
-    scores = resources.scores_for(loaded, choice["use_context"])[0]
+    scores = loaded.measured(use_context=choice["use_context"]).scores
     rows = tree.rows_of(loaded.thread, scores, label, choice["threshold"])
     shown = tree.above_with_ancestors(rows) if only else rows
     widgets.init_state("th_page", params.get_int(qp, "p", 1, 1))
