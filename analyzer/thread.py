@@ -113,89 +113,13 @@ class Thread:
         and flagged on the comment, so nothing is silently wrong."""
         repairs: list[Repair] = []
         id = _storable(id)
-        for c in comments:
-            c.id = _storable(c.id)
-            if c.parent_id is not None:
-                c.parent_id = _storable(c.parent_id)
-        if post is not None:
-            post.id = _storable(post.id)
+        _make_storable(comments, post)
         root_id = post.id if post is not None else None
         if post is not None:
             post.kind, post.parent_id, post.depth = "post", None, 0
-
-        unique: list[Comment] = []
-        seen: set[str] = set() if post is None else {post.id}
-        dropped: list[str] = []
-        for c in comments:
-            if c.id in seen:
-                dropped.append(c.id)
-                continue
-            seen.add(c.id)
-            c.kind = "comment"
-            unique.append(c)
-        if dropped:
-            repairs.append(
-                Repair(
-                    "duplicate_dropped",
-                    tuple(dict.fromkeys(dropped)),
-                    f"{len(dropped)} comment(s) with an id already used were dropped "
-                    f"(kept the first): {_preview(dropped)}",
-                )
-            )
-
-        orphans: list[str] = []
-        for c in unique:
-            if c.parent_id == c.id:
-                c.flags.append(FLAG_CYCLE)
-                repairs.append(Repair(FLAG_CYCLE, (c.id,), f"comment {c.id} replied to itself; attached to the root"))
-                c.parent_id = root_id
-            elif c.parent_id is None or c.parent_id == root_id:
-                c.parent_id = root_id
-            elif c.parent_id not in seen:
-                orphans.append(c.id)
-                c.extra.setdefault("missing_parent_id", c.parent_id)
-                c.flags.append(FLAG_ORPHAN)
-                c.parent_id = root_id
-        if orphans:
-            repairs.append(
-                Repair(
-                    FLAG_ORPHAN,
-                    tuple(orphans),
-                    f"{len(orphans)} repl(y/ies) whose parent is missing were attached to the root: "
-                    f"{_preview(orphans)}",
-                )
-            )
-
-        # Cycles: walk parent links iteratively; any comment not reaching the root
-        # lies on (or hangs below) a cycle. Break each cycle at its first member.
-        by_id = {c.id: c for c in unique}
-        state: dict[str, int] = {}  # 1 = on current walk, 2 = reaches root
-        for start in unique:
-            if state.get(start.id) == 2:
-                continue
-            walk: list[Comment] = []
-            node: Comment | None = start
-            while node is not None and state.get(node.id) is None:
-                state[node.id] = 1
-                walk.append(node)
-                node = by_id.get(node.parent_id) if node.parent_id is not None else None
-            if node is not None and state.get(node.id) == 1:
-                # node is on the current walk: the cycle is walk[index(node):]
-                i = next(k for k, w in enumerate(walk) if w is node)
-                cycle = [w.id for w in walk[i:]]
-                node.extra.setdefault("cycle_parent_id", node.parent_id)
-                node.parent_id = root_id
-                node.flags.append(FLAG_CYCLE)
-                repairs.append(
-                    Repair(
-                        FLAG_CYCLE,
-                        tuple(cycle),
-                        f"reply cycle among {_preview(cycle)}; {node.id} attached to the root",
-                    )
-                )
-            for w in walk:
-                state[w.id] = 2
-
+        unique, seen = _drop_duplicates(comments, post, repairs)
+        _link_parents(unique, seen, root_id, repairs)
+        _break_cycles(unique, root_id, repairs)
         thread = cls(id, post, unique, source=source, format=format, repairs=repairs, extra=extra)
         thread._set_depths()
         return thread
@@ -210,6 +134,8 @@ class Thread:
         self._children = children
 
     def _set_depths(self) -> None:
+        """Depth of every comment below the root (top level: 1), breadth first: a queue,
+        not recursion, so reply chains of any depth get one."""
         root_key = self.post.id if self.post is not None else None
         queue: deque[tuple[str | None, int]] = deque([(root_key, 1)])
         while queue:
@@ -336,6 +262,103 @@ def post_context(title: object, text: str | None) -> str | None:
     """What a top-level comment is read with: the post's title and text, one per line
     (None when the post has neither)."""
     return "\n".join(x for x in (str(title) if title else "", text or "") if x) or None
+
+
+# ---------------------------------------------------------------------- the steps of Thread.build
+# Each step appends what it changed to ``repairs`` (in the order build runs them), so the
+# record reads in the order the tree was mended.
+def _make_storable(comments: list[Comment], post: Comment | None) -> None:
+    """Every id and parent id in storable form, before duplicates are looked for."""
+    for c in comments:
+        c.id = _storable(c.id)
+        if c.parent_id is not None:
+            c.parent_id = _storable(c.parent_id)
+    if post is not None:
+        post.id = _storable(post.id)
+
+
+def _drop_duplicates(
+    comments: list[Comment], post: Comment | None, repairs: list[Repair]
+) -> tuple[list[Comment], set[str]]:
+    """(the comments whose id is not used before them, every id kept): the first of a
+    duplicate id wins, the post's id included."""
+    unique: list[Comment] = []
+    seen: set[str] = set() if post is None else {post.id}
+    dropped: list[str] = []
+    for c in comments:
+        if c.id in seen:
+            dropped.append(c.id)
+            continue
+        seen.add(c.id)
+        c.kind = "comment"
+        unique.append(c)
+    if dropped:
+        repairs.append(
+            Repair(
+                "duplicate_dropped",
+                tuple(dict.fromkeys(dropped)),
+                f"{len(dropped)} comment(s) with an id already used were dropped (kept the first): {_preview(dropped)}",
+            )
+        )
+    return unique, seen
+
+
+def _link_parents(unique: list[Comment], seen: set[str], root_id: str | None, repairs: list[Repair]) -> None:
+    """Point top-level comments at the root; attach self-replies and orphans (a parent
+    that is not in the thread) to it, keeping the missing parent's id in ``extra``."""
+    orphans: list[str] = []
+    for c in unique:
+        if c.parent_id == c.id:
+            c.flags.append(FLAG_CYCLE)
+            repairs.append(Repair(FLAG_CYCLE, (c.id,), f"comment {c.id} replied to itself; attached to the root"))
+            c.parent_id = root_id
+        elif c.parent_id is None or c.parent_id == root_id:
+            c.parent_id = root_id
+        elif c.parent_id not in seen:
+            orphans.append(c.id)
+            c.extra.setdefault("missing_parent_id", c.parent_id)
+            c.flags.append(FLAG_ORPHAN)
+            c.parent_id = root_id
+    if orphans:
+        repairs.append(
+            Repair(
+                FLAG_ORPHAN,
+                tuple(orphans),
+                f"{len(orphans)} repl(y/ies) whose parent is missing were attached to the root: {_preview(orphans)}",
+            )
+        )
+
+
+def _break_cycles(unique: list[Comment], root_id: str | None, repairs: list[Repair]) -> None:
+    """Walk parent links iteratively; any comment not reaching the root lies on (or hangs
+    below) a cycle. Break each cycle at its first member by attaching it to the root."""
+    by_id = {c.id: c for c in unique}
+    state: dict[str, int] = {}  # 1 = on current walk, 2 = reaches root
+    for start in unique:
+        if state.get(start.id) == 2:
+            continue
+        walk: list[Comment] = []
+        node: Comment | None = start
+        while node is not None and state.get(node.id) is None:
+            state[node.id] = 1
+            walk.append(node)
+            node = by_id.get(node.parent_id) if node.parent_id is not None else None
+        if node is not None and state.get(node.id) == 1:
+            # node is on the current walk: the cycle is walk[index(node):]
+            i = next(k for k, w in enumerate(walk) if w is node)
+            cycle = [w.id for w in walk[i:]]
+            node.extra.setdefault("cycle_parent_id", node.parent_id)
+            node.parent_id = root_id
+            node.flags.append(FLAG_CYCLE)
+            repairs.append(
+                Repair(
+                    FLAG_CYCLE,
+                    tuple(cycle),
+                    f"reply cycle among {_preview(cycle)}; {node.id} attached to the root",
+                )
+            )
+        for w in walk:
+            state[w.id] = 2
 
 
 def _storable(ident: str) -> str:

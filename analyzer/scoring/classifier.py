@@ -3,28 +3,30 @@
 ``Classifier(model, tokenizer, labels, config)`` only stores ready parts;
 ``Classifier.from_pretrained(path)`` does the I/O (offline unless asked): it loads a model
 folder, maps its labels onto the canonical vocabulary (``analyzer.scoring.labels``), reads
-its ``analyzer.json`` (``analyzer.scoring.config.ModelConfig``) and fingerprints the files;
-``save_pretrained(path)`` writes the same folder back.
+its ``analyzer.json`` (``analyzer.scoring.config.ModelConfig``) and fingerprints the files
+(``analyzer.scoring.loading``); ``save_pretrained(path)`` writes the same folder back.
 
 One folder may hold several label groups over one encoder (toxicity sigmoids beside a
 sentiment softmax): each group gets its own activation, and all labels come out of one
 forward pass. Texts longer than the model's maximum length are never cut silently: they
 are split into overlapping token windows whose scores are combined (max for toxicity
-attributes, length-weighted mean for sentiment) and reported as ``windowed``.
+attributes, length-weighted mean for sentiment) and reported as ``windowed``
+(``analyzer.scoring.windows``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import ModelError
-from analyzer.scoring.config import LabelGroup, ModelConfig
-from analyzer.scoring.folders import fingerprint_dir, resolve_folder, state_fingerprint
-from analyzer.scoring.labels import DEFAULT_THRESHOLD, TOXICITY_LABELS, canonical_label, task_of
+from analyzer.scoring import windows as windowing
+from analyzer.scoring.config import ModelConfig
+from analyzer.scoring.folders import resolve_folder, state_fingerprint
+from analyzer.scoring.labels import DEFAULT_THRESHOLD
+from analyzer.scoring.loading import ClassifierConfig, read_folder_config
 from analyzer.scoring.normalize import NORMALIZERS
 from analyzer.scoring.precision import PRECISIONS, int8_available, place, quantize_int8
 from analyzer.text import without_lone_surrogates
@@ -33,30 +35,6 @@ if TYPE_CHECKING:  # torch and transformers load only when a model does
     import torch
 
 __all__ = ["PRECISIONS", "Classifier", "ClassifierConfig", "int8_available", "quantize_int8"]
-
-# Model types whose position ids start after the padding index, so two positions
-# of max_position_embeddings are never usable.
-_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text", "xmod"}
-
-
-@dataclass
-class ClassifierConfig:
-    """What a Classifier knows besides its weights; mostly read from ``analyzer.json``."""
-
-    name: str
-    task: str  # "toxicity" | "sentiment" | "multi"
-    multi_label: bool  # without groups: sigmoid (True) or softmax (False) over all outputs
-    max_length: int
-    thresholds: dict[str, float] = field(default_factory=dict)
-    fingerprint: str | None = None  # None: computed from the weights in memory
-    card: str | None = None
-    default: bool = False
-    source: str | None = None
-    groups: list[LabelGroup] = field(default_factory=list)  # over raw output names
-    context: str | None = None  # "parent": reads (parent, reply) pairs
-    normalizer: str | None = None
-    model_config: ModelConfig | None = None  # the analyzer.json it came from
-
 
 _PAD_LOCK = threading.Lock()  # padding is quick; a tokenizer is not known to be thread-safe
 
@@ -193,9 +171,7 @@ class Classifier:
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
-        raw = _raw_labels(folder, hf_config, model.config.num_labels)
-        labels = _canonical_labels(folder, raw, meta)
-        config = _classifier_config(folder, meta, hf_config, tokenizer, raw, labels)
+        labels, config = read_folder_config(folder, meta, hf_config, tokenizer, model.config.num_labels)
         return cls(place(model, device, precision), tokenizer, labels, config)
 
     def save_pretrained(self, path: str | Path) -> Path:
@@ -239,21 +215,11 @@ class Classifier:
         return [list(ids[start:end]) for start, end in self.window_spans(len(ids))]
 
     def window_spans(self, n_tokens: int, reserved: int = 0) -> list[tuple[int, int]]:
-        """(start, end) token offsets of each window; consecutive windows overlap by a
-        quarter of a window so no passage is only ever seen cut at an edge. ``reserved``
-        tokens of every window go to something else (a parent's text in a pair)."""
+        """(start, end) token offsets of each window, overlapping by a quarter of a window
+        (``scoring.windows``); ``reserved`` tokens of every window go to something else (a
+        parent's text in a pair)."""
         prefix, suffix = self.special_tokens()
-        size = max(1, self.max_length - len(prefix) - len(suffix) - reserved)
-        if n_tokens <= size:
-            return [(0, n_tokens)]
-        step = max(1, size - size // 4)
-        spans: list[tuple[int, int]] = []
-        start = 0
-        while True:
-            spans.append((start, min(start + size, n_tokens)))
-            if start + size >= n_tokens:
-                return spans
-            start += step
+        return windowing.window_spans(n_tokens, max(1, self.max_length - len(prefix) - len(suffix) - reserved))
 
     def score(
         self, texts: Sequence[str], *, batch_size: int = 32, sort_by_length: bool = True, workers: int = 1
@@ -329,7 +295,7 @@ class Classifier:
         per_text: list[list[tuple[list[float], int]]] = [[] for _ in range(n_texts)]
         for (i, _, weight), row in zip(pieces, probs):
             per_text[i].append((row, max(1, weight)))
-        return [(self._combine(rows), len(rows) > 1) for rows in per_text]
+        return [(windowing.combine_windows(self.output_labels, rows), len(rows) > 1) for rows in per_text]
 
     def _map_batches(self, run: Any, chunks: list[list[int]], workers: int) -> Iterable[list[list[float]]]:
         """``run`` over the batches in order: in this thread, or ``workers`` at a time."""
@@ -395,32 +361,11 @@ class Classifier:
         """Probabilities from logits: each group's own activation."""
         return activate_groups(logits, self.slices())
 
-    def _combine(self, rows: list[tuple[list[float], int]]) -> dict[str, float]:
-        """Max over windows for toxicity attributes (one toxic passage makes a toxic
-        comment); length-weighted mean for sentiment (the overall tone)."""
-        total = sum(weight for _, weight in rows)
-        out: dict[str, float] = {}
-        for j, label in enumerate(self.output_labels):
-            if label is None:
-                continue
-            if label in TOXICITY_LABELS:
-                out[label] = float(max(row[j] for row, _ in rows))
-            else:
-                out[label] = float(sum(row[j] * weight for row, weight in rows) / total)
-        return out
-
     def special_tokens(self) -> tuple[list[int], list[int]]:
         """The ids the tokenizer puts before and after a single text ([CLS] ... [SEP]
         for BERT, <s> ... </s> for RoBERTa), found by encoding a probe once."""
         if self._specials is None:
-            probe = self.tokenizer("hello world", add_special_tokens=False)["input_ids"]
-            full = self.tokenizer("hello world", add_special_tokens=True)["input_ids"]
-            for start in range(len(full) - len(probe) + 1):
-                if full[start : start + len(probe)] == probe:
-                    self._specials = (list(full[:start]), list(full[start + len(probe) :]))
-                    break
-            else:
-                self._specials = ([], [])
+            self._specials = windowing.special_tokens(self.tokenizer)
         return self._specials
 
 
@@ -437,93 +382,3 @@ def activate_groups(logits: torch.Tensor, slices: Sequence[tuple[str, list[int]]
         part = logits[:, cols]
         out[:, cols] = torch.sigmoid(part) if kind == "sigmoid" else torch.softmax(part, dim=-1)
     return out
-
-
-# ---------------------------------------------------------------------- loading helpers
-def _raw_labels(folder: Path, hf_config: Any, num_labels: int) -> list[str]:
-    id2label = {int(k): str(v) for k, v in (hf_config.id2label or {}).items()}
-    if sorted(id2label) != list(range(num_labels)):
-        raise ModelError(f"{folder / 'config.json'}: id2label does not name all {num_labels} outputs")
-    return [id2label[i] for i in range(num_labels)]
-
-
-def _canonical_labels(folder: Path, raw: list[str], meta: ModelConfig) -> list[str | None]:
-    try:
-        labels = [canonical_label(name, meta.label_aliases or {}) for name in raw]
-    except ModelError as exc:
-        raise ModelError(f"{folder}: {exc}") from None
-    mapped = [label for label in labels if label is not None]
-    if not mapped:
-        raise ModelError(f"{folder}: none of the model's labels {raw} can be reported")
-    if len(set(mapped)) != len(mapped):
-        raise ModelError(f"{folder}: two outputs map to the same label: {mapped}")
-    for group in meta.groups:
-        unknown = [lab for lab in group.labels if lab not in raw]
-        if unknown:
-            raise ModelError(
-                f"{folder / 'analyzer.json'}: group {group.name!r} names outputs the model lacks: {unknown}"
-            )
-    return labels
-
-
-def _classifier_config(
-    folder: Path, meta: ModelConfig, hf_config: Any, tokenizer: Any, raw: list[str], labels: list[str | None]
-) -> ClassifierConfig:
-    mapped = [label for label in labels if label is not None]
-    if meta.task:
-        task = meta.task
-    elif meta.groups:
-        task = "multi"
-    else:
-        task = "toxicity" if any(task_of(lbl) == "toxicity" for lbl in mapped) else "sentiment"
-    card_path = folder / "README.md"
-    if meta.groups:  # the config's label list names the raw outputs the groups refer to
-        meta.labels = raw
-    aliases = meta.label_aliases or {}
-    return ClassifierConfig(
-        name=str(meta.name or folder.name),
-        task=task,
-        multi_label=_is_multi_label(hf_config.problem_type, meta.task, labels),
-        max_length=_max_length(hf_config, tokenizer, meta.max_length),
-        thresholds={canonical_label(k, aliases) or k: float(v) for k, v in meta.thresholds.items()},
-        fingerprint=fingerprint_dir(folder, meta),
-        card=card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else None,
-        default=meta.default,
-        source=str(folder),
-        groups=list(meta.groups),
-        context=meta.context,
-        normalizer=meta.normalizer,
-        model_config=meta,
-    )
-
-
-def _is_multi_label(problem_type: str | None, task: str | None, labels: list[str | None]) -> bool:
-    """Independent (sigmoid) or exclusive (softmax) outputs: the config says so when
-    it can; then the analyzer.json task; then what the labels themselves imply."""
-    if len(labels) == 1:
-        return True
-    if problem_type == "multi_label_classification":
-        return True
-    if problem_type == "single_label_classification":
-        return False
-    if task in ("toxicity", "sentiment"):
-        return task == "toxicity"
-    if None in labels:  # a complement class: the outputs are exclusive
-        return False
-    return all(label in TOXICITY_LABELS for label in labels)
-
-
-def _max_length(hf_config: Any, tokenizer: Any, declared: int | None) -> int:
-    """The longest input (special tokens included) the model can take, capped by the
-    length it was trained at when analyzer.json says so."""
-    limits: list[int] = []
-    positions = getattr(hf_config, "max_position_embeddings", None)
-    if isinstance(positions, int) and positions > 0:
-        limits.append(positions - 2 if hf_config.model_type in _OFFSET_POSITIONS else positions)
-    if declared is not None:
-        limits.append(int(declared))
-    else:
-        tok_limit = getattr(tokenizer, "model_max_length", None)
-        if isinstance(tok_limit, int) and 0 < tok_limit < 1_000_000:
-            limits.append(tok_limit)
-    return min(limits) if limits else 512
