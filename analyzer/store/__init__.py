@@ -1,8 +1,10 @@
 """The thread store: SQLite by default, PostgreSQL for teams (see ``Store``).
 
 Modules, by what they hold: ``schema`` (tables), ``database`` (engines, URLs, errors),
-``migrate`` + ``migrations/`` (schema versions), ``importing`` (writes), ``queries``
-(reads), ``review`` (verdicts and the review queue), ``exporting`` (files out).
+``migrate`` + ``migrations/`` (schema versions), ``importing`` (writes; their rows in
+``thread_rows`` and ``score_rows``), ``queries`` (reads), ``review`` (verdicts and the
+review queue), ``exporting`` (files out), ``alerts`` (what an import raises; ``webhooks``,
+``outbox``).
 """
 
 from __future__ import annotations
