@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from analyzer.scored_thread import ScoredThread
 from analyzer.store import schema as t
 from analyzer.store.context import parent_texts
 from analyzer.store.schema import clean_text
 from analyzer.store.score_rows import ModelInfo, ScoreWriter, record_scores, register_models
-from analyzer.store.stats import model_thresholds, refresh_stats, stale_stats, with_context, write_stats
+from analyzer.store.stats import model_thresholds, refresh_stats, stale_stats, write_stats
 from analyzer.store.thread_rows import (
     MAX_REPAIR_IDS,
     canonical_json,
@@ -350,15 +351,14 @@ class Importer:
         context_label_models: Mapping[str, int],
     ) -> None:
         """A new thread's statistics row, from the scores just imported (nothing to read back)."""
-        write_stats(
-            self.conn,
+        scored = ScoredThread(
             thread,
             record_scores(nodes, records, "scores"),
-            self.scores.thresholds(label_models),
-            self.now,
+            thresholds=self.scores.thresholds(label_models),
             context_scores=record_scores(nodes, records, "context_scores"),
             context_thresholds=self.scores.thresholds(context_label_models),
         )
+        write_stats(self.conn, scored, self.now)
 
 
 def _index_records(records: Iterable[Mapping[str, Any]] | None) -> dict[str, dict[str, Mapping[str, Any]]]:
@@ -382,6 +382,5 @@ __all__ = [
     "register_models",
     "stale_stats",
     "text_hash",
-    "with_context",
     "write_stats",
 ]

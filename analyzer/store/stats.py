@@ -6,14 +6,13 @@ the context-free risk, toxic count, share and maximum beside them in the ``*_alo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, delete, insert, select
 
-from analyzer.scored_thread import ScoredThread, with_context  # noqa: F401 (store.importing re-exports the rule)
+from analyzer.scored_thread import ScoredThread
 from analyzer.store import schema as t
-from analyzer.thread import Thread
 from analyzer.thread_stats import STATS_VERSION, summary
 
 
@@ -46,27 +45,12 @@ _STAT_COLUMNS = (
 )
 
 
-def write_stats(
-    conn: Connection,
-    thread: Thread,
-    scores: Mapping[str, Mapping[str, float]],
-    thresholds: Mapping[str, float],
-    now: datetime,
-    *,
-    context_scores: Mapping[str, Mapping[str, float]] | None = None,
-    context_thresholds: Mapping[str, float] | None = None,
-) -> None:
+def write_stats(conn: Connection, scored: ScoredThread, now: datetime) -> None:
     """Replace the thread's row in ``thread_stats`` with ``thread_stats.summary`` of it: of
     the in-context scores where a context model scored the thread (``context`` true, the
-    context-free risk and toxic share in the ``*_alone`` columns), else of ``scores``
+    context-free risk and toxic share in the ``*_alone`` columns), else of its scores alone
     (``ScoredThread.measured``, the rule analytics uses too)."""
-    scored = ScoredThread(
-        thread,
-        {cid: dict(v) for cid, v in scores.items()},
-        thresholds=dict(thresholds),
-        context_scores={cid: dict(v) for cid, v in (context_scores or {}).items()},
-        context_thresholds=dict(context_thresholds or {}),
-    )
+    thread = scored.thread
     alone = summary(thread, *scored.measured(use_context=False)[:2])
     used = scored.has_context
     s = summary(thread, *scored.measured()[:2]) if used else alone
@@ -96,15 +80,7 @@ def refresh_stats(conn: Connection, thread_ids: Iterable[str], *, now: datetime 
     for thread_id in thread_ids:
         loaded = load_thread_data(conn, thread_id)
         if loaded is not None:
-            write_stats(
-                conn,
-                loaded.thread,
-                loaded.scores,
-                loaded.thresholds,
-                now,
-                context_scores=loaded.context_scores,
-                context_thresholds=loaded.context_thresholds,
-            )
+            write_stats(conn, loaded, now)
             n += 1
     return n
 
