@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "apikey": "analyzer.commands.serve:apikey",
     "fetch": "analyzer.commands.fetch:fetch",
     "rules": "analyzer.commands.rules:rules",
-    "alerts": "analyzer.commands.rules:alerts",
+    "alerts": "analyzer.commands.alerts:alerts",
 }
 
 

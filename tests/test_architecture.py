@@ -40,19 +40,13 @@ ALLOWED: dict[
     tuple[str, str], str
 ] = {}  # none today: scoring.distributed takes plain records, ingest skips stored ones
 
-LINE_BUDGET = 450  # lines a module may have (issue 11 aims at about 400): split a bigger one by what it holds
+LINE_BUDGET = 410  # lines a module may have (issue 11: about 400): split a bigger one by what it holds
 # modules not split yet: path -> (ceiling, reason). Each may not grow past its ceiling (its length when
 # listed, rounded up to the next 50); once one is under the budget its line goes (test_not_yet_split_is_current).
-NOT_YET_SPLIT: dict[str, tuple[int, str]] = {
-    "analyzer/commands/rules.py": (700, "every rules and webhooks subcommand in one click group"),
-}
+NOT_YET_SPLIT: dict[str, tuple[int, str]] = {}
 FUNCTION_BUDGET = 80  # lines a function may have (nested functions count in their own right)
 # functions not split yet: "path:name" -> reason; once one is under the budget its line goes
-LONG_FUNCTIONS: dict[str, str] = {
-    "analyzer/commands/evaluate.py:evaluate": "the evaluate command's options and report in one body",
-    "analyzer/commands/report.py:render_markdown": "every section of the Markdown report in one body",
-    "analyzer/service/app.py:create_app": "the app factory defines its routes inside it",
-}
+LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def modules() -> dict[str, Path]:

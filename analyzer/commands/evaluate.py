@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from analyzer.scoring.classifier import Classifier
+    from analyzer.training.data import LabeledData
+    from analyzer.training.evaluation import Predict
 
 
 @click.command()
@@ -85,7 +92,7 @@ def evaluate(
     model's thresholds, macro recall (sentiment), confusion matrix, calibration and bias.
     With --context, compare it with the context model on labels given with the parent."""
     if context:
-        return _evaluate_context(
+        _evaluate_context(
             model_dir,
             context_dir,
             data_files,
@@ -98,42 +105,104 @@ def evaluate(
             device,
             precision,
         )
+    else:
+        _evaluate_alone(
+            model_dir,
+            data_files,
+            task,
+            out_dir,
+            text_column,
+            label_columns,
+            batch_size,
+            device,
+            no_bias,
+            by_column,
+            precision,
+        )
+
+
+def _columns(label_columns: str | None) -> list[str] | None:
+    """``--label-columns``: the comma-separated names, or None for the data's own."""
+    return [c.strip() for c in label_columns.split(",")] if label_columns else None
+
+
+def _data_names(data_files: Sequence[str]) -> str:
+    return ", ".join(Path(f).name for f in data_files)
+
+
+def _evaluate_alone(
+    model_dir: str,
+    data_files: Sequence[str],
+    task: str,
+    out_dir: str | None,
+    text_column: str,
+    label_columns: str | None,
+    batch_size: int,
+    device: str | None,
+    no_bias: bool,
+    by_column: str | None,
+    precision: str,
+) -> None:
+    """One model on the data: its metrics (per group, bias), plots, report.json and report.md."""
     from analyzer.scoring.classifier import Classifier
-    from analyzer.scoring.labels import DEFAULT_THRESHOLD
     from analyzer.scoring.scorer import Scorer
     from analyzer.training.data import load_labeled
-    from analyzer.training.evaluation import (
-        bias_check,
-        evaluate_by,
-        evaluate_predictions,
-        markdown_report,
-        plot_confusion,
-        plot_reliability,
-        reliability,
-    )
+    from analyzer.training.evaluation import markdown_report
 
-    cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
-    data = load_labeled(list(data_files), task, text_column=text_column, label_columns=cols, group_column=by_column)
+    data = load_labeled(
+        list(data_files), task, text_column=text_column, label_columns=_columns(label_columns), group_column=by_column
+    )
     clf = Classifier.from_pretrained(model_dir, device=device, precision=precision)
     scorer = Scorer([clf], batch_size=batch_size, device=device)
 
-    def predict(texts):
+    def predict(texts: Sequence[str]) -> list[dict[str, float]]:
         return [s.scores for s in scorer.score_texts(list(texts))]
 
     preds = predict(data.texts)
+    report = _model_report(
+        data, preds, clf, predict, data_files, by_column, bias=task in ("toxicity", "multi") and not no_bias
+    )
+    out = Path(out_dir) if out_dir else Path("evaluation") / f"{Path(model_dir).name}-{Path(data_files[0]).stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    plots = _plots(data, preds, report, task, out)
+    _save(out, report, markdown_report(clf.name, _data_names(data_files), report, plots))
+    click.echo(f"saved {out / 'report.json'}, {out / 'report.md'} and {len(plots)} plot(s)", err=True)
+
+
+def _model_report(
+    data: LabeledData,
+    preds: list[dict[str, float]],
+    clf: Classifier,
+    predict: Predict,
+    data_files: Sequence[str],
+    by_column: str | None,
+    *,
+    bias: bool,
+) -> dict[str, Any]:
+    """The metrics at the model's thresholds, which model and data gave them, per group of
+    ``by_column``, and the identity-term bias check where asked and the model has the label."""
+    from analyzer.scoring.labels import DEFAULT_THRESHOLD
+    from analyzer.training.evaluation import bias_check, evaluate_by, evaluate_predictions
+
     report = evaluate_predictions(data, preds, clf.thresholds)
     report["model"] = f"{clf.name}@{clf.fingerprint}"
     report["precision"] = clf.precision
     report["data"] = list(data_files)
     if by_column:
         report["by"] = {"column": by_column, "groups": evaluate_by(data, preds, clf.thresholds, by_column)}
-    if task in ("toxicity", "multi") and not no_bias:
+    if bias:
         label = "identity_attack" if "identity_attack" in clf.labels else "toxicity"
         if label in clf.labels:
             report["bias"] = bias_check(predict, label, clf.thresholds.get(label, DEFAULT_THRESHOLD))
+    return report
 
-    out = Path(out_dir) if out_dir else Path("evaluation") / f"{Path(model_dir).name}-{Path(data_files[0]).stem}"
-    out.mkdir(parents=True, exist_ok=True)
+
+def _plots(
+    data: LabeledData, preds: list[dict[str, float]], report: dict[str, Any], task: str, out: Path
+) -> list[Path]:
+    """The reliability diagram and a confusion matrix per label (the sentiment classes' one)."""
+    from analyzer.training.evaluation import plot_confusion, plot_reliability, reliability
+
     plots = [plot_reliability(reliability(data, preds), out / "reliability.png")]
     if task == "sentiment":
         plots.append(plot_confusion(report["confusion_matrix"], data.labels, "sentiment", out / "confusion.png"))
@@ -141,11 +210,14 @@ def evaluate(
         for lab, v in report["labels"].items():
             if "confusion_matrix" in v and len(v["confusion_matrix"]) == 2:
                 plots.append(plot_confusion(v["confusion_matrix"], ["no", "yes"], lab, out / f"confusion_{lab}.png"))
+    return plots
+
+
+def _save(out: Path, report: dict[str, Any], md: str) -> None:
+    """report.json and report.md in ``out``; the Markdown printed too."""
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    md = markdown_report(clf.name, ", ".join(Path(f).name for f in data_files), report, plots)
     (out / "report.md").write_text(md)
     click.echo(md)
-    click.echo(f"saved {out / 'report.json'}, {out / 'report.md'} and {len(plots)} plot(s)", err=True)
 
 
 def _context_model_dir(context_dir: str | None) -> Path:
@@ -186,9 +258,12 @@ def _evaluate_context(
 
     if task != "toxicity":
         raise InputError("--context compares toxicity models: use --task toxicity")
-    cols = [c.strip() for c in label_columns.split(",")] if label_columns else None
     data = load_labeled(
-        list(data_files), task, text_column=text_column, label_columns=cols, parent_column=parent_column
+        list(data_files),
+        task,
+        text_column=text_column,
+        label_columns=_columns(label_columns),
+        parent_column=parent_column,
     )
     alone = Classifier.from_pretrained(model_dir, device=device, precision=precision)
     pair = Classifier.from_pretrained(_context_model_dir(context_dir), device=device, precision=precision)
@@ -205,8 +280,5 @@ def _evaluate_context(
     report["data"] = list(data_files)
     out = Path(out_dir) if out_dir else Path("evaluation") / f"context-{pair.name}-{Path(data_files[0]).stem}"
     out.mkdir(parents=True, exist_ok=True)
-    md = context_markdown(alone.name, pair.name, ", ".join(Path(f).name for f in data_files), report)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(md)
-    click.echo(md)
+    _save(out, report, context_markdown(alone.name, pair.name, _data_names(data_files), report))
     click.echo(f"saved {out / 'report.json'} and {out / 'report.md'}", err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +95,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(data: dict[str, Any]) -> str:
     """The report as Markdown: one section per metric, tables where they help."""
-    s = data["summary"]
+    lines = _heading(data)
+    for section in _SECTIONS:
+        lines += section(data)
+    return "\n".join(lines) + "\n"
+
+
+def _heading(data: dict[str, Any]) -> list[str]:
+    """The thread's title, where it came from, which models scored it and which scores measure it."""
     info = data.get("thread", {})
     lines = [f"# Thread {md(data['thread_id'])}", ""]
     if info.get("title"):
@@ -115,7 +123,13 @@ def render_markdown(data: dict[str, Any]) -> str:
                 else "alone)"
             )
         ]
-    lines += ["", "## Summary", ""]
+    return lines
+
+
+def _summary(data: dict[str, Any]) -> list[str]:
+    """Risk, sizes and toxicity at a glance."""
+    s = data["summary"]
+    lines = ["", "## Summary", ""]
     lines += _table(
         ["metric", "value"],
         [
@@ -133,9 +147,19 @@ def render_markdown(data: dict[str, Any]) -> str:
             ["first / last comment", f"{s['first_at'] or '–'} / {s['last_at'] or '–'}"],
         ],
     )
-    if s["labels"]:
-        lines += ["", "## Labels", ""]
-        lines += _table(
+    return lines
+
+
+def _labels(data: dict[str, Any]) -> list[str]:
+    """Each label's distribution against its threshold (none when no label was scored)."""
+    labels = data["summary"]["labels"]
+    if not labels:
+        return []
+    return [
+        "",
+        "## Labels",
+        "",
+        *_table(
             ["label", "n", "mean", "max", "p90", "threshold", "at/above"],
             [
                 [
@@ -147,17 +171,31 @@ def render_markdown(data: dict[str, Any]) -> str:
                     _num(v["threshold"]),
                     _pct(v["share_above"]),
                 ]
-                for k, v in s["labels"].items()
+                for k, v in labels.items()
             ],
-        )
+        ),
+    ]
+
+
+def _sentiment(data: dict[str, Any]) -> list[str]:
+    """The sentiment classes' shares (none when no comment has a sentiment score)."""
     sent = data["sentiment"]
-    if sent["n"]:
-        lines += ["", "## Sentiment", ""]
-        lines += _table(
+    if not sent["n"]:
+        return []
+    return [
+        "",
+        "## Sentiment",
+        "",
+        *_table(
             ["class", "share (most likely)", "mean probability"],
             [[k, _pct(sent["share"][k]), _num(sent["mean"][k])] for k in sent["share"]],
-        )
-    lines += ["", "## Toxicity by depth", ""]
+        ),
+    ]
+
+
+def _toxicity_by_depth(data: dict[str, Any]) -> list[str]:
+    """How toxic each band of reply depth is."""
+    lines = ["", "## Toxicity by depth", ""]
     lines += _table(
         ["depth", "comments", "scored", "toxic", "rate", "mean toxicity"],
         [
@@ -173,9 +211,14 @@ def render_markdown(data: dict[str, Any]) -> str:
         ]
         or [["–"] * 6],
     )
+    return lines
+
+
+def _escalation(data: dict[str, Any]) -> list[str]:
+    """Whether toxic comments draw toxic replies, and how toxicity moves down the paths."""
     e = data["escalation"]
     trend = e["path_trend"]
-    lines += [
+    return [
         "",
         "## Escalation",
         "",
@@ -187,8 +230,12 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"- along {trend['paths']} root-to-leaf path(s): mean toxicity slope per level "
         f"{_num(trend['mean_slope'], 3)}, rising on {_pct(trend['rising_share'])}",
     ]
+
+
+def _turning_point(data: dict[str, Any]) -> list[str]:
+    """The comment after which the replies turn markedly more toxic, if any."""
     tp = data["turning_point"]
-    lines += ["", "## Turning point", ""]
+    lines = ["", "## Turning point", ""]
     if tp is None:
         lines += ["No comment after which its replies turn markedly more toxic than the rest of the thread."]
     else:
@@ -201,8 +248,13 @@ def render_markdown(data: dict[str, Any]) -> str:
             "",
             f"> {md(tp['preview'])}",
         ]
+    return lines
+
+
+def _hottest_subthreads(data: dict[str, Any]) -> list[str]:
+    """The sub-threads with the most toxicity in them."""
     hot = data["hottest_subthreads"]
-    lines += ["", "## Hottest sub-threads", ""]
+    lines = ["", "## Hottest sub-threads", ""]
     lines += (
         _table(
             ["comment", "author", "depth", "comments", "toxic", "rate", "heat", "starts with"],
@@ -223,8 +275,13 @@ def render_markdown(data: dict[str, Any]) -> str:
         if hot
         else ["None (no sub-thread of 3+ scored comments with a toxic one)."]
     )
+    return lines
+
+
+def _authors(data: dict[str, Any]) -> list[str]:
+    """The most toxic authors and the pairs of authors trading toxic replies."""
     a = data["authors"]
-    lines += ["", "## Authors", ""]
+    lines = ["", "## Authors", ""]
     lines += (
         _table(
             ["author", "comments", "toxic", "rate", "max toxicity"],
@@ -250,8 +307,13 @@ def render_markdown(data: dict[str, Any]) -> str:
                 for p in a["hostile_pairs"]
             ],
         )
+    return lines
+
+
+def _over_time(data: dict[str, Any]) -> list[str]:
+    """Comments and toxicity per time bucket (the 60 busiest when there are more)."""
     ot = data["over_time"]
-    lines += ["", "## Over time", ""]
+    lines = ["", "## Over time", ""]
     if ot is None:
         lines += ["No comment has a known time."]
     else:
@@ -266,7 +328,28 @@ def render_markdown(data: dict[str, Any]) -> str:
             [ot["bucket"], "comments", "toxic", "rate"],
             [[r["start"], str(r["comments"]), str(r["toxic"]), _pct(r["rate"])] for r in shown],
         )
-    if data["repairs"]:
-        lines += ["", "## Repairs made while reading", ""]
-        lines += [f"- {md(r['kind'])}: {md(r['message'], 300)}" for r in data["repairs"]]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _repairs(data: dict[str, Any]) -> list[str]:
+    """What the parser had to repair in the input (none when nothing was)."""
+    if not data["repairs"]:
+        return []
+    return ["", "## Repairs made while reading", ""] + [
+        f"- {md(r['kind'])}: {md(r['message'], 300)}" for r in data["repairs"]
+    ]
+
+
+# the sections after the heading, in the order the report shows them
+_SECTIONS: tuple[Callable[[dict[str, Any]], list[str]], ...] = (
+    _summary,
+    _labels,
+    _sentiment,
+    _toxicity_by_depth,
+    _escalation,
+    _turning_point,
+    _hottest_subthreads,
+    _authors,
+    _over_time,
+    _repairs,
+)

@@ -7,8 +7,8 @@ settings ``analyzer serve`` passes to each worker process.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,6 +49,38 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def create_app(service: Service) -> FastAPI:
+    """The app serving ``service``: errors as Perspective-shaped JSON, health and discovery,
+    Perspective's routes, our ``/v1`` routes, CORS where configured; all behind the ``Guard``."""
+    app = FastAPI(
+        title="Thread Analyzer service",
+        description="Local toxicity and sentiment scoring: Perspective-compatible routes (see the discovery "
+        "document at /$discovery/rest?version=v1alpha1) and these native routes.",
+        version="1",
+        lifespan=_lifespan(service),
+        default_response_class=JSON,
+    )
+    app.state.service = service
+    _add_error_handlers(app)
+    _add_meta_routes(app, service)
+    _add_perspective_routes(app, service)
+    from analyzer.service.native import router
+
+    app.include_router(router)
+    if service.config.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=service.config.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Goog-Api-Key"],
+        )
+    return Guard(app, service)  # type: ignore[return-value]  # an ASGI app wrapping the FastAPI one
+
+
+def _lifespan(service: Service) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The service started with the app (model process, batchers, writer) and stopped with it."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
@@ -57,15 +89,11 @@ def create_app(service: Service) -> FastAPI:
         finally:
             await service.stop()
 
-    app = FastAPI(
-        title="Thread Analyzer service",
-        description="Local toxicity and sentiment scoring: Perspective-compatible routes (see the discovery "
-        "document at /$discovery/rest?version=v1alpha1) and these native routes.",
-        version="1",
-        lifespan=lifespan,
-        default_response_class=JSON,
-    )
-    app.state.service = service
+    return lifespan
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error, ours, a request that does not validate or an unknown route, as one JSON body."""
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSON:
@@ -79,6 +107,10 @@ def create_app(service: Service) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSON:
         message = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, str(exc.detail))
         return _error(ApiError(exc.status_code, f"{message} ({request.method} {request.url.path})"))
+
+
+def _add_meta_routes(app: FastAPI, service: Service) -> None:
+    """Liveness (models, store, batch counts; no key needed) and Perspective's discovery document."""
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSON:
@@ -99,6 +131,10 @@ def create_app(service: Service) -> FastAPI:
             raise ApiError(404, f"No discovery document for version {version!r}; this server speaks v1alpha1.")
         root = str(request.base_url)
         return JSON(document(root if root.endswith("/") else root + "/"))
+
+
+def _add_perspective_routes(app: FastAPI, service: Service) -> None:
+    """Perspective's ``comments:analyze`` and ``comments:suggestscore``, as its clients call them."""
 
     @app.post("/v1alpha1/comments:analyze", include_in_schema=False)
     async def analyze(request: Request) -> JSON:
@@ -147,20 +183,6 @@ def create_app(service: Service) -> FastAPI:
         )
         await service.save([comment], [verdict])
         return JSON(perspective.suggest_response(req, service.detect(req.text)))
-
-    from analyzer.service.native import router
-
-    app.include_router(router)
-    if service.config.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=service.config.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Goog-Api-Key"],
-        )
-    return Guard(app, service)  # type: ignore[return-value]  # an ASGI app wrapping the FastAPI one
 
 
 def _api_comment(
