@@ -15,13 +15,46 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TypedDict
 
 from analyzer.scoring.labels import DEFAULT_THRESHOLD, SENTIMENT_LABELS
 from analyzer.thread import Comment, Thread
 
 Scores = Mapping[str, Mapping[str, float]]
 Thresholds = Mapping[str, float]
+
+
+class Sizes(TypedDict):
+    comments: int  # the post excluded
+    authors: int  # distinct known authors
+    max_depth: int
+    mean_depth: float
+
+
+class LabelStats(TypedDict):
+    n: int
+    mean: float
+    max: float
+    p90: float | None
+    threshold: float
+    share_above: float
+
+
+class Summary(Sizes):
+    """The per-thread numbers: ``analytics.report``'s ``summary`` and the store's ``thread_stats`` row."""
+
+    scored: int
+    toxic: int
+    toxic_share: float | None
+    mean_toxicity: float | None
+    p90_toxicity: float | None
+    max_toxicity: float | None
+    top_label: str | None
+    first_at: str | None  # ISO 8601, naive UTC
+    last_at: str | None
+    risk: float
+    labels: dict[str, LabelStats]
+
 
 STATS_VERSION = 1  # bump when ``summary`` or ``risk_score`` change, so stored statistics are recomputed
 
@@ -74,7 +107,7 @@ def naive_utc(value: datetime) -> datetime:
     return value
 
 
-def sizes(thread: Thread) -> dict[str, Any]:
+def sizes(thread: Thread) -> Sizes:
     """Comments (post excluded), distinct known authors, and max/mean reply depth (top level = 1)."""
     comments = [c for c in thread.comments]
     depths = [c.depth for c in comments]
@@ -86,7 +119,7 @@ def sizes(thread: Thread) -> dict[str, Any]:
     }
 
 
-def label_stats(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, dict[str, Any]]:
+def label_stats(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, LabelStats]:
     """Per label over the scored comments: n, mean, max, 90th percentile and share at or above its threshold."""
     thresholds = thresholds or {}
     values: dict[str, list[float]] = {}
@@ -94,7 +127,7 @@ def label_stats(thread: Thread, scores: Scores, thresholds: Thresholds | None = 
         for label, v in (scores.get(c.id) or {}).items():
             if v is not None:
                 values.setdefault(label, []).append(float(v))
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, LabelStats] = {}
     for label in sorted(values):
         vs = values[label]
         t = float(thresholds.get(label, DEFAULT_THRESHOLD))
@@ -127,7 +160,7 @@ def summary_of(
     toxic_flags: Sequence[bool | None],
     scores: Scores,
     thresholds: Thresholds | None,
-) -> dict[str, Any]:
+) -> Summary:
     """``summary`` from the comments' toxicity already worked out (``comment_toxicity`` of
     each, in the same order), so a full report reads the scores once."""
     values = [t for t in tox if t is not None]
@@ -155,7 +188,7 @@ def summary_of(
     }
 
 
-def summary(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> dict[str, Any]:
+def summary(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> Summary:
     """The few numbers kept per thread in the store for listing: sizes, toxic share, p90/max
     toxicity, the label most often above threshold, first/last time, per-label stats and risk."""
     comments = list(thread.traverse("preorder", include_post=False))

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.analytics import Scores, Thresholds, comment_toxicity, over_time
-from analyzer.analytics.results import OverTime
+from analyzer.analytics.results import AuthorRow, Exchange, ExchangeWith, HistoryTotals, OverTime
 from analyzer.thread import Comment, Thread
 
 
@@ -56,7 +56,7 @@ def _replies(thread: Thread) -> Iterable[tuple[Comment, Comment]]:
             yield c, parent
 
 
-def thread_authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[dict[str, Any]]:
+def thread_authors(thread: Thread, scores: Scores, thresholds: Thresholds | None = None) -> list[AuthorRow]:
     """Every named author of the thread: comments, scored, toxic, toxic share, replies received
     and given (between different authors), how many of those were toxic, first and last
     comment time; most comments first (then most toxic, then name)."""
@@ -82,7 +82,7 @@ def thread_authors(thread: Thread, scores: Scores, thresholds: Thresholds | None
         per[me].toxic_given += 1 if hostile else 0
         per[them].replies_received += 1
         per[them].toxic_received += 1 if hostile else 0
-    rows: list[dict[str, Any]] = [
+    rows: list[AuthorRow] = [
         {
             "author": a,
             "comments": r.comments,
@@ -104,7 +104,7 @@ def thread_authors(thread: Thread, scores: Scores, thresholds: Thresholds | None
 
 def hostile_exchanges(
     thread: Thread, scores: Scores, thresholds: Thresholds | None = None, *, author: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[Exchange]:
     """Toxic replies between two different authors, one row per ordered pair: ``from`` wrote
     ``toxic`` toxic replies (of ``replies``) to ``to``'s comments; only pairs with at least one
     toxic reply, most first. With ``author``, only pairs that include that author."""
@@ -117,17 +117,17 @@ def hostile_exchanges(
         r[0] += 1
         _, is_toxic = comment_toxicity(scores.get(reply.id), thresholds)
         r[1] += 1 if is_toxic else 0
-    rows: list[dict[str, Any]] = [
+    rows: list[Exchange] = [
         {"from": a, "to": b, "toxic": r[1], "replies": r[0]} for (a, b), r in pairs.items() if r[1] > 0
     ]
     rows.sort(key=lambda r: (-r["toxic"], -r["replies"], r["from"], r["to"]))
     return rows
 
 
-def exchanges_with(rows: Iterable[Mapping[str, Any]], author: str) -> list[dict[str, Any]]:
+def exchanges_with(rows: Iterable[Exchange], author: str) -> list[ExchangeWith]:
     """``hostile_exchanges`` rows seen from ``author``: one row per other author, with the
     toxic replies ``author`` sent them and those they sent ``author``, most in total first."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ExchangeWith] = {}
     for r in rows:
         if author not in (r["from"], r["to"]):
             continue
@@ -139,9 +139,9 @@ def exchanges_with(rows: Iterable[Mapping[str, Any]], author: str) -> list[dict[
     return ranked
 
 
-def author_in_thread(rows: Iterable[Mapping[str, Any]], author: str) -> dict[str, Any] | None:
+def author_in_thread(rows: Iterable[AuthorRow], author: str) -> AuthorRow | None:
     """The ``thread_authors`` row of ``author`` (None when they did not comment there)."""
-    return next((dict(r) for r in rows if r["author"] == author), None)
+    return next((AuthorRow(**r) for r in rows if r["author"] == author), None)
 
 
 def history_over_time(
@@ -165,7 +165,7 @@ def history_over_time(
     return over_time(flat, scores, thresholds, bucket=bucket)
 
 
-def history_totals(points: Iterable[Mapping[str, Any]], thresholds: Thresholds | None = None) -> dict[str, Any]:
+def history_totals(points: Iterable[Mapping[str, Any]], thresholds: Thresholds | None = None) -> HistoryTotals:
     """Comments, scored, toxic and toxic share over an author's comments (see ``history_over_time``)."""
     comments = scored = toxic = 0
     for p in points:

@@ -9,8 +9,8 @@ Pure functions, like the rest of ``analytics``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from analyzer.analytics.results import ContextJump
 from analyzer.text import preview
 from analyzer.thread import Thread
 from analyzer.thread_stats import Scores
@@ -37,13 +37,13 @@ def context_jumps(
     *,
     label: str = "toxicity",
     margin: float = MARGIN,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ContextJump]:
     """{comment id: jump} for every comment whose in-context ``label`` exceeds its
     context-free one by more than ``margin``: ``alone``, ``in_context``, ``delta``, and what
     it answers (``parent_id``, ``parent_author``, ``parent_preview``; the post's title or text
     for a top-level comment, ``parent_kind`` saying which). Strings are the comments' own:
     escape them where they are shown."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ContextJump] = {}
     for cid, in_context in context_scores.items():
         alone = (scores.get(cid) or {}).get(label)
         value = in_context.get(label)

@@ -4,7 +4,10 @@ TypedDicts, so the values stay plain JSON-ready dicts while a type checker sees 
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from datetime import datetime
+from typing import TypedDict
+
+from analyzer.thread_stats import Summary
 
 
 class SentimentMix(TypedDict):
@@ -118,7 +121,7 @@ class Report(TypedDict):
     thread_id: str
     scores_used: str
     context_available: bool
-    summary: dict[str, Any]  # thread_stats.summary_of: also what the store keeps per thread
+    summary: Summary  # thread_stats.summary_of: also what the store keeps per thread
     sentiment: SentimentMix
     toxicity_by_depth: list[DepthRow]
     escalation: Escalation
@@ -127,3 +130,53 @@ class Report(TypedDict):
     authors: Authors
     over_time: OverTime | None
     repairs: list[Repair]
+
+
+class AuthorRow(TypedDict):
+    """One named author of a thread (``author_stats.thread_authors``)."""
+
+    author: str
+    comments: int
+    scored: int
+    toxic: int
+    toxic_share: float | None
+    replies_received: int
+    replies_given: int
+    toxic_replies_received: int
+    toxic_replies_given: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+# ``from`` is a keyword, hence the functional form: ``from`` wrote ``toxic`` toxic replies (of ``replies``) to ``to``
+Exchange = TypedDict("Exchange", {"from": str, "to": str, "toxic": int, "replies": int})
+
+
+# hostile exchanges seen from one author (``author_stats.exchanges_with``): ``with`` is the other author
+ExchangeWith = TypedDict("ExchangeWith", {"with": str, "toxic_to_them": int, "toxic_from_them": int})
+
+
+class HistoryTotals(TypedDict):
+    comments: int
+    scored: int
+    toxic: int
+    toxic_share: float | None
+
+
+class ContextJump(TypedDict):
+    """A reply much more toxic read with what it answers (``context.context_jumps``)."""
+
+    alone: float
+    in_context: float
+    delta: float
+    parent_id: str
+    parent_kind: str
+    parent_author: str | None
+    parent_preview: str
+
+
+class ThreadAuthors(TypedDict):
+    """A thread's authors and the hostile exchanges between them (the Authors page)."""
+
+    authors: list[AuthorRow]
+    exchanges: list[Exchange]

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from analyzer import analytics
-from analyzer.analytics.results import HotSubthread, Report
+from analyzer.analytics.results import HotSubthread, Report, ThreadAuthors
 from analyzer.dashboard import params
 from analyzer.dashboard.thresholds import effective
 from analyzer.errors import AnalyzerError
@@ -139,7 +139,7 @@ def hottest(
 @st.cache_data(show_spinner="Counting the authors…", max_entries=64)
 def thread_authors(
     db: str, thread_id: str, version: str, thresholds: tuple[tuple[str, float], ...], use_context: bool = True
-) -> dict[str, list[dict[str, Any]]]:
+) -> ThreadAuthors:
     """Per-author numbers of the thread (``author_stats.thread_authors``) and its hostile
     exchanges (``author_stats.hostile_exchanges``) at these thresholds."""
     from analyzer.analytics import author_stats

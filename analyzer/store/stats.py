@@ -57,7 +57,7 @@ def write_stats(conn: Connection, scored: ScoredThread, now: datetime) -> None:
     row = {
         "thread_id": thread.id,
         "stats_version": STATS_VERSION,
-        **{k: s[k] for k in _STAT_COLUMNS},
+        **{k: v for k, v in s.items() if k in _STAT_COLUMNS},
         "context": used,
         "risk_alone": alone["risk"] if used else None,
         "toxic_alone": alone["toxic"] if used else None,

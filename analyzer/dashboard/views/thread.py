@@ -23,6 +23,7 @@ from analyzer.dashboard import charts, nav, params, resources, tree, widgets
 from analyzer.dashboard.safe import md_escape, md_link, shorten
 from analyzer.dashboard.state import FLASH
 from analyzer.scoring.labels import CANONICAL_LABELS, DEFAULT_THRESHOLD, SENTIMENT_LABELS
+from analyzer.thread_stats import Summary
 
 ROOTS_PER_PAGE = 30
 MAX_ROWS = 2000  # comments drawn per page at most: one giant sub-thread must not freeze the browser
@@ -171,7 +172,7 @@ def context_marks(loaded: Any, margin: float) -> dict[str, list[str]]:
     return marks
 
 
-def metrics(summary: dict[str, Any]) -> None:
+def metrics(summary: Summary) -> None:
     """The thread's key figures (from whichever scores the report used)."""
     m = st.columns(5)
     m[0].metric("Comments", f"{summary['comments']:,}")
