@@ -29,6 +29,10 @@ if [ -z "${THREAD_ANALYZER_TEST_PG_URL:-}" ] && [ -x .ci/start-postgres.sh ]; th
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Lint, format and types first (pyproject's [tool.ruff] and [tool.mypy]): a finding stops the run.
+ruff check analyzer tests benchmarks scripts app.py
+ruff format --check analyzer tests benchmarks scripts app.py
+mypy analyzer
 # The default tier (kept under 15 minutes on a busy 2-core machine), then the slow tier.
 python -m pytest -q --timeout=900 "$@"
 python -m pytest -q --timeout=1800 -m slow "$@"
