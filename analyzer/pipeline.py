@@ -123,6 +123,26 @@ def load_models(
     return [Classifier.from_pretrained(f, device=device, precision=precision) for f in folders]
 
 
+def unscored(
+    store: Store, batches: Sequence[ImportBatch], classifiers: Sequence[Classifier], step: Progress
+) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Per batch, (its records, those whose current text the store has not scored with these
+    models yet): the ones to score, so a re-import costs no model time. The skipped ones count
+    as done on ``step``. Both engines (in process, Dask) start here."""
+    from analyzer.store.importing import text_hash
+
+    thread_ids = [t.id for b in batches for t in b.threads]
+    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in classifiers]) if classifiers else {}
+    out = []
+    for batch in batches:
+        records = [r for t in batch.threads for r in t.records()]
+        todo = [r for r in records if classifiers and done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
+        if len(records) > len(todo):
+            step(len(records) - len(todo))
+        out.append((records, todo))
+    return out
+
+
 def score_batches(
     store: Store,
     batches: Sequence[ImportBatch],
@@ -138,21 +158,15 @@ def score_batches(
     (``store.importing.parent_texts``) and add ``context_scores``; they read it again only
     when its text or its parent's changed since the stored scores."""
     from analyzer.scoring.scorer import Scorer
-    from analyzer.store.importing import text_hash
 
     step = progress or _noop
     plain = [c for c in classifiers if getattr(c, "context", None) != "parent"]
     paired = [c for c in classifiers if getattr(c, "context", None) == "parent"]
     thread_ids = [t.id for b in batches for t in b.threads]
-    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in plain]) if plain else {}
     scorer = Scorer(plain, batch_size=batch_size, device=device)
     pair_scorer = Scorer(paired, batch_size=batch_size, device=device) if paired else None
     done_pairs = store.context_scored_hashes(thread_ids, [c.fingerprint for c in paired]) if paired else {}
-    for batch in batches:
-        records = [r for t in batch.threads for r in t.records()]
-        todo = [r for r in records if plain and done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
-        if len(records) > len(todo):
-            step(len(records) - len(todo))
+    for batch, (records, todo) in zip(batches, unscored(store, batches, plain, step)):
         scored: dict[tuple[str, str], dict[str, Any]] = {}
         for record in scorer.score_records(todo) if plain else ():
             scored[(record["thread_id"], record["id"])] = record

@@ -146,18 +146,10 @@ def _score_on_dask(
     """``pipeline.score_batches`` with the scoring on a Dask cluster: records whose current
     text the store already scored with these models are skipped; the rest go to the workers
     as plain records (``distributed`` never sees the store) and come back to their batches."""
+    from analyzer import pipeline
     from analyzer.scoring import distributed
-    from analyzer.store.importing import text_hash
 
-    thread_ids = [t.id for b in batches for t in b.threads]
-    done = store.scored_text_hashes(thread_ids, [c.fingerprint for c in models])
-    todo: list[list[dict[str, Any]]] = []
-    for batch in batches:
-        records = [r for t in batch.threads for r in t.records()]
-        keep = [r for r in records if done.get((r["thread_id"], r["id"])) != text_hash(r["text"] or "")]
-        if len(records) > len(keep):
-            progress(len(records) - len(keep))
-        todo.append(keep)
+    todo = [keep for _, keep in pipeline.unscored(store, batches, models, progress)]
     options = distributed.options_for(models, precision=precision, batch_size=batch_size, device=device)
     with distributed.connect(scheduler) as client:
         scored = distributed.score_groups(todo, options, client=client, progress=progress)

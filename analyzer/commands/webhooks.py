@@ -143,16 +143,20 @@ def remove_webhook(db: str | None, webhook_id: int) -> None:
     click.echo(f"removed webhook {webhook_id}")
 
 
+def _set_enabled(db: str | None, webhook_id: int, enabled: bool) -> None:
+    from analyzer.store import alerts as store_alerts
+
+    with open_store(db) as store:
+        store_alerts.set_webhook_enabled(store, webhook_id, enabled)
+    click.echo(f"webhook {webhook_id} {'enabled' if enabled else 'disabled'}")
+
+
 @webhooks.command("disable")
 @DB
 @click.argument("webhook_id", type=int)
 def disable_webhook(db: str | None, webhook_id: int) -> None:
     """Stop sending alerts to a webhook, keeping it."""
-    from analyzer.store import alerts as store_alerts
-
-    with open_store(db) as store:
-        store_alerts.set_webhook_enabled(store, webhook_id, False)
-    click.echo(f"webhook {webhook_id} disabled")
+    _set_enabled(db, webhook_id, False)
 
 
 @webhooks.command("enable")
@@ -160,11 +164,7 @@ def disable_webhook(db: str | None, webhook_id: int) -> None:
 @click.argument("webhook_id", type=int)
 def enable_webhook(db: str | None, webhook_id: int) -> None:
     """Send alerts to a webhook again."""
-    from analyzer.store import alerts as store_alerts
-
-    with open_store(db) as store:
-        store_alerts.set_webhook_enabled(store, webhook_id, True)
-    click.echo(f"webhook {webhook_id} enabled")
+    _set_enabled(db, webhook_id, True)
 
 
 @webhooks.command("seal")

@@ -149,6 +149,24 @@ class ScoreWriter:
             model_id = self.model_ids[fp]
         return model_id
 
+    def _label_rows(
+        self, record: Mapping[str, Any], key: str, row: Mapping[str, Any], label_models: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        """One row per non-null label of the record's ``key`` ("scores" or "context_scores"),
+        each ``row`` plus its model, label and value; ``label_models`` learns each label's model."""
+        in_context = key == "context_scores"
+        by_label = self.context_label_model if in_context else self.label_model
+        field = "context_models" if in_context else "models"
+        out: list[dict[str, Any]] = []
+        for label, value in record[key].items():
+            if value is None:
+                continue
+            fp = _model_for(record, label, by_label, field)
+            model_id = self._model_id(record, label, fp, field, "parent" if in_context else None)
+            label_models.setdefault(label, model_id)
+            out.append({**row, "model_id": model_id, "label": label, "value": float(value)})
+        return out
+
     def write_context(
         self,
         thread: Thread,
@@ -169,22 +187,8 @@ class ScoreWriter:
         for cid, record in records.items():
             if not record.get("context_scores") or cid not in pks:
                 continue
-            for label, value in record["context_scores"].items():
-                if value is None:
-                    continue
-                fp = _model_for(record, label, self.context_label_model, "context_models")
-                model_id = self._model_id(record, label, fp, "context_models", "parent")
-                label_models.setdefault(label, model_id)
-                rows.append(
-                    {
-                        "comment_pk": pks[cid],
-                        "revision": revision[cid],
-                        "model_id": model_id,
-                        "label": label,
-                        "value": float(value),
-                        "parent_hash": hashes.get(cid, text_hash("")),
-                    }
-                )
+            row = {"comment_pk": pks[cid], "revision": revision[cid], "parent_hash": hashes.get(cid, text_hash(""))}
+            rows += self._label_rows(record, "context_scores", row, label_models)
         return write_context_scores(self.conn, thread.id, rows, scored_before=scored_before), label_models
 
     def write(
@@ -206,23 +210,8 @@ class ScoreWriter:
             record = records.get(cid)
             if not record or not record.get("scores"):
                 continue
-            windowed = bool(record.get("windowed", False))
-            for label, value in record["scores"].items():
-                if value is None:
-                    continue
-                fp = _model_for(record, label, self.label_model)
-                model_id = self._model_id(record, label, fp, "models", None)
-                label_models.setdefault(label, model_id)
-                rows.append(
-                    {
-                        "comment_pk": pks[cid],
-                        "revision": revision[cid],
-                        "model_id": model_id,
-                        "label": label,
-                        "value": float(value),
-                        "windowed": windowed,
-                    }
-                )
+            row = {"comment_pk": pks[cid], "revision": revision[cid], "windowed": bool(record.get("windowed", False))}
+            rows += self._label_rows(record, "scores", row, label_models)
         if rows and scored_before:
             have = set(
                 tuple(r)
