@@ -266,6 +266,29 @@ def test_size_checks_can_fail(tmp_path: Path) -> None:
     assert lines_of(path) > LINE_BUDGET
 
 
+def private_imports(paths: Iterable[Path]) -> list[str]:
+    """``from M import _name`` lines: one module reaching into another's private helpers."""
+    out = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                out += [
+                    f"{path.name}:{node.lineno} imports {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    return out
+
+
+def test_no_module_imports_another_modules_private_names(tmp_path: Path) -> None:
+    """A helper another module needs gets a public name where it lives (it is a contract
+    now); the check finds one written to break it."""
+    assert not private_imports(MODULES.values()), "\n".join(private_imports(MODULES.values()))
+    bad = tmp_path / "bad.py"
+    bad.write_text("from analyzer.store.queries import _hidden\n", encoding="utf-8")
+    assert private_imports([bad]) == ["bad.py:1 imports analyzer.store.queries._hidden"]
+
+
 def test_views_do_not_import_other_views() -> None:
     """A page imports what pages share (widgets, state, resources), never another page."""
     bad = [

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.store import schema as t
-from analyzer.store.queries import _escape_like
+from analyzer.store.queries import escape_like
 from analyzer.store.rows import verdicts_query
 
 MAX_POINTS = 20_000  # an author's comments read for the history (newest first beyond that)
@@ -41,7 +41,7 @@ def author_list(conn: Connection, *, search: str | None = None, limit: int = 100
         .limit(limit)
     )
     if search:
-        query = query.where(c.author.ilike(f"%{_escape_like(search)}%", escape="\\"))
+        query = query.where(c.author.ilike(f"%{escape_like(search)}%", escape="\\"))
     return [dict(r._mapping) for r in conn.execute(query)]
 
 

@@ -145,7 +145,7 @@ def _thresholds(models: dict[int, Any], label_model: dict[str, int]) -> dict[str
     }
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -167,7 +167,7 @@ def _thread_filters(
     if until is not None:  # ... and one before ``until``
         where.append(t.thread_stats.c.first_at < until)
     if search:
-        pattern = f"%{_escape_like(search)}%"
+        pattern = f"%{escape_like(search)}%"
         where.append(t.threads.c.id.ilike(pattern, escape="\\") | t.threads.c.title.ilike(pattern, escape="\\"))
     if min_risk is not None:
         where.append(stat_columns(scores or "context")["risk"] >= min_risk)
