@@ -74,5 +74,4 @@ class ScoredThread:
             chosen = {**self.thresholds, **self.context_thresholds}
         else:
             chosen = dict(self.thresholds)
-        scores = with_context(self.scores, self.context_scores) if in_context else with_context(self.scores, None)
-        return Measured(scores, chosen, in_context)
+        return Measured(with_context(self.scores, self.context_scores if in_context else None), chosen, in_context)

@@ -180,11 +180,11 @@ class Choice:
     scope: str
 
 
-def controls(store: Any, labels: list[str]) -> Choice:
+def controls(store: Any, labels: list[str], store_models: list[dict[str, Any]]) -> Choice:
     """The label, mode, threshold, band, size, rule and scope pickers, started from the link."""
     qp = st.query_params
     model_thresholds = {}
-    for m in store.models():
+    for m in store_models:
         model_thresholds.update({k: float(v) for k, v in (m.get("thresholds") or {}).items()})
     thresholds = resources.thresholds_for(model_thresholds)
 
@@ -296,12 +296,13 @@ def item_card(store: Any, item: dict[str, Any], label: str, labels: list[str], k
 def render() -> None:
     store = resources.store()
     st.title("Review queue")
-    labels = queue_labels(store.models())
+    store_models = store.models()
+    labels = queue_labels(store_models)
     if not labels:
         st.info("Nothing to review: no thread has been scored for toxicity yet.")
         st.page_link(nav.page("import"), label="Import and score threads")
         return
-    choice = controls(store, labels)
+    choice = controls(store, labels, store_models)
 
     widgets.flash()
     if not widgets.reviewer():
