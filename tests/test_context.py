@@ -130,6 +130,55 @@ def test_pair_model_round_trips_its_context_flag(models, tmp_path: Path) -> None
     assert Classifier.from_pretrained(saved).context == "parent"
 
 
+def test_parent_weight_adds_the_parents_own_logit(models, tmp_path: Path) -> None:
+    """``parent_weight`` w: a pair scores sigmoid(logit(pair) + w * logit(parent read alone)),
+    for toxicity attributes; an empty parent is left as read; the fingerprint changes."""
+    import math
+
+    from conftest_models import make_tiny_model
+
+    from analyzer.scoring.classifier import Classifier
+
+    _, pair = models
+    folder = make_tiny_model(
+        tmp_path / "weighted",
+        labels=LABELS,
+        problem_type="multi_label_classification",
+        analyzer={"task": "toxicity", "context": "parent", "max_length": 48, "parent_weight": 0.5},
+        seed=2,  # the same weights as the unweighted pair model
+    )
+    weighted = Classifier.from_pretrained(folder)
+    assert weighted.fingerprint != pair.fingerprint
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    parent, reply = "go away you stupid idiot", "you first"
+    (read, _), (blank, _) = pair.score_pairs([(parent, reply), ("", reply)])
+    ((alone, _),) = pair.score_pairs([("", parent)])
+    (got, _), (got_blank, _) = weighted.score_pairs([(parent, reply), ("", reply)])
+    for label in ("toxicity", "insult"):
+        expected = 1 / (1 + math.exp(-(logit(read[label]) + 0.5 * logit(alone[label]))))
+        assert got[label] == pytest.approx(expected, abs=1e-5)
+    assert got_blank == pytest.approx(blank, abs=1e-6)
+    saved = weighted.save_pretrained(tmp_path / "copy")
+    assert json.loads((saved / "analyzer.json").read_text())["parent_weight"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"parent_weight": 0.5}, 'needs "context": "parent"'),
+        ({"context": "parent", "parent_weight": "high"}, "number from 0 to 4"),
+        ({"context": "parent", "parent_weight": -1}, "number from 0 to 4"),
+    ],
+)
+def test_parent_weight_is_checked(fields: dict, message: str) -> None:
+    from analyzer.errors import ModelError
+    from analyzer.scoring.config import ModelConfig
+
+    with pytest.raises(ModelError, match=message) as err:
+        ModelConfig.from_dict({"task": "toxicity", **fields}, "models/x/analyzer.json")
+    assert "models/x/analyzer.json" in str(err.value)
+
+
 def test_train_context_model_from_parent_column(tmp_path: Path) -> None:
     """`analyzer train --context parent` on a slice of the with-parent Wikipedia set: the folder
     declares its context and the scorer reads pairs with it."""

@@ -140,3 +140,37 @@ def test_evaluate_reproduces_the_cards_validation_numbers(task, shared_data, tmp
     else:
         assert report["macro_recall"] == pytest.approx(card["macro_recall"], abs=1e-3)
         assert report["macro_f1"] == pytest.approx(card["macro_f1"], abs=1e-3)
+
+
+@pytest.mark.slow
+def test_evaluate_context_reproduces_the_context_cards_numbers(shared_data, tmp_path):
+    """The context model's card (its parent weight included) against `analyzer evaluate
+    --context` on the with-parent validation quarter `make data` builds."""
+    folder = REPO / "models" / "context-minilm"
+    data = tmp_path / "data"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "prepare_training_data.py"),
+            "--data",
+            str(shared_data / "labeled"),
+            "--out",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "eval"
+    command = ["evaluate", "--context", "--model", str(MODELS["toxicity"]), "--context-model", str(folder)]
+    command += ["--task", "toxicity", "--data", str(data / "context_val.csv"), "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "analyzer", *command], capture_output=True, text=True, timeout=900, cwd=REPO
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads((out / "report.json").read_text())["in_context"]["labels"]["toxicity"]
+    meta = json.loads((folder / "analyzer.json").read_text())
+    card = meta["metrics"]["labels"]["toxicity"]
+    assert meta["parent_weight"] == 0.5 and got["threshold"] == card["threshold"]
+    assert got["roc_auc"] == pytest.approx(card["roc_auc"], abs=1e-3)
+    assert got["macro_f1"] == pytest.approx(card["macro_f1"], abs=2e-3)
+    assert got["roc_auc"] > meta["training"]["pair_only_metrics"]["toxicity"]["roc_auc"]  # the weight helps

@@ -184,7 +184,8 @@ def test_scorer_batch_size_and_chunking_do_not_change_scores(toxicity: Classifie
 
 def test_models_run_in_parallel_give_exactly_the_sequential_scores(toxicity: Classifier, sentiment: Classifier) -> None:
     """Running the models at once (each on its share of the threads) changes nothing but
-    the time: same batches, same scores to the bit; torch's thread count is restored."""
+    the time: same batches, same scores (to float rounding: one pass's sums split over one
+    thread or two); torch's thread count is restored."""
     import threading
 
     import torch
@@ -207,7 +208,8 @@ def test_models_run_in_parallel_give_exactly_the_sequential_scores(toxicity: Cla
     finally:
         Classifier.score = real  # type: ignore[method-assign]
         torch.set_num_threads(before)
-    assert [(a.scores, a.models, a.windowed) for a in one] == [(b.scores, b.models, b.windowed) for b in both]
+    assert [(a.models, a.windowed) for a in one] == [(b.models, b.windowed) for b in both]
+    assert all(a.scores == pytest.approx(b.scores, abs=1e-6) for a, b in zip(one, both))
     assert len(seen) == 2 and all(name.startswith("analyzer-model") for name in seen)
 
 

@@ -79,7 +79,7 @@ def _need_serve_extra() -> None:
     type=int,
     default=8,
     show_default=True,
-    help="Texts per forward pass within a batch, sorted by length (on a CPU; short passes pad less).",
+    help="At most this many texts per forward pass within a batch, sorted by length and cut where padding costs least (on a CPU).",
 )
 @click.option(
     "--max-wait-ms", type=float, default=2.0, show_default=True, help="How long a batch waits for more requests."

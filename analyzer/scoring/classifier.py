@@ -28,6 +28,7 @@ from analyzer.scoring.folders import resolve_folder, state_fingerprint
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.scoring.loading import ClassifierConfig, read_folder_config
 from analyzer.scoring.normalize import NORMALIZERS
+from analyzer.scoring.passes import plan_passes
 from analyzer.scoring.precision import PRECISIONS, int8_available, place, quantize_int8
 from analyzer.text import without_lone_surrogates
 
@@ -190,6 +191,7 @@ class Classifier:
         meta.thresholds = {**meta.thresholds, **self.config.thresholds}
         meta.groups = self.config.groups or meta.groups
         meta.context = self.config.context
+        meta.parent_weight = self.config.parent_weight or None
         meta.normalizer = self.config.normalizer
         meta.save(out)
         return out
@@ -222,7 +224,13 @@ class Classifier:
         return windowing.window_spans(n_tokens, max(1, self.max_length - len(prefix) - len(suffix) - reserved))
 
     def score(
-        self, texts: Sequence[str], *, batch_size: int = 32, sort_by_length: bool = True, workers: int = 1
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        sort_by_length: bool = True,
+        workers: int = 1,
+        cut_by_cost: bool = False,
     ) -> list[tuple[dict[str, float], bool]]:
         """(scores, windowed) per text. Windows of all texts are batched together,
         sorted by length and padded only to the longest in their batch (``workers``: see
@@ -232,7 +240,12 @@ class Classifier:
         for i, ids in enumerate(self.encode(texts)):
             pieces.extend((i, prefix + w + suffix, len(w)) for w in self.windows(ids))
         return self.score_pieces(
-            pieces, len(texts), batch_size=batch_size, sort_by_length=sort_by_length, workers=workers
+            pieces,
+            len(texts),
+            batch_size=batch_size,
+            sort_by_length=sort_by_length,
+            workers=workers,
+            cut_by_cost=cut_by_cost,
         )
 
     def score_pairs(
@@ -242,24 +255,32 @@ class Classifier:
         batch_size: int = 32,
         sort_by_length: bool = True,
         workers: int = 1,
+        cut_by_cost: bool = False,
     ) -> list[tuple[dict[str, float], bool]]:
         """(scores, windowed) per (parent, reply) pair, for a model that reads context
-        (``context: "parent"``): the parent is cut first, the reply never (``scoring.pairs``)."""
-        from analyzer.scoring.pairs import pair_template, pair_windows
+        (``context: "parent"``): the parent is cut first, the reply never (``scoring.pairs``).
+        With a ``parent_weight``, each distinct parent is also read alone and its logit added
+        to the pair's (``pairs.weigh_parents``)."""
+        from analyzer.scoring.pairs import pair_pieces, pair_template, weigh_parents
 
         if self._pair_template is None:
             self._pair_template = pair_template(self.tokenizer)
-        parents = self.encode([p or "" for p, _ in pairs])
-        replies = self.encode([r for _, r in pairs])
-        pieces: list[tuple[int, list[int], int]] = []
-        types: list[list[int]] = []
-        for i, (parent, reply) in enumerate(zip(parents, replies)):
-            for ids, tt, weight in pair_windows(self._pair_template, parent, reply, self.max_length):
-                pieces.append((i, ids, weight))
-                types.append(tt)
-        return self.score_pieces(
-            pieces, len(pairs), batch_size=batch_size, sort_by_length=sort_by_length, token_types=types, workers=workers
-        )
+        template = self._pair_template
+
+        def read(todo: Sequence[tuple[str | None, str]]) -> list[tuple[dict[str, float], bool]]:
+            parents, replies = self.encode([p or "" for p, _ in todo]), self.encode([r for _, r in todo])
+            pieces, types = pair_pieces(template, parents, replies, self.max_length)
+            return self.score_pieces(
+                pieces,
+                len(todo),
+                batch_size=batch_size,
+                sort_by_length=sort_by_length,
+                token_types=types,
+                workers=workers,
+                cut_by_cost=cut_by_cost,
+            )
+
+        return weigh_parents(read, pairs, self.config.parent_weight)
 
     def score_pieces(
         self,
@@ -270,6 +291,7 @@ class Classifier:
         sort_by_length: bool = True,
         token_types: Sequence[Sequence[int]] | None = None,
         workers: int = 1,
+        cut_by_cost: bool = False,
     ) -> list[tuple[dict[str, float], bool]]:
         """Score ready model inputs (text index, full ids, content tokens: the window's weight
         in a length-weighted mean) and combine the windows of each text.
@@ -277,13 +299,14 @@ class Classifier:
         ``workers`` > 1 on a CPU runs the batches that many at a time, each forward pass on
         its share of torch's threads: a small encoder keeps one core busier than two cores
         share one pass (on 2 cores one model scores about 1.4x faster this way). The
-        batches are the same either way, so the scores are identical."""
-        order = list(range(len(pieces)))
-        if sort_by_length:
-            order.sort(key=lambda k: len(pieces[k][1]))
+        batches are the same either way, so the scores are identical.
+
+        ``cut_by_cost`` (with ``sort_by_length``) cuts the sorted inputs into passes of at
+        most ``batch_size`` where padding costs least (``scoring.passes``) instead of every
+        ``batch_size``: for inputs of mixed lengths in small numbers, as a service's
+        micro-batch holds."""
+        chunks = plan_passes([len(ids) for _, ids, _ in pieces], batch_size, sort_by_length, cut_by_cost)
         probs: list[list[float]] = [[] for _ in pieces]
-        step = max(1, batch_size)
-        chunks = [order[b : b + step] for b in range(0, len(order), step)]
 
         def run(chunk: list[int]) -> list[list[float]]:
             types = [token_types[k] for k in chunk] if token_types is not None else None

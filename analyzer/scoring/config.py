@@ -32,6 +32,7 @@ _KNOWN = {
     "thresholds",
     "groups",
     "context",
+    "parent_weight",
     "normalizer",
     "metrics",
     "training",
@@ -65,6 +66,7 @@ class ModelConfig:
     thresholds: dict[str, float] = field(default_factory=dict)
     groups: list[LabelGroup] = field(default_factory=list)
     context: str | None = None  # "parent": the model reads (parent, reply) pairs
+    parent_weight: float | None = None  # context models: add this much of the parent's own logit
     normalizer: str | None = None  # a text normalizer applied before tokenization
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +98,7 @@ class ModelConfig:
             thresholds={str(k): float(v) for k, v in (raw.get("thresholds") or {}).items()},
             groups=_groups(raw.get("groups"), source),
             context=context,
+            parent_weight=_parent_weight(raw, source),
             normalizer=raw.get("normalizer"),
             metrics=raw.get("metrics") or {},
             training=raw.get("training") or {},
@@ -156,9 +159,24 @@ class ModelConfig:
             out["groups"] = [g.to_dict() for g in self.groups]
         if self.context:
             out["context"] = self.context
+        if self.parent_weight is not None:
+            out["parent_weight"] = self.parent_weight
         if self.normalizer:
             out["normalizer"] = self.normalizer
         return out
+
+
+def _parent_weight(raw: dict[str, Any], source: str) -> float | None:
+    """How much of the parent's own toxicity a context model adds to a pair's logit: a
+    number from 0 to 4, only beside ``context: "parent"``."""
+    value = raw.get("parent_weight")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 4:
+        raise ModelError(f"parent_weight must be a number from 0 to 4, not {value!r}", source=source)
+    if raw.get("context") != "parent":
+        raise ModelError('parent_weight needs "context": "parent" (it weighs the parent of a pair)', source=source)
+    return float(value)
 
 
 def _groups(raw: Any, source: str) -> list[LabelGroup]:

@@ -8,9 +8,12 @@ overlapping windows, each with the same slice of the parent in front.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from analyzer.scoring.labels import TOXICITY_LABELS
 
 # Tokens of every window kept for the parent when the reply alone would fill the window.
 PARENT_SHARE = 1 / 3
@@ -91,3 +94,55 @@ def pair_windows(
         ids, types = template.build(context, part)
         out.append((ids, types, len(part)))
     return out
+
+
+def pair_pieces(
+    template: PairTemplate, parents: Sequence[Sequence[int]], replies: Sequence[Sequence[int]], max_length: int
+) -> tuple[list[tuple[int, list[int], int]], list[list[int]]]:
+    """Model inputs of (parent, reply) pairs of content ids, for ``Classifier.score_pieces``:
+    (pair index, input ids, reply tokens) per window, and the token types of each."""
+    pieces: list[tuple[int, list[int], int]] = []
+    types: list[list[int]] = []
+    for i, (parent, reply) in enumerate(zip(parents, replies)):
+        for ids, tt, weight in pair_windows(template, parent, reply, max_length):
+            pieces.append((i, ids, weight))
+            types.append(tt)
+    return pieces, types
+
+
+Read = Callable[[Sequence[tuple[str | None, str]]], list[tuple[dict[str, float], bool]]]
+
+
+def weigh_parents(
+    read: Read, pairs: Sequence[tuple[str | None, str]], weight: float
+) -> list[tuple[dict[str, float], bool]]:
+    """``read`` (a pair model's own reading) of each pair, with ``weight`` times the logit of
+    its parent read alone (as a reply with no parent; once per distinct parent) added for each
+    toxicity attribute: annotators who see a hostile parent call more replies toxic, a signal a
+    pair model trained on few such replies learns only in part (``parent_weight`` in
+    ``analyzer.json``). A pair without a parent, and every other label, stays as read."""
+    pairs = list(pairs)
+    scores = read(pairs)
+    if not weight:
+        return scores
+    parents = sorted({p for p, _ in pairs if p})
+    alone = dict(zip(parents, (s for s, _ in read([("", p) for p in parents]))))
+    return [(with_parent(s, alone[p], weight) if p else s, w) for (p, _), (s, w) in zip(pairs, scores)]
+
+
+def with_parent(pair: dict[str, float], parent_alone: dict[str, float], weight: float) -> dict[str, float]:
+    """A pair's scores with ``weight`` times the parent's own logit added (toxicity attributes)."""
+    out = dict(pair)
+    for label, value in pair.items():
+        if label in TOXICITY_LABELS and label in parent_alone:
+            out[label] = _sigmoid(_logit(value) + weight * _logit(parent_alone[label]))
+    return out
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))

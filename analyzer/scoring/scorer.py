@@ -65,6 +65,7 @@ class Scorer:
         chunk_size: int = 4096,
         sort_by_length: bool = True,
         parallel_models: bool = True,
+        cut_by_cost: bool = False,
     ) -> None:
         self.classifiers = list(classifiers)
         self.batch_size = batch_size
@@ -74,6 +75,7 @@ class Scorer:
         self.chunk_size = chunk_size
         self.sort_by_length = sort_by_length
         self.parallel_models = parallel_models
+        self.cut_by_cost = cut_by_cost  # passes cut where padding costs least (Classifier.score_pieces)
         self.model_runs: dict[str, int] = {}  # version -> texts actually run through it
         self._prepared = False
 
@@ -127,6 +129,7 @@ class Scorer:
                     batch_size=self.batch_size_for(clf),
                     sort_by_length=self.sort_by_length,
                     workers=self._batch_workers(clf),
+                    cut_by_cost=self.cut_by_cost,
                 )
                 if todo
                 else []
@@ -202,6 +205,7 @@ class Scorer:
                 batch_size=self.batch_size_for(clf),
                 sort_by_length=self.sort_by_length,
                 workers=workers_each,
+                cut_by_cost=self.cut_by_cost,
             )
 
         busy = [i for i, todo in enumerate(todo_by_model) if todo]

@@ -31,9 +31,10 @@ class ServiceConfig:
     max_json_depth: int = 32
     request_timeout: float = 30.0
     max_batch: int = 64  # texts gathered from concurrent requests into one micro-batch
-    # texts per forward pass inside a micro-batch, sorted by length: requests arrive in
-    # random lengths, and one pass over 32 of them pads every text to the longest (measured:
-    # 56 texts/s in passes of 32, 94 in passes of 8, against 114 for batch scoring)
+    # at most this many texts per forward pass inside a micro-batch, sorted by length and cut
+    # where padding costs least (scoring.passes): requests arrive in random lengths, and one
+    # pass over 32 of them pads every text to the longest (measured: 56 texts/s in passes of
+    # 32, 94 in passes of 8, against 114 for batch scoring; docs/serving.md)
     forward_batch: int = 8
     max_wait_ms: float = 2.0  # how long a batch waits for more requests
     # the models in a child process: the event loop no longer waits for the model thread's

@@ -76,11 +76,11 @@ class Service:
     ) -> None:
         self.config = config
         self.classifiers = list(classifiers)
-        # on a CPU, short passes over length-sorted texts (see ServiceConfig.forward_batch); a
-        # GPU keeps the scorer's own batch size, where padding costs little
+        # on a CPU, short passes over length-sorted texts, cut where padding costs least (see
+        # ServiceConfig.forward_batch); a GPU keeps the scorer's own batch size
         on_cpu = all(clf.device.type == "cpu" for clf in self.classifiers)
         forward_batch = config.forward_batch if on_cpu else None
-        self.scorer = Scorer(self.classifiers, batch_size=forward_batch)
+        self.scorer = Scorer(self.classifiers, batch_size=forward_batch, cut_by_cost=on_cpu)
         self.store = store
         self.keys = keys or KeyRing([])
         self.limiter = Limiter(config.rate, config.burst, config.daily_quota)

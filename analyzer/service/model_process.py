@@ -107,7 +107,11 @@ def _serve(conn: Connection, model_dirs: list[str], precision: str, forward_batc
         from analyzer.pipeline import load_models
         from analyzer.scoring.scorer import Scorer
 
-        scorer = Scorer(load_models(model_dirs, precision=precision), batch_size=forward_batch)
+        scorer = Scorer(
+            load_models(model_dirs, precision=precision),
+            batch_size=forward_batch,
+            cut_by_cost=forward_batch is not None,
+        )
     except Exception as exc:  # reported to the parent, which refuses to start
         conn.send(("error", str(exc)))
         return
