@@ -92,21 +92,18 @@ def test_sentiment_is_sensible_on_the_page(scored_page):
     assert leaning.count("negative") > leaning.count("positive")
 
 
+def prepare_data(shared_data: Path, out: Path) -> Path:
+    """The validation files `make data` builds, written to ``out``."""
+    script = REPO / "scripts" / "prepare_training_data.py"
+    command = [sys.executable, str(script), "--data", str(shared_data / "labeled"), "--out", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["toxicity", "sentiment"])
 def test_evaluate_reproduces_the_cards_validation_numbers(task, shared_data, tmp_path):
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "prepare_training_data.py"),
-            "--data",
-            str(shared_data / "labeled"),
-            "--out",
-            str(tmp_path / "data"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    prepare_data(shared_data, tmp_path / "data")
     out = tmp_path / "eval"
     proc = subprocess.run(
         [
@@ -147,19 +144,7 @@ def test_evaluate_context_reproduces_the_context_cards_numbers(shared_data, tmp_
     """The context model's card (its parent weight included) against `analyzer evaluate
     --context` on the with-parent validation quarter `make data` builds."""
     folder = REPO / "models" / "context-minilm"
-    data = tmp_path / "data"
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "prepare_training_data.py"),
-            "--data",
-            str(shared_data / "labeled"),
-            "--out",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    data = prepare_data(shared_data, tmp_path / "data")
     out = tmp_path / "eval"
     command = ["evaluate", "--context", "--model", str(MODELS["toxicity"]), "--context-model", str(folder)]
     command += ["--task", "toxicity", "--data", str(data / "context_val.csv"), "--out", str(out)]
