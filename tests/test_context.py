@@ -162,6 +162,22 @@ def test_parent_weight_adds_the_parents_own_logit(models, tmp_path: Path) -> Non
     assert json.loads((saved / "analyzer.json").read_text())["parent_weight"] == 0.5
 
 
+def test_a_zero_parent_weight_round_trips(tmp_path: Path) -> None:
+    """An explicit 0 is kept on save, as the file had it (the fingerprint hashes the field)."""
+    from conftest_models import make_tiny_model
+
+    from analyzer.scoring.classifier import Classifier
+
+    analyzer = {"task": "toxicity", "context": "parent", "max_length": 48, "parent_weight": 0}
+    folder = make_tiny_model(
+        tmp_path / "zero", labels=LABELS, problem_type="multi_label_classification", analyzer=analyzer, seed=2
+    )
+    clf = Classifier.from_pretrained(folder)
+    saved = clf.save_pretrained(tmp_path / "copy")
+    assert json.loads((saved / "analyzer.json").read_text())["parent_weight"] == 0
+    assert Classifier.from_pretrained(saved).config.parent_weight == 0
+
+
 @pytest.mark.parametrize(
     "fields, message",
     [

@@ -191,7 +191,7 @@ class Classifier:
         meta.thresholds = {**meta.thresholds, **self.config.thresholds}
         meta.groups = self.config.groups or meta.groups
         meta.context = self.config.context
-        meta.parent_weight = self.config.parent_weight or None
+        meta.parent_weight = self.config.parent_weight
         meta.normalizer = self.config.normalizer
         meta.save(out)
         return out
@@ -280,7 +280,7 @@ class Classifier:
                 cut_by_cost=cut_by_cost,
             )
 
-        return weigh_parents(read, pairs, self.config.parent_weight)
+        return weigh_parents(read, pairs, self.config.parent_weight or 0.0)
 
     def score_pieces(
         self,

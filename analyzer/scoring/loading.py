@@ -37,7 +37,7 @@ class ClassifierConfig:
     source: str | None = None
     groups: list[LabelGroup] = field(default_factory=list)  # over raw output names
     context: str | None = None  # "parent": reads (parent, reply) pairs
-    parent_weight: float = 0.0  # pairs: logit(pair) + parent_weight * logit(parent read alone)
+    parent_weight: float | None = None  # pairs: logit(pair) + parent_weight * logit(parent read alone)
     normalizer: str | None = None
     model_config: ModelConfig | None = None  # the analyzer.json it came from
 
@@ -104,7 +104,7 @@ def _classifier_config(
         source=str(folder),
         groups=list(meta.groups),
         context=meta.context,
-        parent_weight=meta.parent_weight or 0.0,
+        parent_weight=meta.parent_weight,
         normalizer=meta.normalizer,
         model_config=meta,
     )
