@@ -279,7 +279,9 @@ def _tail(text: str, share: float) -> str:
     return " ".join(words[len(words) - max(1, round(len(words) * share)) :])
 
 
-def context(src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def context(
+    src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame, gc_val: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(parent, text) pairs for the context model.
 
     Train: three quarters of the Wikipedia talk comments labeled *with* their parent shown
@@ -288,14 +290,16 @@ def context(src: Path, tox_train: pd.DataFrame, tox_val: pd.DataFrame) -> tuple[
     that only the parent can decide: an endorsement under a hateful or insulting parent is
     toxic, the same reply under a benign parent is not, a push-back under a hateful parent
     is not, and a toxic reply stays toxic under a benign parent.
-    Validation: the other quarter of the with-parent set."""
+    Validation: the other quarter of the with-parent set (or the rows ``gc_val`` marks: the
+    folds of ``scripts/crossfit_context.py``)."""
     rng = np.random.default_rng(SEED + 7)
     gc = read(src / "wiki_talk_with_parent_gc.csv")
     gn = read(src / "wiki_talk_no_parent_gn.csv")
-    gc_val = np.zeros(len(gc), dtype=bool)
+    quarter = np.zeros(len(gc), dtype=bool)
     for lab in ("0", "1"):
         idx = np.flatnonzero(gc["label"].to_numpy() == lab)
-        gc_val[rng.choice(idx, len(idx) // 4, replace=False)] = True
+        quarter[rng.choice(idx, len(idx) // 4, replace=False)] = True
+    gc_val = quarter if gc_val is None else gc_val
 
     def rows(frame: pd.DataFrame, parent, source: str) -> pd.DataFrame:
         return pd.DataFrame(

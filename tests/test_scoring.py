@@ -475,6 +475,37 @@ def test_lower_precision_is_close_and_cached_apart(
         Classifier.from_pretrained(toxicity_model_dir, precision="float8")
 
 
+def test_int8_keeps_the_layers_a_folder_names_in_float32(tmp_path: Path, tiny_model: Callable[..., Path]) -> None:
+    """``int8_keep_float`` in analyzer.json: those linear layers stay float32 under int8 (the
+    rest are quantized), the fingerprint changes with it, and a name that is no linear layer
+    is refused naming the file."""
+    import torch
+
+    kept = ["bert.encoder.layer.0.intermediate.dense", "bert.encoder.layer.0.output.dense"]
+    labels = ["toxicity", "insult"]
+    plain = tiny_model(tmp_path / "plain", labels=labels, problem_type="multi_label_classification", analyzer={})
+    keep = tiny_model(
+        tmp_path / "keep",
+        labels=labels,
+        problem_type="multi_label_classification",
+        analyzer={"int8_keep_float": kept},
+    )
+    model = Classifier.from_pretrained(keep, precision="int8").model
+    modules = dict(model.named_modules())
+    assert all(type(modules[name]) is torch.nn.Linear for name in kept)
+    assert type(modules["bert.encoder.layer.1.output.dense"]) is not torch.nn.Linear  # quantized
+    float_scores = Classifier.from_pretrained(keep).predict(TEXTS)
+    for a, b in zip(Classifier.from_pretrained(keep, precision="int8").predict(TEXTS), float_scores):
+        assert _close(a, b, tol=0.05)
+    assert Classifier.from_pretrained(keep).fingerprint != Classifier.from_pretrained(plain).fingerprint
+    (keep / "analyzer.json").write_text(json.dumps({"int8_keep_float": ["bert.encoder.layer.9.output.dense"]}))
+    with pytest.raises(ModelError, match=r"analyzer.json.*layer.9.output.dense"):
+        Classifier.from_pretrained(keep, precision="int8")
+    (keep / "analyzer.json").write_text(json.dumps({"int8_keep_float": "bert.encoder"}))
+    with pytest.raises(ModelError, match="list of module names"):
+        Classifier.from_pretrained(keep)
+
+
 def test_unusable_device_is_a_model_error(toxicity_model_dir: Path) -> None:
     with pytest.raises(ModelError, match="device"):
         Classifier.from_pretrained(toxicity_model_dir, device="no-such-device")

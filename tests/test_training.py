@@ -94,6 +94,18 @@ def test_trained_folder_reloads_and_predicts_identically(task, method, toxicity_
     assert "How it was trained" in (out / "README.md").read_text()
 
 
+def test_retraining_keeps_the_folders_hand_kept_fields(toxicity_files, tmp_path):
+    """`make multi` retrains into models/multi-minilm: the default flag and the int8 layers
+    kept in float32, set by hand in its analyzer.json, survive the new weights."""
+    out = tmp_path / "model"
+    out.mkdir()
+    kept = ["bert.encoder.layer.0.output.dense"]
+    (out / "analyzer.json").write_text(json.dumps({"default": True, "int8_keep_float": kept}))
+    _train("toxicity", "finetune", toxicity_files, out)
+    meta = json.loads((out / "analyzer.json").read_text())
+    assert meta["default"] is True and meta["int8_keep_float"] == kept and "metrics" in meta
+
+
 def test_training_resumes_from_checkpoint(toxicity_files, tmp_path):
     from analyzer.training.arguments import TrainingArguments
     from analyzer.training.trainer import Trainer

@@ -173,7 +173,14 @@ class Classifier:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
         labels, config = read_folder_config(folder, meta, hf_config, tokenizer, model.config.num_labels)
-        return cls(place(model, device, precision), tokenizer, labels, config)
+        linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+        unknown = sorted(set(meta.int8_keep_float) - linear)
+        if unknown:
+            raise ModelError(
+                f"int8_keep_float names no linear layer of this model: {', '.join(unknown)}",
+                source=str(Path(folder) / "analyzer.json"),
+            )
+        return cls(place(model, device, precision, meta.int8_keep_float), tokenizer, labels, config)
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write the folder ``from_pretrained`` reads: weights (safetensors), tokenizer and

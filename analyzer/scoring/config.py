@@ -34,6 +34,7 @@ _KNOWN = {
     "context",
     "parent_weight",
     "normalizer",
+    "int8_keep_float",
     "metrics",
     "training",
 }
@@ -68,6 +69,7 @@ class ModelConfig:
     context: str | None = None  # "parent": the model reads (parent, reply) pairs
     parent_weight: float | None = None  # context models: add this much of the parent's own logit
     normalizer: str | None = None  # a text normalizer applied before tokenization
+    int8_keep_float: list[str] = field(default_factory=list)  # linear layers int8 leaves float32
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -100,6 +102,7 @@ class ModelConfig:
             context=context,
             parent_weight=_parent_weight(raw, source),
             normalizer=raw.get("normalizer"),
+            int8_keep_float=_names(raw.get("int8_keep_float"), "int8_keep_float", source),
             metrics=raw.get("metrics") or {},
             training=raw.get("training") or {},
             extra={k: v for k, v in raw.items() if k not in _KNOWN},
@@ -163,7 +166,18 @@ class ModelConfig:
             out["parent_weight"] = self.parent_weight
         if self.normalizer:
             out["normalizer"] = self.normalizer
+        if self.int8_keep_float:  # int8 scores change with it
+            out["int8_keep_float"] = self.int8_keep_float
         return out
+
+
+def _names(value: Any, key: str, source: str) -> list[str]:
+    """A list of strings (module names), or a ModelError naming ``source``."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ModelError(f"{key} must be a list of module names, not {value!r}", source=source)
+    return list(value)
 
 
 def _parent_weight(raw: dict[str, Any], source: str) -> float | None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import ModelError
@@ -45,13 +46,18 @@ def int8_available() -> bool:
     return any(engine != "none" for engine in torch.backends.quantized.supported_engines)
 
 
-def quantize_int8(model: Any, device: torch.device | None = None) -> Any:
+def quantize_int8(model: Any, device: torch.device | None = None, keep_float: Sequence[str] = ()) -> Any:
     """Dynamic int8 quantization of the encoder's linear layers (int8 weights with one scale
     per output channel, activations quantized per batch), where CPU inference spends most of
     its time; embeddings, layer norms, attention, pooler and the classification head stay
     float32. Per-channel scales keep validation ROC-AUC and macro-F1 of the default models
     within 0.002 of float32 (one scale per tensor moved them by up to 0.008; docs/scaling.md).
-    CPU only (fbgemm on x86, with VNNI where the CPU has it)."""
+    CPU only (fbgemm on x86, with VNNI where the CPU has it).
+
+    ``keep_float``: linear layers (module names, e.g. ``bert.encoder.layer.0.output.dense``)
+    that stay float32, from the folder's ``int8_keep_float``: the few layers whose inputs have
+    outliers that one activation scale per batch cuts badly (a model's card says which, and
+    what leaving them float costs)."""
     import warnings
 
     import torch
@@ -65,6 +71,10 @@ def quantize_int8(model: Any, device: torch.device | None = None) -> Any:
         for name, module in base.named_modules()
         if isinstance(module, torch.nn.Linear) and "pooler" not in name
     }
+    unknown = sorted(set(keep_float) - names)
+    if unknown:
+        raise ModelError(f"int8_keep_float names no linear layer of the encoder: {', '.join(unknown)}")
+    names -= set(keep_float)
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
         warnings.simplefilter("ignore")
         try:
@@ -85,23 +95,24 @@ class Int8Unavailable(ModelError):
     """The installed torch cannot run our int8 path."""
 
 
-def place(model: Any, device: str | torch.device | None, precision: str) -> Any:
+def place(model: Any, device: str | torch.device | None, precision: str, keep_float: Sequence[str] = ()) -> Any:
     """``model`` on ``device`` (CUDA when present) at ``precision``, in eval mode; a
-    ModelError that says why when the device or precision cannot be used."""
+    ModelError that says why when the device or precision cannot be used. ``keep_float``:
+    see ``quantize_int8``."""
     import torch
 
     try:
         target = torch.device(device) if device is not None else auto_device()
         if precision == "auto" and target.type == "cpu" and int8_available():
             try:
-                model = quantize_int8(model, target)
+                model = quantize_int8(model, target, keep_float)
             except Int8Unavailable as exc:
                 import sys
 
                 print(f"note: {exc}; scoring in float32", file=sys.stderr)
                 model.to(target, dtype=torch.float32)
         elif precision == "int8":
-            model = quantize_int8(model, target)
+            model = quantize_int8(model, target, keep_float)
         else:
             model.to(target, dtype=resolve_dtype(precision, target))
     except (RuntimeError, AssertionError) as exc:  # "gpu", or CUDA asked for on a CPU-only build

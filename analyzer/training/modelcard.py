@@ -127,6 +127,7 @@ def write_card(out: Path, config: dict[str, Any]) -> Path:
         "`make " + task + "` runs exactly:",
         "",
         "```",
+        *([t["stage1"]["command"]] if t.get("stage1") else []),  # a run continued from a first one
         t["command"],
         "```",
         "",

@@ -174,7 +174,8 @@ class Trainer:
         model.save_pretrained(str(out), safe_serialization=True)
         tokenizer.model_max_length = max(self.args.max_length, 128)
         tokenizer.save_pretrained(str(out))
-        old = ModelConfig.load(out)  # keep hand-kept fields (default flag, aliases) across retraining
+        # keep hand-kept fields (default flag, aliases, parent weight, int8 layers) across retraining
+        old = ModelConfig.load(out)
         ModelConfig(
             name=self.name or out.name,
             task=self.args.task,
@@ -184,7 +185,9 @@ class Trainer:
             label_aliases=old.label_aliases or {},
             groups=list(self.train_data.groups),
             context=self.args.context,
+            parent_weight=old.parent_weight if self.args.context else None,
             normalizer=old.normalizer,
+            int8_keep_float=old.int8_keep_float,
         ).save(out)
 
     def _save_config(self, out: Path, base: Path, metrics, thresholds, history) -> None:
