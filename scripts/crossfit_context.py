@@ -94,27 +94,34 @@ def measure() -> None:
     rows = []
     base = Classifier.from_pretrained(CKPT / "base", device="cpu")
     for k in range(FOLDS):
+        done = OUT / f"readings{k}.csv"
+        if done.exists():  # each fold is read once (a fold still training is read later)
+            rows.append(pd.read_csv(done))
+            continue
+        if not (CKPT / f"pair{k}" / "analyzer.json").exists():
+            print(f"fold {k}: no pair model yet", flush=True)
+            continue
         val = pd.read_csv(OUT / f"fold{k}_val.csv", keep_default_na=False)
         pair_model = Classifier.from_pretrained(CKPT / f"pair{k}", device="cpu")
+        pair_model.config.parent_weight = None  # the pair's own reading; the blends come below
         parents, texts = val["parent"].tolist(), val["text"].tolist()
-        pair = [s["toxicity"] for s, _ in pair_model.score_pairs(list(zip(parents, texts)), batch_size=64)]
-        reply_alone = [s["toxicity"] for s, _ in pair_model.score_pairs([("", t) for t in texts], batch_size=64)]
-        parent_alone = [s["toxicity"] for s, _ in pair_model.score_pairs([("", p) for p in parents], batch_size=64)]
-        base_reply = [s["toxicity"] for s in base.predict(texts, batch_size=64)]
-        base_parent = [s["toxicity"] for s in base.predict(parents, batch_size=64)]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "fold": k,
-                    "label": val["toxicity"].astype(int),
-                    "pair": pair,
-                    "pair_reply_alone": reply_alone,
-                    "pair_parent_alone": parent_alone,
-                    "base_reply": base_reply,
-                    "base_parent": base_parent,
-                }
-            )
+
+        def read(pairs, model=pair_model):
+            return [s["toxicity"] for s, _ in model.score_pairs(pairs, batch_size=64)]
+
+        frame = pd.DataFrame(
+            {
+                "fold": k,
+                "label": val["toxicity"].astype(int),
+                "pair": read(list(zip(parents, texts))),
+                "pair_reply_alone": read([("", t) for t in texts]),
+                "pair_parent_alone": read([("", p) for p in parents]),
+                "base_reply": [s["toxicity"] for s in base.predict(texts, batch_size=64)],
+                "base_parent": [s["toxicity"] for s in base.predict(parents, batch_size=64)],
+            }
         )
+        frame.to_csv(done, index=False)
+        rows.append(frame)
         print(f"fold {k} read", flush=True)
     readings = pd.concat(rows, ignore_index=True)
     readings.to_csv(OUT / "readings.csv", index=False)
@@ -151,7 +158,8 @@ def report(readings: pd.DataFrame) -> None:
             z = z + v * _logit(readings[reply].to_numpy())
         return z
 
-    print(f"{len(y)} with-parent comments, {int(y.sum())} toxic, {FOLDS} folds\n")
+    folds_read = sorted(set(fold))
+    print(f"{len(y)} with-parent comments, {int(y.sum())} toxic, folds {folds_read}\n")
     print("| reading | ROC-AUC, weights chosen on the other folds | weights chosen on all (optimistic) |")
     print("|---|---|---|")
     for name, cols in BLENDS.items():
@@ -159,13 +167,13 @@ def report(readings: pd.DataFrame) -> None:
         vs = GRID if cols[2] else [0.0]
         grid = [(w, v) for w in ws for v in vs]
         honest = np.zeros(len(y))
-        for k in range(FOLDS):
-            inside = fold != k
-            w, v = max(grid, key=lambda g: roc_auc_score(y[inside], blend(cols, *g)[inside]))
-            honest[~inside] = blend(cols, w, v)[~inside]
+        for k in folds_read:
+            inside = fold != k if len(folds_read) > 1 else fold == k  # one fold: chosen on itself
+            w, v = max(grid, key=lambda g, c=cols, m=inside: roc_auc_score(y[m], blend(c, *g)[m]))
+            honest[fold == k] = blend(cols, w, v)[fold == k]
         # pooled out-of-fold scores: the folds' models differ, so also report the mean per fold
-        per_fold = np.mean([roc_auc_score(y[fold == k], honest[fold == k]) for k in range(FOLDS)])
-        best = max(grid, key=lambda g: roc_auc_score(y, blend(cols, *g)))
+        per_fold = np.mean([roc_auc_score(y[fold == k], honest[fold == k]) for k in folds_read])
+        best = max(grid, key=lambda g, c=cols: roc_auc_score(y, blend(c, *g)))
         print(
             f"| {name} | {roc_auc_score(y, honest):.3f} pooled, {per_fold:.3f} mean per fold "
             f"| {roc_auc_score(y, blend(cols, *best)):.3f} at w={best[0]}, v={best[1]} |"
