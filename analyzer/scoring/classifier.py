@@ -29,7 +29,7 @@ from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.scoring.loading import ClassifierConfig, read_folder_config
 from analyzer.scoring.normalize import NORMALIZERS
 from analyzer.scoring.passes import plan_passes
-from analyzer.scoring.precision import PRECISIONS, int8_available, place, quantize_int8
+from analyzer.scoring.precision import PRECISIONS, check_keep_float, int8_available, place, quantize_int8
 from analyzer.text import without_lone_surrogates
 
 if TYPE_CHECKING:  # torch and transformers load only when a model does
@@ -173,13 +173,7 @@ class Classifier:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
         labels, config = read_folder_config(folder, meta, hf_config, tokenizer, model.config.num_labels)
-        linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
-        unknown = sorted(set(meta.int8_keep_float) - linear)
-        if unknown:
-            raise ModelError(
-                f"int8_keep_float names no linear layer of this model: {', '.join(unknown)}",
-                source=str(Path(folder) / "analyzer.json"),
-            )
+        check_keep_float(model, meta.int8_keep_float, str(Path(folder) / "analyzer.json"))
         return cls(place(model, device, precision, meta.int8_keep_float), tokenizer, labels, config)
 
     def save_pretrained(self, path: str | Path) -> Path:

@@ -91,6 +91,17 @@ def quantize_int8(model: Any, device: torch.device | None = None, keep_float: Se
     return model
 
 
+def check_keep_float(model: Any, names: Sequence[str], source: str) -> None:
+    """A ModelError naming ``source`` (the folder's analyzer.json) when ``int8_keep_float``
+    names a module that is no linear layer of ``model``: checked at load, whatever the precision."""
+    import torch
+
+    linear = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    unknown = sorted(set(names) - linear)
+    if unknown:
+        raise ModelError(f"int8_keep_float names no linear layer of this model: {', '.join(unknown)}", source=source)
+
+
 class Int8Unavailable(ModelError):
     """The installed torch cannot run our int8 path."""
 
