@@ -210,24 +210,7 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
             auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
             lines.append(f"| {lab} | {v['n']} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
     else:
-        lines += [
-            "| label | n | positives | ROC-AUC | macro-F1 @ threshold | threshold | ECE |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        # a multi-head report also lists its softmax classes (recall and F1, no threshold)
-        classes = {lab: v for lab, v in report["labels"].items() if "positives" not in v}
-        for lab, v in report["labels"].items():
-            if lab in classes:
-                continue
-            auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
-            lines.append(
-                f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |"
-            )
-        if classes:
-            lines += ["", "| class | n | recall | F1 | ROC-AUC (one vs rest) |", "|---|---|---|---|---|"]
-            for lab, v in classes.items():
-                auc = f"{v['roc_auc']:.4f}" if v.get("roc_auc") is not None else "–"
-                lines.append(f"| {lab} | {v.get('n', '–')} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
+        lines += _binary_tables(report["labels"])
     for name, group in report.get("groups", {}).items():
         if "macro_recall" in group:
             lines += [
@@ -279,6 +262,29 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
                 lines.append(f"| {value} | {row['n']} | sentiment | – | {acc} | – |")
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def _binary_tables(labels: dict[str, Any]) -> list[str]:
+    """The table of binary labels; a multi-head report's softmax classes (recall and F1, no
+    threshold) get a table of their own."""
+    lines = [
+        "| label | n | positives | ROC-AUC | macro-F1 @ threshold | threshold | ECE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    classes = {lab: v for lab, v in labels.items() if "positives" not in v}
+    for lab, v in labels.items():
+        if lab in classes:
+            continue
+        auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
+        lines.append(
+            f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |"
+        )
+    if classes:
+        lines += ["", "| class | n | recall | F1 | ROC-AUC (one vs rest) |", "|---|---|---|---|---|"]
+        for lab, v in classes.items():
+            auc = f"{v['roc_auc']:.4f}" if v.get("roc_auc") is not None else "–"
+            lines.append(f"| {lab} | {v.get('n', '–')} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
+    return lines
 
 
 def compare_context(
