@@ -17,7 +17,6 @@ sentiment: data
 	  --out models/sentiment-minilm --epochs 1 --lr 5e-5 --batch-size 32 --max-length 96 --seed 13 \
 	  --eval-every 300 --patience 3 --checkpoint-dir checkpoints/sentiment-minilm
 
-# Every label in one forward pass (toxicity sigmoids + sentiment softmax); not the default yet (its card says why).
 # Every label in one encoder pass (not a default yet: its card says why), in two stages (a second, slower half epoch
 # from the first: sentiment macro recall 0.720 -> 0.727).
 multi: data

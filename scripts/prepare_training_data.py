@@ -295,7 +295,7 @@ def context(
     rng = np.random.default_rng(SEED + 7)
     gc = read(src / "wiki_talk_with_parent_gc.csv")
     gn = read(src / "wiki_talk_no_parent_gn.csv")
-    quarter = np.zeros(len(gc), dtype=bool)
+    quarter = np.zeros(len(gc), dtype=bool)  # drawn always: the seeded draws after it stay the same
     for lab in ("0", "1"):
         idx = np.flatnonzero(gc["label"].to_numpy() == lab)
         quarter[rng.choice(idx, len(idx) // 4, replace=False)] = True

@@ -104,6 +104,7 @@ def prepare_data(shared_data: Path, out: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["toxicity", "sentiment", "multi"])
 def test_evaluate_reproduces_the_cards_validation_numbers(task, shared_data, tmp_path):
+    folder = MODELS.get(task, MULTI)
     prepare_data(shared_data, tmp_path / "data")
     out = tmp_path / "eval"
     proc = subprocess.run(
@@ -113,7 +114,7 @@ def test_evaluate_reproduces_the_cards_validation_numbers(task, shared_data, tmp
             "analyzer",
             "evaluate",
             "--model",
-            str(MODELS.get(task, MULTI)),
+            str(folder),
             "--task",
             task,
             "--data",
@@ -128,7 +129,7 @@ def test_evaluate_reproduces_the_cards_validation_numbers(task, shared_data, tmp
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads((out / "report.json").read_text())
-    card = json.loads((MODELS.get(task, MULTI) / "analyzer.json").read_text())["metrics"]
+    card = json.loads((folder / "analyzer.json").read_text())["metrics"]
     assert (out / "report.md").is_file() and (out / "reliability.png").is_file()
     if task == "toxicity":
         for label, m in card["labels"].items():

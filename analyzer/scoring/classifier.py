@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import ModelError
 from analyzer.scoring import windows as windowing
-from analyzer.scoring.config import ModelConfig
+from analyzer.scoring.config import CONFIG_NAME, ModelConfig
 from analyzer.scoring.folders import resolve_folder, state_fingerprint
 from analyzer.scoring.labels import DEFAULT_THRESHOLD
 from analyzer.scoring.loading import ClassifierConfig, read_folder_config
@@ -173,7 +173,7 @@ class Classifier:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"cannot load the classifier in {folder}: {exc}") from exc
         labels, config = read_folder_config(folder, meta, hf_config, tokenizer, model.config.num_labels)
-        check_keep_float(model, meta.int8_keep_float, str(Path(folder) / "analyzer.json"))
+        check_keep_float(model, meta.int8_keep_float, str(Path(folder) / CONFIG_NAME))
         return cls(place(model, device, precision, meta.int8_keep_float), tokenizer, labels, config)
 
     def save_pretrained(self, path: str | Path) -> Path:

@@ -71,10 +71,7 @@ def quantize_int8(model: Any, device: torch.device | None = None, keep_float: Se
         for name, module in base.named_modules()
         if isinstance(module, torch.nn.Linear) and "pooler" not in name
     }
-    unknown = sorted(set(keep_float) - names)
-    if unknown:
-        raise ModelError(f"int8_keep_float names no linear layer of the encoder: {', '.join(unknown)}")
-    names -= set(keep_float)
+    names -= set(keep_float)  # the names were checked when the folder loaded (check_keep_float)
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
         warnings.simplefilter("ignore")
         try:

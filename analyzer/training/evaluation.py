@@ -203,14 +203,10 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
             f"- accuracy: {report['accuracy']:.4f}",
             f"- expected calibration error: {report['ece']:.4f}",
             "",
-            "| label | n | recall | F1 | ROC-AUC |",
-            "|---|---|---|---|---|",
+            *_class_table(report["labels"]),
         ]
-        for lab, v in report["labels"].items():
-            auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
-            lines.append(f"| {lab} | {v['n']} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
     else:
-        lines += _binary_tables(report["labels"])
+        lines += _label_tables(report["labels"])
     for name, group in report.get("groups", {}).items():
         if "macro_recall" in group:
             lines += [
@@ -264,7 +260,7 @@ def markdown_report(model_name: str, data_name: str, report: dict[str, Any], plo
     return "\n".join(lines) + "\n"
 
 
-def _binary_tables(labels: dict[str, Any]) -> list[str]:
+def _label_tables(labels: dict[str, Any]) -> list[str]:
     """The table of binary labels; a multi-head report's softmax classes (recall and F1, no
     threshold) get a table of their own."""
     lines = [
@@ -280,10 +276,16 @@ def _binary_tables(labels: dict[str, Any]) -> list[str]:
             f"| {lab} | {v['n']} | {v['positives']} | {auc} | {v['macro_f1']:.4f} | {v['threshold']:.2f} | {v['ece']:.4f} |"
         )
     if classes:
-        lines += ["", "| class | n | recall | F1 | ROC-AUC (one vs rest) |", "|---|---|---|---|---|"]
-        for lab, v in classes.items():
-            auc = f"{v['roc_auc']:.4f}" if v.get("roc_auc") is not None else "–"
-            lines.append(f"| {lab} | {v.get('n', '–')} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
+        lines += ["", *_class_table(classes)]
+    return lines
+
+
+def _class_table(labels: dict[str, Any]) -> list[str]:
+    """The table of softmax classes: recall, F1 and one-vs-rest ROC-AUC each."""
+    lines = ["| label | n | recall | F1 | ROC-AUC |", "|---|---|---|---|---|"]
+    for lab, v in labels.items():
+        auc = f"{v['roc_auc']:.4f}" if v["roc_auc"] is not None else "–"
+        lines.append(f"| {lab} | {v['n']} | {v['recall']:.4f} | {v['f1']:.4f} | {auc} |")
     return lines
 
 
